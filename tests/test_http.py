@@ -1,0 +1,165 @@
+"""qunex.http against a real HTTP server on 127.0.0.1 (no network, no real waiting)."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from email.utils import formatdate
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+import requests
+
+from qunex.http import USER_AGENT, make_session
+
+
+class ScriptedServer:
+    """Answers each request to a path with the next (status, headers, body) of its script;
+    the last entry repeats. A status of None hangs until the server stops."""
+
+    def __init__(self) -> None:
+        self.scripts: dict[str, list[tuple[int | None, dict[str, str], bytes]]] = {}
+        self.hits: dict[str, int] = {}
+        self.user_agents: list[str] = []
+        self.stop = threading.Event()
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                n = server.hits.get(self.path, 0)
+                server.hits[self.path] = n + 1
+                server.user_agents.append(self.headers.get("User-Agent", ""))
+                script = server.scripts[self.path]
+                status, headers, body = script[min(n, len(script) - 1)]
+                if status is None:
+                    server.stop.wait(5)
+                    return
+                self.send_response(status)
+                for key, value in {"Content-Length": str(len(body)), **headers}.items():
+                    self.send_header(key, value)
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+
+    def script(self, path: str, *responses: tuple[int | None, dict[str, str], bytes]) -> str:
+        self.scripts[path] = list(responses)
+        return self.url + path
+
+
+OK = (200, {"Content-Type": "application/json"}, b'{"ok": true}')
+
+
+@pytest.fixture
+def server() -> Iterator[ScriptedServer]:
+    srv = ScriptedServer()
+    thread = threading.Thread(target=srv.httpd.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    yield srv
+    srv.stop.set()
+    srv.httpd.shutdown()
+    srv.httpd.server_close()
+
+
+@pytest.fixture
+def sleeps() -> list[float]:
+    return []
+
+
+def test_429_honours_retry_after_seconds(server: ScriptedServer, sleeps: list[float]) -> None:
+    url = server.script("/a", (429, {"Retry-After": "7"}, b"slow down"), OK)
+    session = make_session(sleep=sleeps.append)
+
+    response = session.get(url)
+
+    assert response.json() == {"ok": True}
+    assert server.hits["/a"] == 2
+    assert sleeps == [7]
+
+
+def test_429_honours_retry_after_http_date(server: ScriptedServer, sleeps: list[float]) -> None:
+    when = formatdate(time.time() + 30, usegmt=True)
+    url = server.script("/a", (429, {"Retry-After": when}, b""), OK)
+
+    make_session(sleep=sleeps.append).get(url)
+
+    assert server.hits["/a"] == 2
+    assert len(sleeps) == 1
+    assert 27 <= sleeps[0] <= 30
+
+
+def test_retry_after_is_capped(server: ScriptedServer, sleeps: list[float]) -> None:
+    url = server.script("/a", (429, {"Retry-After": "3600"}, b""), OK)
+
+    make_session(sleep=sleeps.append, max_wait=60).get(url)
+
+    assert sleeps == [60]
+
+
+def test_503_then_200_is_retried(server: ScriptedServer, sleeps: list[float]) -> None:
+    url = server.script("/a", (503, {}, b"<html>busy</html>"), OK)
+
+    response = make_session(sleep=sleeps.append).get(url)
+
+    assert response.status_code == 200
+    assert server.hits["/a"] == 2
+    assert sleeps == []  # urllib3: the first retry goes at once, then backoff doubles
+
+
+def test_5xx_backoff_doubles_then_raises(server: ScriptedServer, sleeps: list[float]) -> None:
+    url = server.script("/a", (500, {}, b"oops"))
+
+    with pytest.raises(requests.HTTPError) as exc:
+        make_session(retries=3, backoff=0.5, sleep=sleeps.append).get(url)
+
+    assert exc.value.response.status_code == 500
+    assert server.hits["/a"] == 4
+    assert sleeps == [1.0, 2.0]
+
+
+def test_4xx_is_not_retried_and_raises(server: ScriptedServer, sleeps: list[float]) -> None:
+    url = server.script("/a", (404, {}, b"{}"))
+
+    with pytest.raises(requests.HTTPError) as exc:
+        make_session(sleep=sleeps.append).get(url)
+
+    assert exc.value.response.status_code == 404
+    assert server.hits["/a"] == 1
+    assert sleeps == []
+
+
+def test_exhausted_429_raises_with_the_last_response(server: ScriptedServer) -> None:
+    url = server.script("/a", (429, {"Retry-After": "1"}, b""))
+
+    with pytest.raises(requests.HTTPError) as exc:
+        make_session(retries=2, sleep=lambda s: None).get(url)
+
+    assert exc.value.response.status_code == 429
+    assert server.hits["/a"] == 3
+
+
+def test_hanging_server_times_out_once(server: ScriptedServer, sleeps: list[float]) -> None:
+    url = server.script("/hang", (None, {}, b""))
+    session = make_session(timeout=0.3, sleep=sleeps.append)
+
+    started = time.monotonic()
+    with pytest.raises(requests.Timeout):
+        session.get(url)
+
+    assert time.monotonic() - started < 2
+    assert server.hits["/hang"] == 1
+
+
+def test_user_agent_names_the_app_and_can_be_overridden(server: ScriptedServer) -> None:
+    url = server.script("/a", OK)
+
+    make_session().get(url)
+    make_session(user_agent="Qunex admin@example.com").get(url)
+
+    assert server.user_agents == [USER_AGENT, "Qunex admin@example.com"]
