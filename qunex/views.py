@@ -1,0 +1,75 @@
+from __future__ import annotations
+
+import logging
+import uuid
+
+from django.core.cache import cache
+from django.db import connection
+from django.http import JsonResponse
+from django.urls import reverse
+from django.views.decorators.cache import never_cache
+from drf_spectacular.utils import extend_schema
+from rest_framework.decorators import api_view, permission_classes
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+logger = logging.getLogger(__name__)
+
+
+def _check_database() -> str:
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+    except Exception as exc:
+        logger.warning("health: database unreachable: %s", exc)
+        return f"error: {type(exc).__name__}"
+    return "ok"
+
+
+def _check_cache() -> str:
+    key = f"health:{uuid.uuid4().hex}"
+    try:
+        cache.set(key, "1", 5)
+        ok = cache.get(key) == "1"
+        cache.delete(key)
+    except Exception as exc:
+        logger.warning("health: cache unreachable: %s", exc)
+        return f"error: {type(exc).__name__}"
+    return "ok" if ok else "error: value not read back"
+
+
+@never_cache
+def health(request):
+    """200 when the database and the cache answer, 503 naming the one that does not."""
+    checks = {"database": _check_database(), "cache": _check_cache()}
+    healthy = all(v == "ok" for v in checks.values())
+    return JsonResponse(
+        {"status": "ok" if healthy else "unavailable", "checks": checks},
+        status=200 if healthy else 503,
+    )
+
+
+@extend_schema(exclude=True)
+@api_view(["GET"])
+@permission_classes([AllowAny])
+def api_root(request: Request) -> Response:
+    """Where the API starts: its sections, the schema and the interactive docs."""
+    def link(name: str) -> str:
+        return request.build_absolute_uri(reverse(name))
+
+    return Response(
+        {
+            "docs": link("api-docs"),
+            "schema": link("api-schema"),
+            "authentication": "Session, or the header `Authorization: Token <key>`; "
+            "create a token at " + link("accounts:profile"),
+            "sections": {
+                "markets": request.build_absolute_uri("/api/tickers/"),
+                "portfolios": request.build_absolute_uri("/api/portfolios/"),
+                "watchlists": request.build_absolute_uri("/api/watchlists/"),
+                "backtests": request.build_absolute_uri("/api/backtests/"),
+            },
+        }
+    )
