@@ -1,0 +1,239 @@
+"""Polygon.io (now also served as Massive): daily aggregates, multi-ticker snapshot,
+ticker details, splits, dividends. The key goes in an `Authorization: Bearer` header, so it
+never appears in a URL, and `next_url` pages can be followed as they are."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import replace
+from datetime import date
+from typing import Any, ClassVar
+from urllib.parse import quote as urlquote
+
+from markets.providers.base import (
+    NEW_YORK,
+    BadResponse,
+    Bar,
+    Dividend,
+    NotFound,
+    Provider,
+    ProviderError,
+    QuoteRecord,
+    Split,
+    TickerInfo,
+    from_epoch,
+    normalize_exchange,
+    require_decimal,
+    to_date,
+    to_decimal,
+    to_int,
+)
+
+NAME = "polygon"
+
+
+class PolygonProvider(Provider):
+    name = NAME
+    base_url = "https://api.polygon.io"
+    batch_quotes = True
+    SNAPSHOT_CHUNK: ClassVar[int] = 100  # tickers per snapshot call
+    MAX_PAGES: ClassVar[int] = 50
+
+    def daily_bars(self, symbol: str, start: date, end: date) -> list[Bar]:
+        path = f"/v2/aggs/ticker/{_path(symbol)}/range/1/day/{start:%Y-%m-%d}/{end:%Y-%m-%d}"
+        params = {"adjusted": "true", "sort": "asc", "limit": 50000}
+        bars: list[Bar] = []
+        for page in self._pages(path, params, symbol):
+            with self.parsing(symbol):
+                bars.extend(parse_aggs(page, symbol))
+        return [bar for bar in bars if start <= bar.date <= end]
+
+    def previous_close(self, symbol: str) -> Bar:
+        """The last complete session's bar (GET /v2/aggs/ticker/{sym}/prev)."""
+        payload = self._get(f"/v2/aggs/ticker/{_path(symbol)}/prev", {"adjusted": "true"}, symbol)
+        with self.parsing(symbol):
+            bars = parse_aggs(payload, symbol)
+        if not bars:
+            raise NotFound("no previous close", vendor=self.name, symbol=symbol)
+        return bars[-1]
+
+    def quote(self, symbol: str) -> QuoteRecord:
+        found = self.quotes([symbol])
+        if symbol not in found:
+            raise NotFound("not in snapshot", vendor=self.name, symbol=symbol)
+        return found[symbol]
+
+    def quotes(self, symbols: Iterable[str]) -> dict[str, QuoteRecord]:
+        wanted = {s.upper(): s for s in symbols}
+        asked = list(wanted)
+        found: dict[str, QuoteRecord] = {}
+        for i in range(0, len(asked), self.SNAPSHOT_CHUNK):
+            chunk = asked[i : i + self.SNAPSHOT_CHUNK]
+            payload = self._get(
+                "/v2/snapshot/locale/us/markets/stocks/tickers", {"tickers": ",".join(chunk)}
+            )
+            with self.parsing(None):
+                for item in payload.get("tickers") or []:
+                    record = parse_snapshot_ticker(item)
+                    if record.symbol.upper() in wanted:
+                        original = wanted[record.symbol.upper()]
+                        found[original] = replace(record, symbol=original)
+        return found
+
+    def ticker_details(self, symbol: str) -> TickerInfo:
+        payload = self._get(f"/v3/reference/tickers/{_path(symbol)}", None, symbol)
+        with self.parsing(symbol):
+            return parse_ticker_details(payload)
+
+    def splits(self, symbol: str) -> list[Split]:
+        found: list[Split] = []
+        for page in self._pages("/v3/reference/splits", {"ticker": symbol, "limit": 1000}, symbol):
+            with self.parsing(symbol):
+                found.extend(parse_splits(page, symbol))
+        return sorted(found, key=lambda s: s.ex_date)
+
+    def dividends(self, symbol: str) -> list[Dividend]:
+        found: list[Dividend] = []
+        params = {"ticker": symbol, "limit": 1000}
+        for page in self._pages("/v3/reference/dividends", params, symbol):
+            with self.parsing(symbol):
+                found.extend(parse_dividends(page, symbol))
+        return sorted(found, key=lambda d: d.ex_date)
+
+    # -- transport --
+
+    def _get(self, path_or_url: str, params: dict[str, Any] | None, symbol: str | None = None):
+        url = path_or_url if path_or_url.startswith("http") else self.base_url + path_or_url
+        payload = self.get_json(
+            url,
+            params=params,
+            headers={"Authorization": f"Bearer {self.api_key}"},
+            symbol=symbol,
+        )
+        if not isinstance(payload, dict):
+            raise BadResponse("expected a JSON object", vendor=self.name, symbol=symbol)
+        status = payload.get("status")
+        if status == "NOT_FOUND":
+            raise NotFound(payload.get("message", "not found"), vendor=self.name, symbol=symbol)
+        if status in ("ERROR", "NOT_AUTHORIZED"):
+            message = str(payload.get("error") or payload.get("message") or status)[:200]
+            raise ProviderError(
+                message, permanent=status == "NOT_AUTHORIZED", vendor=self.name, symbol=symbol
+            )
+        return payload
+
+    def _pages(self, path: str, params: dict[str, Any], symbol: str) -> Iterator[dict[str, Any]]:
+        """The first page, then every `next_url` (same host only: it gets our key)."""
+        payload = self._get(path, params, symbol)
+        yield payload
+        for _ in range(self.MAX_PAGES - 1):
+            next_url = payload.get("next_url")
+            if not next_url:
+                return
+            if not next_url.startswith(self.base_url + "/"):
+                raise BadResponse("next_url points off-host", vendor=self.name, symbol=symbol)
+            payload = self._get(next_url, None, symbol)
+            yield payload
+
+
+def _path(symbol: str) -> str:
+    return urlquote(symbol, safe="")
+
+
+# --- parsers (pure: payload in, records out) ---------------------------------------------------
+
+
+def parse_aggs(payload: dict[str, Any], symbol: str) -> list[Bar]:
+    """Aggregates (also /prev). `t` is the session's midnight in New York, in epoch ms."""
+    bars = []
+    for row in payload.get("results") or []:
+        close = require_decimal(row["c"])
+        bars.append(
+            Bar(
+                symbol=symbol,
+                date=from_epoch(row["t"], unit=1_000).astimezone(NEW_YORK).date(),
+                open=require_decimal(row["o"]),
+                high=require_decimal(row["h"]),
+                low=require_decimal(row["l"]),
+                close=close,
+                adj_close=close if payload.get("adjusted", True) else None,
+                volume=int(row["v"]),
+                source=NAME,
+            )
+        )
+    return bars
+
+
+def parse_snapshot_ticker(item: dict[str, Any]) -> QuoteRecord:
+    """One entry of the snapshot `tickers` list (or the `ticker` object of the single-ticker
+    snapshot). Price: last trade, else the last minute bar, the day's close, yesterday's close
+    (the day bar is empty before the open, and lastTrade needs a higher plan)."""
+    day = item.get("day") or {}
+    last_trade = item.get("lastTrade") or {}
+    minute = item.get("min") or {}
+    prev = item.get("prevDay") or {}
+    price = (
+        to_decimal(last_trade.get("p"))
+        or to_decimal(minute.get("c"))
+        or to_decimal(day.get("c"))
+        or require_decimal(prev.get("c"))
+    )
+    updated = item.get("updated") or last_trade.get("t")
+    if not updated:
+        raise ValueError("snapshot has no timestamp")
+    return QuoteRecord(
+        symbol=item["ticker"],
+        price=price,
+        change=to_decimal(item.get("todaysChange")),
+        change_pct=to_decimal(item.get("todaysChangePerc")),
+        volume=to_int(day.get("v")),
+        as_of=from_epoch(updated, unit=1_000_000_000),
+        source=NAME,
+    )
+
+
+def parse_ticker_details(payload: dict[str, Any]) -> TickerInfo:
+    row = payload["results"]
+    return TickerInfo(
+        symbol=row["ticker"],
+        name=row.get("name") or "",
+        exchange=normalize_exchange(row.get("primary_exchange")),
+        sector="",  # Polygon has only the SIC description, kept as industry
+        industry=row.get("sic_description") or "",
+        market_cap=to_int(row.get("market_cap")),
+        currency=(row.get("currency_name") or "").upper(),
+        country=(row.get("locale") or "").upper(),
+        source=NAME,
+    )
+
+
+def parse_splits(payload: dict[str, Any], symbol: str) -> list[Split]:
+    return [
+        Split(
+            symbol=symbol,
+            ex_date=date.fromisoformat(row["execution_date"]),
+            ratio_from=require_decimal(row["split_from"]),
+            ratio_to=require_decimal(row["split_to"]),
+            source=NAME,
+        )
+        for row in payload.get("results") or []
+        if row["ticker"].upper() == symbol.upper()
+    ]
+
+
+def parse_dividends(payload: dict[str, Any], symbol: str) -> list[Dividend]:
+    return [
+        Dividend(
+            symbol=symbol,
+            ex_date=date.fromisoformat(row["ex_dividend_date"]),
+            pay_date=to_date(row.get("pay_date")),
+            amount=require_decimal(row["cash_amount"]),
+            currency=(row.get("currency") or "USD").upper(),
+            record_date=to_date(row.get("record_date")),
+            declaration_date=to_date(row.get("declaration_date")),
+            frequency=to_int(row.get("frequency")),
+            source=NAME,
+        )
+        for row in payload.get("results") or []
+        if row["ticker"].upper() == symbol.upper()
+    ]
