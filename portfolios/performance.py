@@ -284,9 +284,11 @@ def period_cash_flows(
 ) -> list[tuple[dt.date, float]]:
     """The investor's cash flows over a period, for `xirr`.
 
-    The value at the close on `start` (if any) is a flow in (negative), each day's inflow
-    negative and outflow positive for days after `start` up to `end`, and the value at the
-    close on `end` positive. Dates are trading days.
+    1. The value at the close on `start` (the last trading day at or before it), dated
+       `start`, is money put in (negative); skipped when `start` is None or before inception.
+    2. Each trading day after `start` up to `end`: its inflow negative, its outflow positive.
+    3. The value at the close on `end` (last trading day at or before it), dated `end`, is
+       money taken out (positive).
     """
     upto = frame[frame.index <= pd.Timestamp(end)]
     if upto.empty:
@@ -295,15 +297,15 @@ def period_cash_flows(
     if start is not None:
         before = upto[upto.index <= pd.Timestamp(start)]
         if not before.empty:
-            flows.append((before.index[-1].date(), -float(before["value"].iloc[-1])))
+            flows.append((start, -float(before["value"].iloc[-1])))
         upto = upto[upto.index > pd.Timestamp(start)]
     for day, row in upto.iterrows():
         if row["inflow"]:
             flows.append((day.date(), -float(row["inflow"])))
         if row["outflow"]:
             flows.append((day.date(), float(row["outflow"])))
-    last_day = frame.index[frame.index <= pd.Timestamp(end)][-1]
-    flows.append((last_day.date(), float(frame.loc[last_day, "value"])))
+    last_value = frame.loc[frame.index <= pd.Timestamp(end), "value"].iloc[-1]
+    flows.append((end, float(last_value)))
     return flows
 
 
@@ -388,7 +390,7 @@ def period_returns(
     """TWR and XIRR of `frame` (and of a `benchmark_values` frame) for each period to `as_of`.
 
     Annualising uses the calendar days from the period start (inception: the day before the
-    first row, as inflows arrive at the start of that day) to the last trading day <= as_of.
+    first row, as inflows arrive at the start of that day) to `as_of`.
     """
     results = []
     for period in periods:
@@ -415,12 +417,11 @@ def period_returns(
 
 
 def _span_days(frame: pd.DataFrame, start: dt.date | None, end: dt.date) -> int:
-    upto = frame.index[frame.index <= pd.Timestamp(end)]
-    if upto.empty:
+    if frame.empty:
         return 0
     inception = frame.index[0].date() - dt.timedelta(days=1)
     begin = inception if start is None else max(start, inception)
-    return (upto[-1].date() - begin).days
+    return (end - begin).days
 
 
 def why_twr_differs(twr: float | None, xirr: float | None, *, tolerance: float = 0.005) -> str:
