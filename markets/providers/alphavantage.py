@@ -1,8 +1,9 @@
 """Alpha Vantage: TIME_SERIES_DAILY (as traded, unadjusted), GLOBAL_QUOTE and OVERVIEW.
 
 Alpha Vantage answers most problems with HTTP 200 and a one-key body:
-1. `Note`, or `Information` about call frequency / daily limit -> RateLimited;
-2. `Information` about a premium endpoint or the API key -> ProviderError(permanent);
+1. `Note` -> RateLimited;
+2. `Information` about a premium endpoint or the API key (and not about a rate limit: the
+   daily-limit text names "your API key" too) -> ProviderError(permanent), else RateLimited;
 3. `Error Message` about the apikey -> ProviderError(permanent), any other (its answer to an
    unknown symbol: "Invalid API call") -> NotFound.
 The key must go in the query string, so error messages never quote the URL.
@@ -30,6 +31,8 @@ from markets.providers.base import (
 )
 
 NAME = "alphavantage"
+_LIMIT_WORDS = ("rate limit", "call frequency", "requests per", "calls per")
+_FATAL_WORDS = ("premium endpoint", "api key", "apikey")
 
 
 class AlphaVantageProvider(Provider):
@@ -78,7 +81,7 @@ def check_body(payload: dict[str, Any], symbol: str | None) -> None:
     if "Information" in payload:
         text = str(payload["Information"])
         lowered = text.lower()
-        if "premium endpoint" in lowered or "api key" in lowered or "apikey" in lowered:
+        if not any(w in lowered for w in _LIMIT_WORDS) and any(w in lowered for w in _FATAL_WORDS):
             raise ProviderError(text[:200], permanent=True, vendor=NAME, symbol=symbol)
         raise RateLimited(text[:200], vendor=NAME, symbol=symbol)
     if "Error Message" in payload:
