@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping
+from contextlib import suppress
 from dataclasses import dataclass, field, replace
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 
 ZERO = Decimal(0)
@@ -82,7 +83,9 @@ class Txn:
         for name in ("quantity", "price", "fees", "amount"):
             value = getattr(self, name)
             if isinstance(value, int | str) and not isinstance(value, bool):
-                object.__setattr__(self, name, Decimal(value))
+                # unparseable text is left as given; validate_txn names the field
+                with suppress(InvalidOperation):
+                    object.__setattr__(self, name, Decimal(value))
 
     @property
     def gross(self) -> Decimal:
@@ -364,9 +367,10 @@ def build_ledger(txns: Iterable[Txn], *, track_cash: bool) -> Ledger:
     4. Cash moves by `cash_delta`; with `track_cash`, cash must be ≥ 0 at the end of each trade
        date (a sale funds a purchase on the same day).
     """
-    ordered = sorted(txns, key=sort_key)
-    for txn in ordered:
+    txns = list(txns)
+    for txn in txns:
         validate_txn(txn)
+    ordered = sorted(txns, key=sort_key)
     state = _State()
     day_overdraft: Txn | None = None
     for i, txn in enumerate(ordered):

@@ -390,3 +390,10 @@ def test_missing_price_for_a_holding():
     ledger = build_ledger([buy("2024-01-02", "AAPL", "1", "100")], track_cash=False)
     with pytest.raises(LedgerError, match="No price for AAPL"):
         ledger.market_value({"MSFT": D(1)})
+
+
+def test_unparseable_text_and_missing_type_are_named():
+    with pytest.raises(LedgerError, match="quantity of buy on 2024-01-02 must be a finite Decimal"):
+        build_ledger([base(quantity="ten")], track_cash=False)
+    with pytest.raises(LedgerError, match="Unknown transaction type None"):
+        build_ledger([base(), base(type=None)], track_cash=False)
