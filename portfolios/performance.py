@@ -18,7 +18,7 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -265,7 +265,7 @@ def xirr(cash_flows: Iterable[tuple[dt.date, float | Decimal]]) -> float | None:
     return _newton(npv, years, amounts)
 
 
-def _newton(npv, years: np.ndarray, amounts: np.ndarray) -> float | None:
+def _newton(npv: Callable[[float], float], years: np.ndarray, amounts: np.ndarray) -> float | None:
     def slope(rate: float) -> float:
         with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
             return float(np.sum(-years * amounts / (1.0 + rate) ** (years + 1.0)))
