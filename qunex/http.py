@@ -23,6 +23,7 @@ from typing import Any
 
 import requests
 from requests.adapters import HTTPAdapter
+from urllib3.exceptions import InvalidHeader
 from urllib3.util.retry import Retry
 
 USER_AGENT = "Qunex/0.1 (+https://github.com/qunex)"
@@ -46,7 +47,10 @@ class _Retry(Retry):
     def sleep(self, response: Any = None) -> None:
         wait = None
         if self.respect_retry_after_header and response is not None:
-            wait = self.get_retry_after(response)
+            try:
+                wait = self.get_retry_after(response)
+            except InvalidHeader:  # "Retry-After: soon": back off as if it were absent
+                wait = None
         if not wait:
             wait = self.get_backoff_time()
         if wait > 0:

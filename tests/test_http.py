@@ -112,6 +112,19 @@ def test_503_then_200_is_retried(server: ScriptedServer, sleeps: list[float]) ->
     assert sleeps == []  # urllib3: the first retry goes at once, then backoff doubles
 
 
+def test_garbage_retry_after_falls_back_to_backoff(
+    server: ScriptedServer, sleeps: list[float]
+) -> None:
+    url = server.script(
+        "/a", (503, {"Retry-After": "soon"}, b""), (503, {"Retry-After": "soon"}, b""), OK
+    )
+
+    response = make_session(backoff=0.5, sleep=sleeps.append).get(url)
+
+    assert response.status_code == 200
+    assert sleeps == [1.0]
+
+
 def test_5xx_backoff_doubles_then_raises(server: ScriptedServer, sleeps: list[float]) -> None:
     url = server.script("/a", (500, {}, b"oops"))
 

@@ -294,6 +294,8 @@ class Provider:
                 vendor=self.name,
                 symbol=symbol,
             ) from None
+        if not response.ok:  # a session without the raise_for_status hook
+            raise self.http_error(response, symbol)
         try:
             return response.json(parse_float=Decimal)
         except ValueError:

@@ -4,6 +4,7 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
+import requests
 
 from markets.providers import (
     BadResponse,
@@ -223,3 +224,12 @@ def test_rate_limited_keeps_retry_after(vendor: FakeVendor, polygon: PolygonProv
 
     assert exc.value.retry_after == 12
     assert "maximum requests per minute" in str(exc.value)
+
+
+def test_errors_are_classified_on_a_plain_session_too(vendor: FakeVendor) -> None:
+    session = requests.Session()  # no raise_for_status hook
+    session.mount("https://", vendor)
+    vendor.add(f"{API}/v3/reference/tickers/NOPE", Reply(poly("ticker_not_found.json"), 404))
+
+    with pytest.raises(NotFound):
+        PolygonProvider("pk_test", session).ticker_details("NOPE")
