@@ -1,0 +1,547 @@
+"""The backtest engine: pure numpy/pandas, no Django.
+
+Conventions (the same as backtesting.py 0.6.6 run with `trade_on_close=False`,
+`exclusive_orders=True`, `hedging=False`, `margin=1`, `finalize_trades=False` and orders of
+the default size, see docs/backtest-statistics.md):
+
+- A strategy's target changes at the close of bar i; the order fills at bar i + 1's open.
+  Only one position at a time: a change first closes the open position, then opens the new one.
+- Decisions start at bar `warmup + 1`; a decision on the last bar is never filled.
+- Whole shares: size = floor(0.9999... * cash / (price * (1 +/- spread) + commission per unit)).
+- The spread is paid once, on entry (entry price = open * (1 + spread), short: 1 - spread);
+  exits fill at the raw price. Commission (relative + fixed) is charged on entry and exit.
+- Stop-loss / take-profit are fractions of the entry price, checked from the entry bar on;
+  the stop fills at min(open, stop) (a gap fills at the open), the target at max(open, target);
+  when both are touched in one bar the stop wins.
+- A trade still open on the last bar is reported as `open_trade`, marked to the last close in
+  the equity curve, and left out of the trade statistics.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import sys
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any, NamedTuple
+
+import numpy as np
+import pandas as pd
+
+from backtests.stats import TradeTable, compute_stats, drawdown
+from backtests.strategies import InvalidParams, Signal, clean_params, compute_signal
+
+ENGINE_VERSION = "1.0"
+FULL_EQUITY = 1 - sys.float_info.epsilon  # backtesting.py's default order size
+_COLUMNS = ("open", "high", "low", "close", "volume")
+
+
+@dataclass(frozen=True)
+class Config:
+    """Account and execution settings. Rates are fractions: 0.001 = 0.1 %."""
+
+    cash: float = 10_000.0
+    commission: float = 0.0  # of traded value, per order (entry and exit)
+    commission_fixed: float = 0.0  # cash per order (entry and exit)
+    spread: float = 0.0  # paid once, on entry
+    allow_short: bool = False
+    stop_loss: float | None = None  # e.g. 0.05: exit 5 % against the entry price
+    take_profit: float | None = None  # e.g. 0.10: exit 10 % in favour of the entry price
+
+    def __post_init__(self) -> None:
+        errors = {}
+        if not (math.isfinite(self.cash) and self.cash > 0):
+            errors["cash"] = "Must be a positive amount."
+        if not 0 <= self.commission < 0.1:
+            errors["commission"] = "Must be at least 0 and below 0.1 (10 %)."
+        if not (math.isfinite(self.commission_fixed) and self.commission_fixed >= 0):
+            errors["commission_fixed"] = "Must be zero or a positive amount."
+        if not 0 <= self.spread < 0.1:
+            errors["spread"] = "Must be at least 0 and below 0.1 (10 %)."
+        for name in ("stop_loss", "take_profit"):
+            value = getattr(self, name)
+            if value is not None and not 0 < value < 1:
+                errors[name] = "Must be above 0 and below 1 (100 %)."
+        if errors:
+            raise InvalidParams(errors)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(eq=False)
+class Bars:
+    """OHLCV arrays of one instrument plus a memo of what has been computed on them."""
+
+    index: pd.DatetimeIndex
+    open: np.ndarray
+    high: np.ndarray
+    low: np.ndarray
+    close: np.ndarray
+    volume: np.ndarray
+    extra: dict[str, np.ndarray] = field(default_factory=dict)
+    _memo: dict[tuple, Any] = field(default_factory=dict, repr=False)
+
+    @classmethod
+    def from_frame(cls, df: pd.DataFrame) -> Bars:
+        """Accepts Open/High/Low/Close[/Volume] columns in any case and a DatetimeIndex (or a
+        `date` column). Other numeric columns are kept in `extra` for strategies to use."""
+        by_lower = {str(c).lower(): c for c in df.columns}
+        missing = [c for c in _COLUMNS[:4] if c not in by_lower]
+        if missing:
+            raise ValueError(f"Bars need columns {', '.join(missing)}.")
+        index = df.index
+        if not isinstance(index, pd.DatetimeIndex):
+            if "date" not in by_lower:
+                raise ValueError("Bars need a DatetimeIndex or a 'date' column.")
+            index = pd.DatetimeIndex(pd.to_datetime(df[by_lower["date"]]))
+        if len(df) < 2:
+            raise ValueError("Bars need at least two rows.")
+        if not (index.is_monotonic_increasing and index.is_unique):
+            raise ValueError("Bar dates must be unique and increasing.")
+        arrays = _float_columns(df, [by_lower.get(name) for name in _COLUMNS])
+        if any(np.isnan(arrays[c]).any() for c in _COLUMNS[:4]):
+            raise ValueError("Open, high, low and close must not contain missing values.")
+        known = {*_COLUMNS, "date"}
+        extra = {
+            str(c).lower(): df[c].to_numpy(dtype=float)
+            for c in df.columns
+            if str(c).lower() not in known and pd.api.types.is_numeric_dtype(df[c])
+        }
+        return cls(index=pd.DatetimeIndex(index), extra=extra, **arrays)
+
+    def __len__(self) -> int:
+        return len(self.close)
+
+    def memo(self, key: tuple, compute: Any) -> Any:
+        """Return `compute()` once per key; indicators are shared across a sweep this way."""
+        try:
+            return self._memo[key]
+        except KeyError:
+            value = self._memo[key] = compute()
+            return value
+
+    @property
+    def ns(self) -> np.ndarray:
+        return self.memo(("ns",), lambda: self.index.as_unit("ns").asi8)
+
+    def open_list(self) -> list[float]:
+        """Opens as a Python list: fast scalar access in the fill loop."""
+        return self.memo(("open_list",), self.open.tolist)
+
+    def head(self, stop: int) -> Bars:
+        """The first `stop` bars as new Bars (own memo)."""
+        return Bars(
+            index=self.index[:stop],
+            open=self.open[:stop],
+            high=self.high[:stop],
+            low=self.low[:stop],
+            close=self.close[:stop],
+            volume=self.volume[:stop],
+            extra={k: v[:stop] for k, v in self.extra.items()},
+        )
+
+    def tail(self, start: int) -> Bars:
+        """Bars from `start` on as new Bars (own memo)."""
+        return Bars(
+            index=self.index[start:],
+            open=self.open[start:],
+            high=self.high[start:],
+            low=self.low[start:],
+            close=self.close[start:],
+            volume=self.volume[start:],
+            extra={k: v[start:] for k, v in self.extra.items()},
+        )
+
+
+def _float_columns(df: pd.DataFrame, columns: list[Any]) -> dict[str, np.ndarray]:
+    """The named columns as contiguous float arrays (NaN for a None); one conversion of the
+    whole frame when it is all numeric, which is much faster than column by column."""
+    try:
+        block = df.to_numpy(dtype=float)
+    except (TypeError, ValueError):
+        block = None
+    out = {}
+    for name, column in zip(_COLUMNS, columns, strict=True):
+        if column is None:
+            out[name] = np.full(len(df), np.nan)
+        elif block is not None:
+            out[name] = np.ascontiguousarray(block[:, df.columns.get_loc(column)])
+        else:
+            out[name] = df[column].to_numpy(dtype=float, copy=True)
+    return out
+
+
+def as_bars(data: pd.DataFrame | Bars) -> Bars:
+    return data if isinstance(data, Bars) else Bars.from_frame(data)
+
+
+def bars_fingerprint(data: pd.DataFrame | Bars) -> str:
+    """sha256 over the dates (ns since epoch, UTC) and the OHLCV values as float64."""
+    bars = as_bars(data)
+    digest = hashlib.sha256(b"qunex-bars/1\n")
+    digest.update(np.ascontiguousarray(bars.ns, dtype="<i8").tobytes())
+    for column in (bars.open, bars.high, bars.low, bars.close, bars.volume):
+        digest.update(np.ascontiguousarray(column, dtype="<f8").tobytes())
+    return digest.hexdigest()
+
+
+@dataclass(slots=True)
+class Trade:
+    size: int  # shares, negative for a short
+    entry_bar: int
+    exit_bar: int | None  # None while open
+    entry_time: pd.Timestamp
+    exit_time: pd.Timestamp | None
+    entry_price: float  # includes the spread
+    exit_price: float  # the last close for an open trade
+    pnl: float  # net of both commissions (open trade: entry commission only)
+    return_pct: float  # pnl per unit of entry value, in percent
+    commission: float
+    exit_reason: str  # signal | stop_loss | take_profit | open | broke (equity hit 0)
+    stop_loss: float | None = None
+    take_profit: float | None = None
+    mark_time: pd.Timestamp | None = None  # last bar's time, for an open trade's duration
+
+    @property
+    def is_long(self) -> bool:
+        return self.size > 0
+
+    @property
+    def duration(self) -> pd.Timedelta:
+        end = self.exit_time if self.exit_time is not None else self.mark_time
+        return end - self.entry_time
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "size": self.size,
+            "side": "long" if self.is_long else "short",
+            "entry_bar": self.entry_bar,
+            "exit_bar": self.exit_bar,
+            "entry_time": self.entry_time.isoformat(),
+            "exit_time": self.exit_time.isoformat() if self.exit_time is not None else None,
+            "entry_price": self.entry_price,
+            "exit_price": self.exit_price,
+            "pnl": self.pnl,
+            "return_pct": self.return_pct,
+            "commission": self.commission,
+            "duration_days": self.duration / pd.Timedelta(days=1),
+            "exit_reason": self.exit_reason,
+            "stop_loss": self.stop_loss,
+            "take_profit": self.take_profit,
+        }
+
+
+class _Fill(NamedTuple):
+    entry_bar: int
+    exit_bar: int
+    size: int
+    entry_price: float
+    exit_price: float
+    entry_commission: float
+    exit_commission: float
+    reason: str
+    stop_loss: float | None
+    take_profit: float | None
+
+
+@dataclass
+class Simulation:
+    """Raw engine output: the equity curve and fills, before any statistics."""
+
+    equity: np.ndarray
+    fills: list[_Fill]
+    open_fill: _Fill | None  # exit fields describe a mark at the last close
+
+    def trade_table(self) -> TradeTable:
+        fills = self.fills
+        size = np.array([f.size for f in fills], dtype=float)
+        entry = np.array([f.entry_price for f in fills])
+        exit_ = np.array([f.exit_price for f in fills])
+        commissions = np.array([f.entry_commission + f.exit_commission for f in fills])
+        pnl = size * (exit_ - entry) - commissions
+        with np.errstate(divide="ignore", invalid="ignore"):
+            returns = np.sign(size) * (exit_ / entry - 1) - commissions / (np.abs(size) * entry)
+        return TradeTable(
+            entry_bar=np.array([f.entry_bar for f in fills], dtype=np.int64),
+            exit_bar=np.array([f.exit_bar for f in fills], dtype=np.int64),
+            pnl=pnl,
+            returns=returns,
+            commissions=commissions,
+        )
+
+
+def _first_exit(
+    bars: Bars, start: int, stop: int, long: bool, sl: float | None, tp: float | None
+) -> tuple[int, str] | None:
+    """First bar in [start, stop) whose range touches the stop-loss or take-profit."""
+    if start >= stop:
+        return None
+    low, high = bars.low[start:stop], bars.high[start:stop]
+    best: tuple[int, str] | None = None
+    if sl is not None:
+        hit = low <= sl if long else high >= sl
+        if hit.any():
+            best = (int(hit.argmax()), "stop_loss")
+    if tp is not None:
+        hit = high >= tp if long else low <= tp
+        if hit.any() and (best is None or int(hit.argmax()) < best[0]):
+            best = (int(hit.argmax()), "take_profit")
+    return None if best is None else (start + best[0], best[1])
+
+
+def simulate(bars: Bars, signal: Signal, config: Config) -> Simulation:
+    """Fill the target changes of `signal` on `bars` and return equity and fills.
+
+    1. Decision bars are where the target differs from the bar before (flat before
+       `signal.first_bar`); each fills at the next bar's open, the last bar's never.
+    2. Between fills an open position may hit its stop-loss/take-profit (checked from the
+       entry bar on, stop first).
+    3. At a fill the open position (if any) is closed at the open, then the new one opened
+       with whole shares sized on the cash left.
+    4. Equity at each close = cash + size * (close - entry price).
+    """
+    n = len(bars)
+    opens = bars.open_list()
+    target = signal.target
+    first = min(max(signal.first_bar, 1), n)
+    decisions = target[first : n - 1]
+    changed = np.flatnonzero(decisions[1:] != decisions[:-1]) + (first + 1)
+    if len(decisions) and decisions[0] != 0:
+        changed = np.concatenate(([first], changed))
+    directions = target[changed].tolist()
+    fill_bars = (changed + 1).tolist()
+
+    rate, fixed, spread = config.commission, config.commission_fixed, config.spread
+    sl_pct, tp_pct = config.stop_loss, config.take_profit
+    brackets = sl_pct is not None or tp_pct is not None
+    cash = config.cash
+    size = 0
+    entry_bar, entry_price, entry_comm = 0, 0.0, 0.0
+    sl = tp = None
+    fills: list[_Fill] = []
+    # State after each event (index 0: the start): bar, cash, shares, entry price.
+    ev_bar, ev_cash, ev_size, ev_entry = [-1], [cash], [0], [0.0]
+
+    def close_position(bar: int, price: float, reason: str) -> None:
+        nonlocal cash, size
+        exit_comm = fixed + abs(size) * price * rate
+        cash += size * (price - entry_price) - exit_comm
+        fills.append(
+            _Fill(entry_bar, bar, size, entry_price, price, entry_comm, exit_comm, reason, sl, tp)
+        )
+        size = 0
+        ev_bar.append(bar)
+        ev_cash.append(cash)
+        ev_size.append(0)
+        ev_entry.append(0.0)
+
+    def check_brackets(until: int) -> None:
+        hit = _first_exit(bars, entry_bar, until, size > 0, sl, tp)
+        if hit is not None:
+            bar, reason = hit
+            level = sl if reason == "stop_loss" else tp
+            worse = (size > 0) == (reason == "stop_loss")
+            close_position(bar, min(opens[bar], level) if worse else max(opens[bar], level), reason)
+
+    for bar, direction in zip(fill_bars, directions, strict=True):
+        if size:
+            if brackets:
+                check_brackets(bar)
+            if size:
+                close_position(bar, opens[bar], "signal")
+        if not direction:
+            continue
+        price = opens[bar]
+        adjusted = price * (1 + spread) if direction > 0 else price * (1 - spread)
+        per_unit = adjusted + (fixed + FULL_EQUITY * price * rate) / FULL_EQUITY
+        units = int((cash * 1.0 * FULL_EQUITY) // per_unit)
+        if units <= 0:
+            continue
+        size = units if direction > 0 else -units
+        entry_bar, entry_price = bar, adjusted
+        entry_comm = fixed + units * adjusted * rate
+        cash -= entry_comm
+        if brackets:
+            sl = tp = None
+            if sl_pct is not None:
+                sl = adjusted * (1 - sl_pct) if size > 0 else adjusted * (1 + sl_pct)
+            if tp_pct is not None:
+                tp = adjusted * (1 + tp_pct) if size > 0 else adjusted * (1 - tp_pct)
+        ev_bar.append(bar)
+        ev_cash.append(cash)
+        ev_size.append(size)
+        ev_entry.append(entry_price)
+    if size and brackets:
+        check_brackets(n)
+
+    equity = _equity(bars.close, ev_bar, ev_cash, ev_size, ev_entry)
+    open_fill = None
+    if size:
+        last = float(bars.close[-1])
+        open_fill = _Fill(
+            entry_bar, n - 1, size, entry_price, last, entry_comm, 0.0, "open", sl, tp
+        )
+    sim = Simulation(equity=equity, fills=fills, open_fill=open_fill)
+    if equity.min() <= 0:
+        return _stop_when_broke(sim, bars, config)
+    return sim
+
+
+def _equity(
+    close: np.ndarray,
+    ev_bar: list[int],
+    ev_cash: list[float],
+    ev_size: list[int],
+    ev_entry: list[float],
+) -> np.ndarray:
+    """Step the account state from event to event and mark it to each close."""
+    n = len(close)
+    if len(ev_bar) == 1:
+        return np.full(n, ev_cash[0])
+    bars_arr = np.array(ev_bar)
+    last_of_bar = np.ones(len(ev_bar), dtype=bool)  # several events can share a bar
+    last_of_bar[:-1] = bars_arr[1:] != bars_arr[:-1]
+    last_of_bar[0] = False
+    seg = np.zeros(n, dtype=np.int64)
+    seg[bars_arr[last_of_bar]] = np.flatnonzero(last_of_bar)
+    seg = np.maximum.accumulate(seg)
+    size = np.array(ev_size, dtype=float)[seg]
+    return np.array(ev_cash)[seg] + (close * size - size * np.array(ev_entry)[seg])
+
+
+def _stop_when_broke(sim: Simulation, bars: Bars, config: Config) -> Simulation:
+    """If equity reaches 0, close everything at that bar's close and stay at 0 (as the
+    reference does), dropping what would have happened later."""
+    bar = int(np.argmax(sim.equity <= 0))
+    fills = [f for f in sim.fills if f.exit_bar <= bar]
+    held = next((f for f in sim.fills if f.entry_bar <= bar < f.exit_bar), None)
+    if held is None and sim.open_fill and sim.open_fill.entry_bar <= bar:
+        held = sim.open_fill
+    if held is not None:
+        price = float(bars.close[bar])
+        exit_comm = config.commission_fixed + abs(held.size) * price * config.commission
+        fills.append(
+            held._replace(exit_bar=bar, exit_price=price, exit_commission=exit_comm, reason="broke")
+        )
+    equity = sim.equity.copy()
+    equity[bar:] = 0.0
+    return Simulation(equity=equity, fills=fills, open_fill=None)
+
+
+@dataclass
+class BacktestResult:
+    strategy: str
+    params: dict[str, Any]
+    config: Config
+    equity: pd.Series
+    drawdown: pd.Series  # fraction below the running peak, >= 0
+    trades: list[Trade]
+    open_trade: Trade | None
+    stats: dict[str, Any]
+    warmup: int
+    engine_version: str = ENGINE_VERSION
+
+    def trades_frame(self) -> pd.DataFrame:
+        return pd.DataFrame([t.to_dict() for t in self.trades])
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-serialisable: NaN/inf become None, dates ISO strings, durations days."""
+        return {
+            "engine_version": self.engine_version,
+            "strategy": self.strategy,
+            "params": dict(self.params),
+            "config": self.config.to_dict(),
+            "warmup": self.warmup,
+            "stats": {k: json_value(v) for k, v in self.stats.items()},
+            "series": {
+                "dates": [d.isoformat() for d in self.equity.index],
+                "equity": [round(float(v), 4) for v in self.equity.to_numpy()],
+                "drawdown": [round(float(v), 6) for v in self.drawdown.to_numpy()],
+            },
+            "trades": [{k: json_value(v) for k, v in t.to_dict().items()} for t in self.trades],
+            "open_trade": (
+                {k: json_value(v) for k, v in self.open_trade.to_dict().items()}
+                if self.open_trade
+                else None
+            ),
+        }
+
+
+def json_value(value: Any) -> Any:
+    if value is None or value is pd.NaT:
+        return None
+    if isinstance(value, pd.Timestamp):
+        return value.isoformat()
+    if isinstance(value, pd.Timedelta):
+        return value / pd.Timedelta(days=1)
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def _trades(fills: list[_Fill], bars: Bars, *, open_: bool = False) -> list[Trade]:
+    bar_numbers = [b for f in fills for b in (f.entry_bar, f.exit_bar)]
+    times = list(bars.index[bar_numbers])  # boxed in one go: much faster than one by one
+    return [_trade(f, times[2 * i], times[2 * i + 1], open_=open_) for i, f in enumerate(fills)]
+
+
+def _trade(
+    f: _Fill, entry_time: pd.Timestamp, exit_time: pd.Timestamp, *, open_: bool = False
+) -> Trade:
+    commission = f.entry_commission + f.exit_commission
+    pnl = f.size * (f.exit_price - f.entry_price) - commission
+    gross = math.copysign(1, f.size) * (f.exit_price / f.entry_price - 1)
+    ret = gross - commission / (abs(f.size) * f.entry_price)
+    return Trade(
+        size=f.size,
+        entry_bar=f.entry_bar,
+        exit_bar=None if open_ else f.exit_bar,
+        entry_time=entry_time,
+        exit_time=None if open_ else exit_time,
+        entry_price=f.entry_price,
+        exit_price=f.exit_price,
+        pnl=pnl,
+        return_pct=ret * 100,
+        commission=commission,
+        exit_reason=f.reason,
+        stop_loss=f.stop_loss,
+        take_profit=f.take_profit,
+        mark_time=exit_time if open_ else None,
+    )
+
+
+def run_backtest(
+    data: pd.DataFrame | Bars,
+    strategy: str,
+    params: Mapping[str, Any] | None = None,
+    *,
+    config: Config | None = None,
+) -> BacktestResult:
+    """Validate params, compute the strategy's signal, simulate fills and compute statistics.
+
+    Raises `InvalidParams` (errors keyed by field) for bad params; `ValueError` for bad bars.
+    """
+    config = config or Config()
+    cleaned = clean_params(strategy, params)
+    bars = as_bars(data)
+    signal = compute_signal(bars, strategy, cleaned, config.allow_short)
+    sim = simulate(bars, signal, config)
+    stats = compute_stats(
+        equity=sim.equity, bars=bars, trades=sim.trade_table(), warmup=signal.warmup
+    )
+    dd = drawdown(sim.equity)
+    return BacktestResult(
+        strategy=strategy,
+        params=cleaned,
+        config=config,
+        equity=pd.Series(sim.equity, index=bars.index, name="equity"),
+        drawdown=pd.Series(dd, index=bars.index, name="drawdown"),
+        trades=_trades(sim.fills, bars),
+        open_trade=_trades([sim.open_fill], bars, open_=True)[0] if sim.open_fill else None,
+        stats=stats,
+        warmup=signal.warmup,
+    )

@@ -1,0 +1,108 @@
+"""Vectorised technical indicators over numpy arrays (no Django, no pandas objects).
+
+Every function returns a float array of the input's length, NaN where the indicator is not
+yet defined (its warm-up). Each value at bar i uses bars 0..i only, so none can look ahead.
+Definitions are written out in docs/backtest-statistics.md.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+from scipy.signal import lfilter
+
+
+def sma(x: np.ndarray, n: int) -> np.ndarray:
+    """Simple moving average of the last n values; first defined at index n - 1."""
+    out = np.full(len(x), np.nan)
+    if n > len(x):
+        return out
+    csum = np.cumsum(x, dtype=float)
+    out[n - 1] = csum[n - 1] / n
+    out[n:] = (csum[n:] - csum[:-n]) / n
+    return out
+
+
+def ema(x: np.ndarray, n: int) -> np.ndarray:
+    """Exponential moving average, alpha = 2 / (n + 1), seeded with the first value.
+
+    Same recursion as pandas `ewm(span=n, adjust=False)`; values before index n - 1 are
+    masked as warm-up. NaNs at the start of `x` are skipped (the EMA starts at the first
+    finite value), which lets MACD's signal line run over the MACD line.
+    """
+    out = np.full(len(x), np.nan)
+    start = int(np.argmax(np.isfinite(x))) if len(x) else 0
+    if len(x) == 0 or not np.isfinite(x[start]) or start + n - 1 >= len(x):
+        return out
+    alpha = 2.0 / (n + 1)
+    tail = x[start:]
+    smoothed, _ = lfilter([alpha], [1.0, alpha - 1.0], tail, zi=[(1.0 - alpha) * tail[0]])
+    out[start + n - 1 :] = smoothed[n - 1 :]
+    return out
+
+
+def rsi(close: np.ndarray, n: int) -> np.ndarray:
+    """Wilder's RSI: gains and losses smoothed with alpha = 1 / n; first defined at index n.
+
+    Average gain/loss start at the first change (bar 1) and run the recursion
+    avg[t] = avg[t-1] + (x[t] - avg[t-1]) / n. RSI = 100 - 100 / (1 + gain / loss);
+    100 when there was no loss, 50 when price did not move at all.
+    """
+    out = np.full(len(close), np.nan)
+    if n >= len(close):
+        return out
+    delta = np.diff(close)
+    gains = np.clip(delta, 0.0, None)
+    losses = np.clip(-delta, 0.0, None)
+    alpha = 1.0 / n
+    b, a = [alpha], [1.0, alpha - 1.0]
+    avg_gain, _ = lfilter(b, a, gains, zi=[(1.0 - alpha) * gains[0]])
+    avg_loss, _ = lfilter(b, a, losses, zi=[(1.0 - alpha) * losses[0]])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        value = 100.0 - 100.0 / (1.0 + avg_gain / avg_loss)
+    value = np.where(avg_loss == 0.0, np.where(avg_gain == 0.0, 50.0, 100.0), value)
+    out[n:] = value[n - 1 :]
+    return out
+
+
+def macd(close: np.ndarray, fast: int, slow: int, signal: int) -> tuple[np.ndarray, np.ndarray]:
+    """MACD line (EMA fast - EMA slow) and its signal line (EMA of the MACD line).
+
+    The MACD line is defined from index slow - 1, the signal line from slow + signal - 2.
+    """
+    line = ema(close, fast) - ema(close, slow)
+    return line, ema(line, signal)
+
+
+def rolling_std(x: np.ndarray, n: int) -> np.ndarray:
+    """Population standard deviation (ddof=0) of the last n values, computed per window."""
+    out = np.full(len(x), np.nan)
+    if n > len(x):
+        return out
+    out[n - 1 :] = sliding_window_view(x, n).std(axis=1)
+    return out
+
+
+def bollinger(x: np.ndarray, n: int, k: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Bollinger bands: (lower, middle, upper) = SMA(n) -/+ k * population std(n)."""
+    mid = sma(x, n)
+    width = k * rolling_std(x, n)
+    return mid - width, mid, mid + width
+
+
+def prior_max(x: np.ndarray, n: int) -> np.ndarray:
+    """Highest value of the n bars BEFORE bar i (bar i excluded); first defined at index n."""
+    out = np.full(len(x), np.nan)
+    if n >= len(x):
+        return out
+    out[n:] = sliding_window_view(x[:-1], n).max(axis=1)
+    return out
+
+
+def prior_min(x: np.ndarray, n: int) -> np.ndarray:
+    """Lowest value of the n bars BEFORE bar i (bar i excluded); first defined at index n."""
+    out = np.full(len(x), np.nan)
+    if n >= len(x):
+        return out
+    out[n:] = sliding_window_view(x[:-1], n).min(axis=1)
+    return out
