@@ -73,11 +73,16 @@ class PolygonProvider(Provider):
                 "/v2/snapshot/locale/us/markets/stocks/tickers", {"tickers": ",".join(chunk)}
             )
             with self.parsing(None):
-                for item in payload.get("tickers") or []:
-                    record = parse_snapshot_ticker(item)
-                    if record.symbol.upper() in wanted:
-                        original = wanted[record.symbol.upper()]
-                        found[original] = replace(record, symbol=original)
+                items = list(payload.get("tickers") or [])
+            for item in items:
+                try:
+                    with self.parsing(None):
+                        record = parse_snapshot_ticker(item)
+                except BadResponse:
+                    continue  # left out: the failover asks the next vendor for it
+                if record.symbol.upper() in wanted:
+                    original = wanted[record.symbol.upper()]
+                    found[original] = replace(record, symbol=original)
         return found
 
     def ticker_details(self, symbol: str) -> TickerInfo:

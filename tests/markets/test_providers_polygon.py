@@ -233,3 +233,14 @@ def test_errors_are_classified_on_a_plain_session_too(vendor: FakeVendor) -> Non
 
     with pytest.raises(NotFound):
         PolygonProvider("pk_test", session).ticker_details("NOPE")
+
+
+def test_a_malformed_snapshot_item_is_left_out_not_the_batch(
+    vendor: FakeVendor, polygon: PolygonProvider
+) -> None:
+    body = poly("snapshot_tickers_AAPL_MSFT.json").replace(
+        b'"updated": 1795802396000000000,', b""
+    )  # MSFT loses its timestamp
+    vendor.add(SNAPSHOT, body)
+
+    assert set(polygon.quotes(["AAPL", "MSFT"])) == {"AAPL"}
