@@ -10,10 +10,6 @@ import shutil
 
 import pytest
 
-# Playwright's sync API runs an event loop in this thread; the live server and the test's
-# own ORM calls are ordinary synchronous Django code.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
 CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
 
 
@@ -56,7 +52,10 @@ class PageWatch:
 
 
 @pytest.fixture
-def page(browser, live_server):
+def page(browser, live_server, monkeypatch):
+    # Playwright's sync API runs an event loop in this thread; the live server and the
+    # test's own ORM calls are ordinary synchronous Django code.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
     context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})
     page = context.new_page()
     page.set_default_timeout(15000)

@@ -8,7 +8,8 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-CLEAN = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "DEBUG", "SECRET_KEY"}}
+IGNORED = {"DATABASE_URL", "REDIS_URL", "DEBUG", "SECRET_KEY", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+CLEAN = {k: v for k, v in os.environ.items() if k not in IGNORED}
 
 
 def run_settings(env: dict[str, str], code: str = "pass") -> subprocess.CompletedProcess:
