@@ -22,7 +22,8 @@ class UserTimezoneMiddleware:
                 from accounts.models import Profile
 
                 tzname = (
-                    Profile.objects.filter(user=user).values_list("timezone", flat=True).first() or "UTC"
+                    Profile.objects.filter(user=user).values_list("timezone", flat=True).first()
+                    or "UTC"
                 )
                 request.session[SESSION_KEY] = tzname
         try:

@@ -8,14 +8,17 @@ from accounts.models import Profile
 
 
 def profile_get(*, user: AbstractBaseUser) -> Profile:
+    """The user's profile, created with the defaults (UTC) the first time it is asked for."""
     profile, _ = Profile.objects.get_or_create(user=user)
     return profile
 
 
+@transaction.atomic
 def profile_update(*, user: AbstractBaseUser, timezone: str) -> Profile:
+    """Set the zone times are shown in; an unknown zone raises ValidationError naming `timezone`."""
     profile = profile_get(user=user)
     profile.timezone = timezone
-    profile.full_clean()
+    profile.full_clean(exclude=["user"])
     profile.save(update_fields=["timezone"])
     return profile
 
@@ -27,6 +30,7 @@ def api_token_create(*, user: AbstractBaseUser) -> Token:
     return Token.objects.create(user=user)
 
 
+@transaction.atomic
 def api_token_revoke(*, user: AbstractBaseUser) -> bool:
     deleted, _ = Token.objects.filter(user=user).delete()
     return bool(deleted)
