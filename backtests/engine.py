@@ -305,7 +305,7 @@ def simulate(bars: Bars, signal: Signal, config: Config) -> Simulation:
     n = len(bars)
     opens = bars.open_list()
     target = signal.target
-    first = min(max(signal.first_bar, 1), n)
+    first = min(max(signal.first_bar, 0), n)
     decisions = target[first : n - 1]
     changed = np.flatnonzero(decisions[1:] != decisions[:-1]) + (first + 1)
     if len(decisions) and decisions[0] != 0:

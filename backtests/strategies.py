@@ -148,7 +148,7 @@ def list_strategies() -> list[StrategySpec]:
     return list(_REGISTRY.values())
 
 
-def _coerce(param: Param, raw: Any) -> tuple[Number | None, str | None]:
+def coerce_value(param: Param, raw: Any) -> tuple[Number | None, str | None]:
     kind = "a whole number" if param.type is int else "a number"
     if isinstance(raw, bool):
         return None, f"Must be {kind}."
@@ -194,7 +194,7 @@ def validate_params(strategy: str, params: Mapping[str, Any] | None) -> ParamChe
         if raw is None:
             cleaned[p.name] = p.default
             continue
-        value, error = _coerce(p, raw)
+        value, error = coerce_value(p, raw)
         if error:
             errors[p.name] = error
         else:
