@@ -1,30 +1,13 @@
+from __future__ import annotations
+
 from django.urls import path
 
-from qunex.pages import EmptyRoomView
+from markets import views
 
-app_name = "markets"
-
+# No app_name: "dashboard" is reversed unqualified (LOGIN_REDIRECT_URL = "dashboard").
 urlpatterns = [
-    path(
-        "",
-        EmptyRoomView.as_view(
-            title="Dashboard",
-            lead="Your market at a glance.",
-            points=(
-                "Whether the market is open, and when it next opens or closes.",
-                "Index ETFs and the day's top gainers and losers, refreshed every 15 seconds.",
-                "Your watchlist, AI scores, news and upcoming events.",
-            ),
-        ),
-        name="dashboard",
-    ),
-    path(
-        "stocks/",
-        EmptyRoomView.as_view(
-            title="Stocks",
-            lead="Every ticker in the Qunex universe.",
-            points=("Search by symbol or name, filter by sector, sort by any column.",),
-        ),
-        name="stock_list",
-    ),
+    path("", views.dashboard_view, name="dashboard"),
+    path("stocks/", views.stock_list_view, name="stock_list"),
+    path("stocks/<str:symbol>/", views.stock_detail_view, name="stock_detail"),
+    path("stocks/<str:symbol>/chart.json", views.stock_chart_data_view, name="stock_chart_data"),
 ]

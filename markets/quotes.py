@@ -1,0 +1,289 @@
+"""The polled quote feed: cached latest quotes, an ETag per symbol set, single-flight refresh.
+
+`GET /api/market-data?symbols=...` (markets/api/views.py) is a thin wrapper around
+`feed_get()`. The dashboard and the stock page poll it every 15 seconds with If-None-Match.
+
+Cache layout (the default cache: Redis in production, local memory otherwise):
+
+- `mdfeed:gen`: the feed generation, bumped by `feed_invalidate()` whenever quotes are
+  written through this module (or by anyone who calls it after writing quotes).
+- `mdfeed:set:<digest>`: for one normalized symbol set, the payload and its ETag, tagged with
+  the generation it was built at; it lives `MARKET_FEED_CACHE_SECONDS` (5 s), so a quote
+  changed by some other path shows up within that time even without an invalidation.
+- `mdfeed:lock:<digest>`: the single-flight refresh lock of one symbol set (cache.add).
+
+`feed_get()`:
+
+1. one cache round trip (get_many) for the generation and the set's entry; an entry of the
+   current generation is the answer: no query at all (this serves the 304s);
+2. otherwise one query reads the tickers and their quotes;
+3. if a vendor is configured, the market is open and a quote was last stored more than
+   `MARKET_QUOTE_STALE_SECONDS` (15 s) ago, the caller tries to take the lock; the one that
+   gets it makes ONE batched vendor call for the stale symbols, upserts them, bumps the
+   generation and reads again (a second query); everyone else serves the stored values.
+   The lock outlives the call by the stale window, so a set is refreshed at most once per
+   window however many pollers there are, and a failing vendor is not hammered;
+4. the entry is cached; the ETag is a hash of the quotes' contents.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.utils import timezone
+from django.utils.http import parse_etags
+
+from markets import calendar
+from markets.models import Quote, Ticker
+from markets.providers import FailoverProvider, ProviderError, QuoteRecord, build_providers
+from markets.selectors import tickers_by_symbol
+from markets.services import IngestError, quotes_upsert, vendor_keys
+from qunex.http import make_session
+
+logger = logging.getLogger(__name__)
+
+MAX_SYMBOLS = 50
+SYMBOL_RE = re.compile(r"^[A-Z0-9][A-Z0-9.\-]{0,11}$")
+GEN_KEY = "mdfeed:gen"
+LOCK_SECONDS = 60  # upper bound of one refresh; the lock then shrinks to the stale window
+
+
+def poll_seconds() -> int:
+    return int(getattr(settings, "MARKET_FEED_POLL_SECONDS", 15))
+
+
+def closed_poll_seconds() -> int:
+    return int(getattr(settings, "MARKET_FEED_CLOSED_POLL_SECONDS", 60))
+
+
+def cache_seconds() -> float:
+    return float(getattr(settings, "MARKET_FEED_CACHE_SECONDS", 5))
+
+
+def stale_seconds() -> float:
+    return float(getattr(settings, "MARKET_QUOTE_STALE_SECONDS", 15))
+
+
+class FeedError(ValueError):
+    """Bad feed input; `field` names the query parameter."""
+
+    def __init__(self, message: str, *, field: str = "symbols") -> None:
+        super().__init__(message)
+        self.field = field
+
+
+@dataclass
+class Feed:
+    symbols: list[str]
+    etag: str
+    quotes: list[dict[str, Any]] = field(default_factory=list)
+    unknown: list[str] = field(default_factory=list)
+    no_quote: list[str] = field(default_factory=list)
+
+    @property
+    def has_known(self) -> bool:
+        return bool(self.quotes or self.no_quote)
+
+    def matches(self, if_none_match: str | None) -> bool:
+        """Weak comparison against an If-None-Match header (a list, or *)."""
+        if not if_none_match:
+            return False
+        tags = parse_etags(if_none_match)
+        if "*" in tags:
+            return True
+        mine = self.etag.removeprefix("W/")
+        return any(tag.removeprefix("W/") == mine for tag in tags)
+
+
+# --- input -------------------------------------------------------------------------------
+
+
+def parse_symbols(raw: str | None) -> list[str]:
+    """ "aapl, MSFT,aapl" -> ["AAPL", "MSFT"] (upper-cased, de-duplicated, in order).
+
+    Raises FeedError naming the parameter when it is empty, holds more than MAX_SYMBOLS
+    symbols or a symbol that cannot be one.
+    """
+    parts = [p.strip().upper() for p in (raw or "").split(",")]
+    symbols = list(dict.fromkeys(p for p in parts if p))
+    if not symbols:
+        raise FeedError("Give one or more comma-separated symbols, e.g. ?symbols=AAPL,MSFT.")
+    if len(symbols) > MAX_SYMBOLS:
+        raise FeedError(
+            f"At most {MAX_SYMBOLS} symbols per request; got {len(symbols)}. Split the request."
+        )
+    bad = [s for s in symbols if not SYMBOL_RE.match(s)]
+    if bad:
+        raise FeedError(
+            f"Not a ticker symbol: {', '.join(bad[:5])} (letters, digits, '.' and '-', "
+            "at most 12 characters)."
+        )
+    return symbols
+
+
+# --- the feed ----------------------------------------------------------------------------
+
+
+def feed_get(*, symbols: Sequence[str], now: datetime | None = None) -> Feed:
+    """The feed for normalized `symbols` (see the module docstring for the steps)."""
+    digest = _digest(symbols)
+    entry_key = f"mdfeed:set:{digest}"
+    cached = cache.get_many([GEN_KEY, entry_key])
+    generation = cached.get(GEN_KEY, 0)
+    entry = cached.get(entry_key)
+    if entry is not None and entry["gen"] == generation:
+        return entry["feed"]
+
+    now = now or timezone.now()
+    tickers = tickers_by_symbol(symbols)
+    if _refresh_if_stale(tickers, digest=digest, now=now):
+        generation = cache.get(GEN_KEY, 0)
+        tickers = tickers_by_symbol(symbols)
+    feed = _build(symbols, tickers)
+    cache.set(entry_key, {"gen": generation, "feed": feed}, cache_seconds())
+    return feed
+
+
+def feed_invalidate() -> None:
+    """Make every cached feed entry stale: call after writing quotes."""
+    try:
+        cache.incr(GEN_KEY)
+    except ValueError:
+        cache.add(GEN_KEY, 1, None)
+
+
+def market_status(now: datetime | None = None) -> dict[str, Any]:
+    """Open or closed, and the next open and close (UTC; no query)."""
+    now = now or timezone.now()
+    return {
+        "is_open": calendar.is_open(now),
+        "next_open": calendar.next_open(now),
+        "next_close": calendar.next_close(now),
+    }
+
+
+def quote_age_seconds(as_of: datetime, now: datetime | None = None) -> int:
+    now = now or timezone.now()
+    return max(0, int((now - as_of).total_seconds()))
+
+
+def _build(symbols: Sequence[str], tickers: Iterable[Ticker]) -> Feed:
+    by_symbol = {t.symbol: t for t in tickers}
+    quotes, no_quote, unknown = [], [], []
+    for symbol in symbols:
+        ticker = by_symbol.get(symbol)
+        if ticker is None:
+            unknown.append(symbol)
+            continue
+        quote = _quote_of(ticker)
+        if quote is None:
+            no_quote.append(symbol)
+            continue
+        quotes.append(
+            {
+                "symbol": symbol,
+                "price": str(quote.price),
+                "change": None if quote.change is None else str(quote.change),
+                "change_pct": None if quote.change_pct is None else str(quote.change_pct),
+                "volume": quote.volume,
+                "as_of": quote.as_of.astimezone(UTC),
+                "source": quote.source,
+                "is_demo": ticker.is_demo,
+            }
+        )
+    fingerprint = repr(
+        (
+            [(q["symbol"], q["price"], q["change"], q["change_pct"], q["volume"],
+              q["as_of"].isoformat(), q["source"]) for q in quotes],
+            no_quote,
+            unknown,
+        )
+    )  # fmt: skip
+    etag = 'W/"' + hashlib.blake2b(fingerprint.encode(), digest_size=12).hexdigest() + '"'
+    return Feed(symbols=list(symbols), etag=etag, quotes=quotes, unknown=unknown, no_quote=no_quote)
+
+
+def _quote_of(ticker: Ticker) -> Quote | None:
+    try:
+        return ticker.quote
+    except Quote.DoesNotExist:
+        return None
+
+
+def _digest(symbols: Sequence[str]) -> str:
+    return hashlib.blake2b(",".join(symbols).encode(), digest_size=10).hexdigest()
+
+
+# --- refresh -----------------------------------------------------------------------------
+
+
+def vendor_configured() -> bool:
+    return any(vendor_keys().values())
+
+
+def quote_provider() -> FailoverProvider | None:
+    """The vendors in MARKET_DATA_PROVIDERS order that have a key, or None.
+
+    A feed request waits for the vendor, so the session is short: 3 s timeout, one retry.
+    """
+    session = make_session(retries=1, timeout=3, max_wait=2)
+    providers = build_providers(settings.MARKET_DATA_PROVIDERS, vendor_keys(), session)
+    return FailoverProvider(providers) if providers else None
+
+
+def _refresh_if_stale(tickers: Sequence[Ticker], *, digest: str, now: datetime) -> bool:
+    """True when this caller refreshed (and wrote) quotes."""
+    if not tickers or not vendor_configured() or not calendar.is_open(now):
+        return False
+    window = stale_seconds()
+    stale = [
+        t.symbol
+        for t in tickers
+        if (q := _quote_of(t)) is None or (now - q.updated_at).total_seconds() > window
+    ]
+    if not stale:
+        return False
+    lock_key = f"mdfeed:lock:{digest}"
+    if not cache.add(lock_key, uuid.uuid4().hex, LOCK_SECONDS):
+        return False  # someone else is refreshing, or did within the window
+    try:
+        provider = quote_provider()
+        if provider is None:
+            return False
+        fetched = provider.quotes(stale)
+        for symbol, error in fetched.errors.items():
+            logger.warning("quote refresh failed for %s: %s", symbol, error)
+        if not fetched.results:
+            return False
+        return quotes_write(records=list(fetched.results.values())) > 0
+    except ProviderError as exc:  # the failover reports per symbol; this is a safety net
+        logger.warning("quote refresh failed: %s", exc)
+        return False
+    finally:
+        cache.set(lock_key, "cooldown", max(window, 1))
+
+
+def quotes_write(*, records: Sequence[QuoteRecord]) -> int:
+    """Store fetched quotes through markets.services.quotes_upsert and invalidate the feed.
+    A record the service refuses (IngestError) is logged and left out; the rest are stored."""
+    try:
+        written = quotes_upsert(quotes=records).written
+    except IngestError:
+        written = 0
+        for record in records:
+            try:
+                written += quotes_upsert(quotes=[record]).written
+            except IngestError as exc:
+                logger.warning("quote from %s not stored: %s", record.source, exc)
+    if written:
+        feed_invalidate()
+    return written
