@@ -40,6 +40,6 @@ def goog_bars() -> pd.DataFrame:
 def frame(rows: list[tuple[float, float, float, float]], start: str = "2024-01-01") -> pd.DataFrame:
     """Tiny hand-written bars (open, high, low, close) on consecutive business days."""
     index = pd.bdate_range(start, periods=len(rows))
-    df = pd.DataFrame(rows, columns=["Open", "High", "Low", "Close"], index=index)
+    df = pd.DataFrame(rows, columns=["Open", "High", "Low", "Close"], index=index, dtype=float)
     df["Volume"] = 1_000.0
     return df
