@@ -121,8 +121,8 @@ def expand_grid(
 ) -> tuple[list[dict[str, Any]], int]:
     """Every combination of `grid` over `fixed`, cleaned: (combinations, number skipped).
 
-    1. Each grid key must be a parameter of the strategy, each list non-empty, and each
-       value valid on its own; otherwise `InvalidParams` names the field.
+    1. Each grid and fixed key must be a parameter of the strategy, each list non-empty, and
+       each value valid on its own; otherwise `InvalidParams` names the field.
     2. The product may not exceed `max_combinations`.
     3. Combinations that break a cross-field rule (fast >= slow) are skipped and counted.
     """
@@ -130,6 +130,11 @@ def expand_grid(
     declared = {p.name: p for p in spec.params}
     fixed = dict(fixed or {})
     errors: dict[str, str] = {}
+    for name, value in fixed.items():
+        if name not in declared:
+            errors[name] = "Unknown parameter."
+        elif name not in grid and (error := coerce_value(declared[name], value)[1]):
+            errors[name] = error
     for name, values in grid.items():
         if name not in declared:
             errors[name] = "Unknown parameter."
@@ -154,8 +159,6 @@ def expand_grid(
         check = validate_params(strategy, {**fixed, **dict(zip(names, values, strict=True))})
         if check.ok:
             combos.append(check.cleaned)
-        elif set(check.errors) - declared:
-            raise InvalidParams(check.errors)  # e.g. an unknown key in `fixed`
         else:
             skipped += 1
     return combos, skipped
