@@ -171,7 +171,7 @@ def key_stats(*, ticker: Ticker) -> KeyStats:
     rows = list(
         DailyBar.objects.filter(ticker=ticker)
         .order_by("-date")
-        .values_list("date", "high", "low", "close", "volume")[:300]
+        .values_list("date", "high", "low", "close", "volume")[:370]
     )
     if not rows:
         return KeyStats(None, None, None, None, None)

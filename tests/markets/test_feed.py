@@ -1,0 +1,388 @@
+"""The polled quote feed: input rules, ETag/304, cache, and the single-flight vendor refresh."""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from urllib.parse import urlparse
+
+import pytest
+import time_machine
+from django.db import connection
+
+from markets import quotes
+from markets.models import Quote
+from markets.providers import FailoverProvider, Provider, ProviderError, QuoteRecord
+from tests.factories import QuoteFactory, TickerFactory
+
+# Tuesday 10 June 2025, 11:00 New York: the regular session is open.
+OPEN = datetime(2025, 6, 10, 15, 0, tzinfo=UTC)
+# Saturday 14 June 2025: closed.
+CLOSED = datetime(2025, 6, 14, 15, 0, tzinfo=UTC)
+FEED = "/api/market-data"
+
+
+class FakeVendor(Provider):
+    """A batching vendor that records each call and can be slow or fail."""
+
+    name = "fakevendor"
+    batch_quotes = True
+
+    def __init__(self, *, delay: float = 0.0, fail: bool = False, price: str = "123.45") -> None:
+        super().__init__("key", session=None)  # type: ignore[arg-type]
+        self.delay = delay
+        self.fail = fail
+        self.price = Decimal(price)
+        self.calls: list[list[str]] = []
+        self._lock = threading.Lock()
+
+    def quotes(self, symbols):
+        symbols = list(symbols)
+        with self._lock:
+            self.calls.append(symbols)
+        if self.delay:
+            time.sleep(self.delay)
+        if self.fail:
+            raise ProviderError("HTTP 503", permanent=False, vendor=self.name)
+        from django.utils import timezone
+
+        now = timezone.now()
+        return {
+            s: QuoteRecord(
+                symbol=s,
+                price=self.price,
+                change=Decimal("1.5"),
+                change_pct=Decimal("1.23"),
+                volume=42,
+                as_of=now,
+                source=self.name,
+            )
+            for s in symbols
+        }
+
+
+@pytest.fixture
+def vendor(settings, monkeypatch):
+    """A configured vendor (a key is set) whose calls the test can count."""
+    settings.POLYGON_API_KEY = "test-key"
+    fake = FakeVendor()
+    monkeypatch.setattr(quotes, "quote_provider", lambda: FailoverProvider([fake]))
+    return fake
+
+
+@pytest.fixture
+def no_vendor(settings, monkeypatch):
+    settings.POLYGON_API_KEY = settings.FINNHUB_API_KEY = settings.ALPHA_VANTAGE_API_KEY = ""
+
+    def refuse():
+        raise AssertionError("no vendor is configured: the feed must not build one")
+
+    monkeypatch.setattr(quotes, "quote_provider", refuse)
+
+
+def _redis_url() -> str | None:
+    url = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/14"
+    parsed = urlparse(url)
+    try:
+        socket.create_connection((parsed.hostname or "127.0.0.1", parsed.port or 6379), 0.5).close()
+    except OSError:
+        return None
+    return url
+
+
+@pytest.fixture(params=["locmem", "redis"])
+def cache_backend(request, settings):
+    """Run the test on the local-memory cache and on Redis (keys under a unique prefix)."""
+    if request.param == "locmem":
+        settings.CACHES = {
+            "default": {
+                "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+                "LOCATION": f"feed-{uuid.uuid4().hex}",
+            }
+        }
+    else:
+        url = _redis_url()
+        if url is None:
+            pytest.skip("Redis is not reachable (set REDIS_URL or run redis-server on :6379)")
+        settings.CACHES = {
+            "default": {
+                "BACKEND": "django_redis.cache.RedisCache",
+                "LOCATION": url,
+                "KEY_PREFIX": f"test-feed-{uuid.uuid4().hex}",
+                "OPTIONS": {"CLIENT_CLASS": "django_redis.client.DefaultClient"},
+            }
+        }
+    return request.param
+
+
+def _stale_quotes(*symbols: str, at: datetime, price: str = "100") -> None:
+    """Quotes last stored a minute before `at`."""
+    with time_machine.travel(at - timedelta(seconds=60), tick=False):
+        for symbol in symbols:
+            QuoteFactory(ticker=TickerFactory(symbol=symbol), price=Decimal(price))
+
+
+# --- input ---------------------------------------------------------------------------------
+
+
+def test_symbols_are_normalized():
+    assert quotes.parse_symbols(" aapl, MSFT,,aapl ,brk.b") == ["AAPL", "MSFT", "BRK.B"]
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ("", "one or more"),
+        (" , ", "one or more"),
+        (",".join(f"S{i}" for i in range(51)), "At most 50 symbols"),
+        ("AAPL,<script>", "Not a ticker symbol: <SCRIPT>"),
+        ("TOOLONGSYMBOL1", "Not a ticker symbol"),
+    ],
+)
+def test_bad_symbols_are_rejected_naming_the_problem(raw, message):
+    with pytest.raises(quotes.FeedError, match=message) as err:
+        quotes.parse_symbols(raw)
+    assert err.value.field == "symbols"
+
+
+@pytest.mark.django_db
+def test_more_than_50_symbols_is_a_400_naming_the_limit(client):
+    response = client.get(FEED, {"symbols": ",".join(f"S{i}" for i in range(51))})
+    assert response.status_code == 400
+    assert "At most 50 symbols" in response.json()["symbols"][0]
+
+
+@pytest.mark.django_db
+def test_missing_symbols_parameter_is_a_400(client):
+    response = client.get(FEED)
+    assert response.status_code == 400
+    assert "symbols" in response.json()
+
+
+@pytest.mark.django_db
+def test_unknown_symbols_are_listed_and_known_ones_served(client, no_vendor):
+    QuoteFactory(ticker=TickerFactory(symbol="AAPL"), price=Decimal("190.5"))
+    TickerFactory(symbol="NOQ")
+    body = client.get(FEED, {"symbols": "AAPL,NOPE,NOQ"}).json()
+    assert [q["symbol"] for q in body["quotes"]] == ["AAPL"]
+    assert Decimal(body["quotes"][0]["price"]) == Decimal("190.5")
+    assert body["unknown"] == ["NOPE"]
+    assert body["no_quote"] == ["NOQ"]
+
+
+@pytest.mark.django_db
+def test_only_unknown_symbols_is_a_400_that_says_so(client):
+    response = client.get(FEED, {"symbols": "NOPE,ZZZ"})
+    assert response.status_code == 400
+    assert response.json() == {
+        "symbols": ["Unknown symbol(s): NOPE, ZZZ."],
+        "unknown": ["NOPE", "ZZZ"],
+    }
+
+
+@pytest.mark.django_db
+def test_trailing_slash_serves_the_same_feed(client, no_vendor):
+    QuoteFactory(ticker=TickerFactory(symbol="AAPL"))
+    a = client.get(FEED, {"symbols": "AAPL"})
+    b = client.get(FEED + "/", {"symbols": "AAPL"})
+    assert a.status_code == b.status_code == 200
+    assert a["ETag"] == b["ETag"]
+
+
+# --- payload, ETag and 304 -------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_quote_carries_source_as_of_and_age(client, no_vendor):
+    with time_machine.travel(OPEN, tick=False):
+        QuoteFactory(
+            ticker=TickerFactory(symbol="AAPL", is_demo=True),
+            as_of=OPEN - timedelta(seconds=12),
+            source="demo",
+        )
+        body = client.get(FEED, {"symbols": "aapl"}).json()
+    quote = body["quotes"][0]
+    assert quote["source"] == "demo"
+    assert quote["is_demo"] is True
+    assert quote["as_of"] == "2025-06-10T14:59:48Z"
+    assert quote["age_seconds"] == 12
+    assert body["market"]["is_open"] is True
+    assert body["market"]["next_close"] == "2025-06-10T20:00:00Z"
+    assert body["poll_seconds"] == 15
+    assert body["server_time"] == "2025-06-10T15:00:00Z"
+
+
+@pytest.mark.django_db
+def test_closed_market_tells_clients_to_poll_slower(client, no_vendor):
+    QuoteFactory(ticker=TickerFactory(symbol="AAPL"))
+    with time_machine.travel(CLOSED, tick=False):
+        body = client.get(FEED, {"symbols": "AAPL"}).json()
+    assert body["market"]["is_open"] is False
+    assert body["market"]["next_open"] == "2025-06-16T13:30:00Z"
+    assert body["poll_seconds"] == 60
+
+
+@pytest.mark.django_db
+def test_etag_gives_304_until_a_quote_changes(client, no_vendor, django_assert_num_queries):
+    quote = QuoteFactory(ticker=TickerFactory(symbol="AAPL"), price=Decimal("100"))
+    QuoteFactory(ticker=TickerFactory(symbol="MSFT"))
+    first = client.get(FEED, {"symbols": "AAPL,MSFT"})
+    etag = first["ETag"]
+    assert etag.startswith('W/"')
+    assert first["Cache-Control"] == "no-cache"
+
+    with django_assert_num_queries(0):  # served from the cache
+        again = client.get(FEED, {"symbols": "AAPL,MSFT"}, HTTP_IF_NONE_MATCH=etag)
+    assert again.status_code == 304
+    assert again.content == b""
+    assert again["ETag"] == etag
+    # A list of tags, or the strong form of the same tag, also matches.
+    strong = etag.removeprefix("W/")
+    assert (
+        client.get(FEED, {"symbols": "AAPL,MSFT"}, HTTP_IF_NONE_MATCH=f'"x", {strong}').status_code
+        == 304
+    )
+    # Case does not matter: the symbol set is normalized before the cache lookup.
+    assert client.get(FEED, {"symbols": "aapl,msft"}, HTTP_IF_NONE_MATCH=etag).status_code == 304
+
+    quote.price = Decimal("101.25")
+    quote.save()
+    quotes.feed_invalidate()  # what every write through markets.quotes does
+    changed = client.get(FEED, {"symbols": "AAPL,MSFT"}, HTTP_IF_NONE_MATCH=etag)
+    assert changed.status_code == 200
+    assert changed["ETag"] != etag
+    assert Decimal(changed.json()["quotes"][0]["price"]) == Decimal("101.25")
+
+
+@pytest.mark.django_db
+def test_a_quote_written_elsewhere_shows_once_the_cache_entry_expires(client, no_vendor, settings):
+    """Writers that do not call feed_invalidate() are seen after MARKET_FEED_CACHE_SECONDS."""
+    settings.MARKET_FEED_CACHE_SECONDS = 5
+    start = datetime(2025, 6, 10, 15, 0, tzinfo=UTC)
+    with time_machine.travel(start, tick=False) as clock:
+        QuoteFactory(ticker=TickerFactory(symbol="AAPL"), price=Decimal("100"))
+        etag = client.get(FEED, {"symbols": "AAPL"})["ETag"]
+        Quote.objects.filter(ticker__symbol="AAPL").update(price=Decimal("99"))
+        assert client.get(FEED, {"symbols": "AAPL"}, HTTP_IF_NONE_MATCH=etag).status_code == 304
+        clock.shift(6)
+        fresh = client.get(FEED, {"symbols": "AAPL"}, HTTP_IF_NONE_MATCH=etag)
+    assert fresh.status_code == 200
+    assert Decimal(fresh.json()["quotes"][0]["price"]) == Decimal("99")
+
+
+@pytest.mark.django_db
+def test_feed_is_public_for_anonymous_readers(client, no_vendor):
+    QuoteFactory(ticker=TickerFactory(symbol="AAPL"))
+    assert client.get(FEED, {"symbols": "AAPL"}).status_code == 200
+
+
+# --- refresh from the vendor -----------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_no_vendor_configured_serves_stored_quotes(client, no_vendor):
+    _stale_quotes("AAPL", at=OPEN, price="100")
+    with time_machine.travel(OPEN, tick=False):
+        body = client.get(FEED, {"symbols": "AAPL"}).json()
+    assert Decimal(body["quotes"][0]["price"]) == Decimal("100")
+    assert body["quotes"][0]["source"] == "test"
+
+
+@pytest.mark.django_db
+def test_stale_quotes_are_refreshed_in_one_batched_call(client, vendor):
+    _stale_quotes("AAPL", "MSFT", at=OPEN)
+    with time_machine.travel(OPEN, tick=False):
+        body = client.get(FEED, {"symbols": "AAPL,MSFT"}).json()
+    assert vendor.calls == [["AAPL", "MSFT"]]
+    assert {q["symbol"]: Decimal(q["price"]) for q in body["quotes"]} == {
+        "AAPL": Decimal("123.45"),
+        "MSFT": Decimal("123.45"),
+    }
+    assert {q["source"] for q in body["quotes"]} == {"fakevendor"}
+    stored = Quote.objects.get(ticker__symbol="AAPL")
+    assert stored.price == Decimal("123.45")
+    assert stored.source == "fakevendor"
+
+
+@pytest.mark.django_db
+def test_only_the_stale_symbols_are_asked_for(client, vendor):
+    _stale_quotes("AAPL", at=OPEN)
+    with time_machine.travel(OPEN - timedelta(seconds=3), tick=False):
+        QuoteFactory(ticker=TickerFactory(symbol="MSFT"))
+    with time_machine.travel(OPEN, tick=False):
+        client.get(FEED, {"symbols": "AAPL,MSFT"})
+    assert vendor.calls == [["AAPL"]]
+
+
+@pytest.mark.django_db
+def test_fresh_quotes_are_not_refreshed(client, vendor):
+    with time_machine.travel(OPEN - timedelta(seconds=5), tick=False):
+        QuoteFactory(ticker=TickerFactory(symbol="AAPL"))
+    with time_machine.travel(OPEN, tick=False):
+        assert client.get(FEED, {"symbols": "AAPL"}).status_code == 200
+    assert vendor.calls == []
+
+
+@pytest.mark.django_db
+def test_closed_market_is_not_refreshed(client, vendor):
+    _stale_quotes("AAPL", at=CLOSED)
+    with time_machine.travel(CLOSED, tick=False):
+        body = client.get(FEED, {"symbols": "AAPL"}).json()
+    assert vendor.calls == []
+    assert Decimal(body["quotes"][0]["price"]) == Decimal("100")
+
+
+@pytest.mark.django_db
+def test_a_failing_vendor_serves_stored_quotes_and_is_not_hammered(client, vendor, settings):
+    settings.MARKET_FEED_CACHE_SECONDS = 0  # every poll reaches the refresh check
+    vendor.fail = True
+    _stale_quotes("AAPL", at=OPEN)
+    with time_machine.travel(OPEN, tick=False):
+        for _ in range(3):
+            body = client.get(FEED, {"symbols": "AAPL"}).json()
+            assert Decimal(body["quotes"][0]["price"]) == Decimal("100")
+    assert len(vendor.calls) == 1  # the lock stays for the stale window after a failure
+
+
+def _poll_in_threads(n: int, symbols: list[str]) -> list[quotes.Feed]:
+    results: list[quotes.Feed] = []
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(n)
+
+    def worker():
+        try:
+            barrier.wait()
+            results.append(quotes.feed_get(symbols=symbols))
+        except BaseException as exc:  # surfaced below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert not errors, errors
+    return results
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("pollers", [2, 12])
+def test_concurrent_stale_requests_make_one_vendor_call(cache_backend, vendor, pollers):
+    """While one poller refreshes (the vendor takes 0.5 s), the others serve stored values."""
+    vendor.delay = 0.5
+    _stale_quotes("AAPL", "MSFT", at=OPEN)
+    with time_machine.travel(OPEN, tick=True):
+        feeds = _poll_in_threads(pollers, ["AAPL", "MSFT"])
+        after = quotes.feed_get(symbols=["AAPL", "MSFT"])
+    assert len(vendor.calls) == 1, vendor.calls
+    prices = sorted(Decimal(f.quotes[0]["price"]) for f in feeds)
+    assert prices.count(Decimal("123.45")) == 1  # the refresher answers with new prices
+    assert prices.count(Decimal("100")) == pollers - 1  # the others did not wait
+    assert [Decimal(q["price"]) for q in after.quotes] == [Decimal("123.45")] * 2
