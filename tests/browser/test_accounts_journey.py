@@ -1,0 +1,62 @@
+"""A new trader in a real browser: sign up, verify by the emailed link, log in, see the dashboard.
+
+No console errors and no CSP violations on any page along the way.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+EMAIL = "browser.trader@example.com"
+PASSWORD = "a long and unusual passphrase 7"
+
+
+@pytest.fixture(scope="module")
+def orm_beside_playwright():
+    """Let the ORM run beside Playwright's event loop until the last teardown of this module.
+
+    Module scope: the page fixture's own setting is undone before transactional_db flushes
+    the tables at teardown, and that flush would otherwise fail in the loop's thread.
+    """
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+        yield
+
+
+def test_sign_up_verify_log_in_and_see_the_dashboard(
+    orm_beside_playwright, transactional_db, page, live_server, mailoutbox
+):
+    page.goto("/accounts/signup/")
+    assert page.title().startswith("Signup")
+    page.fill("input[name=email]", EMAIL)
+    page.fill("input[name=password1]", PASSWORD)
+    page.fill("input[name=password2]", PASSWORD)
+    page.click("form.auth-form button[type=submit]")
+    page.wait_for_url("**/accounts/confirm-email/")
+    assert page.locator("h1").inner_text() == "Verify Your Email Address"
+
+    # The live server runs in this process, so the email is in the test outbox.
+    assert len(mailoutbox) == 1
+    link = re.search(r"https?://\S+/accounts/confirm-email/[^/\s]+/", mailoutbox[0].body).group(0)
+    page.goto(link)
+    assert EMAIL in page.locator(".auth-box").inner_text()
+    page.click("form.auth-form button[type=submit]")
+    page.wait_for_url("**/accounts/login/")
+    assert "You have confirmed" in page.locator(".messages").inner_text()
+
+    page.fill("input[name=login]", EMAIL)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("form.auth-form button[type=submit]")
+    page.wait_for_url(f"{live_server.url}/")
+    assert page.locator('.nav a[aria-current="page"]').inner_text() == "Dashboard"
+    assert page.locator(".account").get_by_text(EMAIL).is_visible()
+
+    page.click(f".account >> text={EMAIL}")
+    page.wait_for_url("**/accounts/profile/")
+    assert page.locator("h1").inner_text() == "Your account"
+
+    assert page.watch.errors == []
