@@ -565,7 +565,8 @@ def market_data_refresh(
         if symbols:
             report.fatal = "none of the named tickers exists"
         elif Ticker.objects.filter(is_demo=True).exists():
-            report.note = "no real tickers to refresh; demo data only"
+            vendor = "no real tickers to refresh" if providers else "no vendor configured"
+            report.note = f"{vendor}; demo data only"
         else:
             report.note = "no tickers yet: add some with sync_tickers --tickers AAPL,MSFT"
         return report
@@ -626,8 +627,8 @@ def _refresh_ticker(
 ) -> None:
     fetched = failover.daily_bars([ticker.symbol], start, end)
     if ticker.symbol in fetched.errors:
-        report.fail(ticker.symbol, str(fetched.errors[ticker.symbol]))
-        log(f"{ticker.symbol}: failed: {fetched.errors[ticker.symbol]}")
+        report.fail(ticker.symbol, fetched.errors[ticker.symbol].message)
+        log(f"{ticker.symbol}: failed: {fetched.errors[ticker.symbol].message}")
         return
     source = fetched.sources[ticker.symbol]
     bars = [b for b in fetched.results[ticker.symbol] if start <= b.date <= end]
@@ -663,7 +664,7 @@ def _refresh_quotes(tickers: list[Ticker], failover: FailoverProvider, report: R
     for symbol, error in fetched.errors.items():
         if isinstance(error, AllProvidersFailed) and not error.attempts:
             continue  # no configured vendor offers quotes
-        report.fail(symbol, f"quote: {error}")
+        report.fail(symbol, f"quote: {error.message}")
     good = list(fetched.results.values())
     try:
         with transaction.atomic():
@@ -712,8 +713,7 @@ def tickers_sync(
         for symbol in progress(wanted, total=len(wanted), desc="tickers"):
             details = failover.ticker_details([symbol])
             if symbol in details.errors:
-                report.fail(symbol, str(details.errors[symbol]))
-                log(f"{symbol}: failed: {details.errors[symbol]}")
+                report.fail(symbol, details.errors[symbol].message)
                 continue
             splits = _optional(failover.splits([symbol]), symbol, report)
             dividends = _optional(failover.dividends([symbol]), symbol, report)

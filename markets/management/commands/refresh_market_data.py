@@ -1,0 +1,72 @@
+from __future__ import annotations
+
+import argparse
+from datetime import date
+from typing import Any
+
+from markets.management.commands._options import iso_date, positive_int, symbol_list
+from markets.services import RunReport, market_data_refresh
+from qunex.jobs import Job, JobCommand, JobFailed
+
+
+class Command(JobCommand):
+    help = (
+        "Fetches new daily bars and the latest quotes for every active non-demo ticker (or "
+        "--tickers) from the configured vendors (MARKET_DATA_PROVIDERS order, failing over per "
+        "ticker). Each ticker is fetched from the day after its last stored bar to the last "
+        "completed NYSE session, and skipped when already up to date; quotes come in one "
+        "batched call. Run hourly (.github/workflows/data-refresh.yml); a second run changes "
+        "nothing. A failing ticker is counted and the run goes on; the run fails (non-zero "
+        "exit) when every fetched ticker failed, or when real tickers exist but no vendor key "
+        "is set. With only demo tickers and no key it succeeds and says so. Naming a demo "
+        "ticker in --tickers replaces its synthetic history with real data."
+    )
+
+    def add_arguments(self, parser: argparse.ArgumentParser) -> None:
+        parser.add_argument(
+            "--tickers", type=symbol_list, help="Comma-separated symbols (default: all active)."
+        )
+        parser.add_argument(
+            "--since",
+            type=iso_date,
+            help="Fetch from this date (YYYY-MM-DD) instead of after the last stored bar.",
+        )
+        parser.add_argument("--limit", type=positive_int, help="At most N tickers, stalest first.")
+        parser.add_argument(
+            "--dry-run",
+            action="store_true",
+            help="Fetch and report what would change; write nothing.",
+        )
+
+    def run(
+        self,
+        job: Job,
+        *,
+        tickers: list[str] | None,
+        since: date | None,
+        limit: int | None,
+        dry_run: bool,
+        **options: Any,
+    ) -> str | None:
+        report = market_data_refresh(
+            symbols=tickers,
+            since=since,
+            limit=limit,
+            dry_run=dry_run,
+            progress=job.progress,
+            log=job.log,
+        )
+        return finish(self, job, report)
+
+
+def finish(command: JobCommand, job: Job, report: RunReport) -> str | None:
+    """Counts into the job, each failure on stderr, JobFailed when the run as a whole failed."""
+    for key, value in sorted(report.counts.items()):
+        if value:
+            job.count(key, value)
+    if job.verbosity >= 1:
+        for symbol, reason in sorted(report.failures.items()):
+            command.stderr.write(f"{symbol}: {reason}")
+    if report.fatal:
+        raise JobFailed(report.fatal)
+    return report.note or None
