@@ -45,7 +45,13 @@ def errors(exc_info) -> dict[str, list[str]]:
 
 def buy(portfolio, qty="10", price="100", on=dt.date(2024, 1, 2), **kw):
     return services.transaction_create(
-        portfolio=portfolio, type="buy", trade_date=on, symbol="AAPL", quantity=qty, price=price, **kw
+        portfolio=portfolio,
+        type="buy",
+        trade_date=on,
+        symbol="AAPL",
+        quantity=qty,
+        price=price,
+        **kw,
     )
 
 
@@ -111,7 +117,12 @@ def test_the_original_bug_average_cost_after_a_partial_sale_is_the_buy_price(por
 
     buy(portfolio)
     services.transaction_create(
-        portfolio=portfolio, type="sell", trade_date=dt.date(2024, 2, 1), symbol="AAPL", quantity="5", price="120"
+        portfolio=portfolio,
+        type="sell",
+        trade_date=dt.date(2024, 2, 1),
+        symbol="AAPL",
+        quantity="5",
+        price="120",
     )
     summary = portfolio_summary(portfolio=portfolio)
     (holding,) = summary.holdings
@@ -125,14 +136,21 @@ def test_selling_more_than_held_is_refused_with_the_ledgers_message(portfolio, a
     buy(portfolio)
     with pytest.raises(ValidationError) as exc:
         services.transaction_create(
-            portfolio=portfolio, type="sell", trade_date=dt.date(2024, 3, 1), symbol="aapl", quantity="15", price="120"
+            portfolio=portfolio,
+            type="sell",
+            trade_date=dt.date(2024, 3, 1),
+            symbol="aapl",
+            quantity="15",
+            price="120",
         )
     assert errors(exc) == {"quantity": ["Sell of 15 AAPL on 2024-03-01 exceeds the 10 held"]}
     assert Transaction.objects.count() == 1
 
 
 def test_overdrawing_cash_is_refused_and_nothing_saved(cash_portfolio, aapl):
-    services.transaction_create(portfolio=cash_portfolio, type="deposit", trade_date=dt.date(2024, 1, 2), amount="500")
+    services.transaction_create(
+        portfolio=cash_portfolio, type="deposit", trade_date=dt.date(2024, 1, 2), amount="500"
+    )
     with pytest.raises(ValidationError) as exc:
         buy(cash_portfolio, qty="10", price="100", on=dt.date(2024, 1, 3))
     assert errors(exc)["quantity"] == [
@@ -142,10 +160,15 @@ def test_overdrawing_cash_is_refused_and_nothing_saved(cash_portfolio, aapl):
 
 
 def test_withdrawal_beyond_cash_names_the_amount(cash_portfolio):
-    services.transaction_create(portfolio=cash_portfolio, type="deposit", trade_date=dt.date(2024, 1, 2), amount="500")
+    services.transaction_create(
+        portfolio=cash_portfolio, type="deposit", trade_date=dt.date(2024, 1, 2), amount="500"
+    )
     with pytest.raises(ValidationError) as exc:
         services.transaction_create(
-            portfolio=cash_portfolio, type="withdrawal", trade_date=dt.date(2024, 1, 5), amount="800"
+            portfolio=cash_portfolio,
+            type="withdrawal",
+            trade_date=dt.date(2024, 1, 5),
+            amount="800",
         )
     assert "Withdrawal of 800.00 on 2024-01-05 needs 800.00 cash" in errors(exc)["amount"][0]
 
@@ -170,7 +193,11 @@ def test_unknown_ticker_is_refused_naming_the_symbol_field(portfolio):
     [
         ({"type": "buy", "quantity": "0", "price": "1"}, "quantity", "must be positive"),
         ({"type": "buy", "quantity": "1", "price": "-1"}, "price", "must not be negative"),
-        ({"type": "buy", "quantity": "1", "price": "1", "fees": "-2"}, "fees", "must not be negative"),
+        (
+            {"type": "buy", "quantity": "1", "price": "1", "fees": "-2"},
+            "fees",
+            "must not be negative",
+        ),
         ({"type": "dividend", "amount": "0"}, "amount", "must be positive"),
         ({"type": "deposit", "amount": "abc"}, "amount", "Enter a number"),
         ({"type": "transfer"}, "type", "Unknown type 'transfer'"),
@@ -179,7 +206,9 @@ def test_unknown_ticker_is_refused_naming_the_symbol_field(portfolio):
 )
 def test_bad_fields_are_named(portfolio, aapl, kwargs, field, text):
     with pytest.raises(ValidationError) as exc:
-        services.transaction_create(portfolio=portfolio, trade_date=dt.date(2024, 1, 2), symbol="AAPL", **kwargs)
+        services.transaction_create(
+            portfolio=portfolio, trade_date=dt.date(2024, 1, 2), symbol="AAPL", **kwargs
+        )
     assert list(errors(exc)) == [field]
     assert text in errors(exc)[field][0]
     assert not Transaction.objects.exists()
@@ -187,13 +216,21 @@ def test_bad_fields_are_named(portfolio, aapl, kwargs, field, text):
 
 def test_fields_that_do_not_apply_to_the_type_are_zeroed(portfolio, aapl):
     row = services.transaction_create(
-        portfolio=portfolio, type="deposit", trade_date=dt.date(2024, 1, 2), amount="100", quantity="5", price="9"
+        portfolio=portfolio,
+        type="deposit",
+        trade_date=dt.date(2024, 1, 2),
+        amount="100",
+        quantity="5",
+        price="9",
     )
     assert (row.quantity, row.price, row.amount, row.ticker) == (0, 0, 100, None)
 
 
 def test_notes_are_sanitised_to_plain_text(portfolio, aapl):
-    row = buy(portfolio, notes='<script>alert("x")</script><b>Big</b> buy & hold <img src=x onerror=alert(1)>')
+    row = buy(
+        portfolio,
+        notes='<script>alert("x")</script><b>Big</b> buy & hold <img src=x onerror=alert(1)>',
+    )
     assert row.notes == 'alert("x")Big buy & hold'
     assert "<" not in row.notes
 
@@ -201,12 +238,19 @@ def test_notes_are_sanitised_to_plain_text(portfolio, aapl):
 def test_edit_that_breaks_a_later_sale_is_refused(portfolio, aapl):
     first = buy(portfolio)
     services.transaction_create(
-        portfolio=portfolio, type="sell", trade_date=dt.date(2024, 2, 1), symbol="AAPL", quantity="8", price="120"
+        portfolio=portfolio,
+        type="sell",
+        trade_date=dt.date(2024, 2, 1),
+        symbol="AAPL",
+        quantity="8",
+        price="120",
     )
     with pytest.raises(ValidationError) as exc:
         services.transaction_update(transaction_=first, quantity=D(5))
     assert errors(exc) == {
-        NON_FIELD_ERRORS: ["This change would break the history: Sell of 8 AAPL on 2024-02-01 exceeds the 5 held"]
+        NON_FIELD_ERRORS: [
+            "This change would break the history: Sell of 8 AAPL on 2024-02-01 exceeds the 5 held"
+        ]
     }
     first.refresh_from_db()
     assert first.quantity == 10
@@ -239,13 +283,25 @@ def test_delete_of_an_unneeded_row_works(portfolio, aapl):
 def test_same_day_sale_funds_a_purchase(cash_portfolio, aapl):
     """Cash is checked at the end of each day, so a sale funds a buy on the same day."""
     TickerFactory(symbol="MSFT")
-    services.transaction_create(portfolio=cash_portfolio, type="deposit", trade_date=dt.date(2024, 1, 2), amount="1000")
+    services.transaction_create(
+        portfolio=cash_portfolio, type="deposit", trade_date=dt.date(2024, 1, 2), amount="1000"
+    )
     buy(cash_portfolio, qty="10", price="100")
     services.transaction_create(
-        portfolio=cash_portfolio, type="sell", trade_date=dt.date(2024, 3, 1), symbol="AAPL", quantity="10", price="100"
+        portfolio=cash_portfolio,
+        type="sell",
+        trade_date=dt.date(2024, 3, 1),
+        symbol="AAPL",
+        quantity="10",
+        price="100",
     )
     services.transaction_create(
-        portfolio=cash_portfolio, type="buy", trade_date=dt.date(2024, 3, 1), symbol="MSFT", quantity="5", price="200"
+        portfolio=cash_portfolio,
+        type="buy",
+        trade_date=dt.date(2024, 3, 1),
+        symbol="MSFT",
+        quantity="5",
+        price="200",
     )
     assert Transaction.objects.count() == 4
 
@@ -265,7 +321,9 @@ def test_watchlist_items_are_unique_per_list(user, aapl):
 def test_watchlist_targets_are_checked(user, aapl):
     watchlist = services.watchlist_create(owner=user, name="Tech")
     with pytest.raises(ValidationError) as exc:
-        services.watchlist_item_add(watchlist=watchlist, symbol="AAPL", target_above="100", target_below="120")
+        services.watchlist_item_add(
+            watchlist=watchlist, symbol="AAPL", target_above="100", target_below="120"
+        )
     assert list(errors(exc)) == ["target_below"]
     assert not WatchlistItem.objects.exists()
 

@@ -1,0 +1,490 @@
+"""Reads shared by the pages, the API, the dashboard panel and the alert job.
+
+Every figure comes from `portfolios.ledger` and `portfolios.performance`; this module only
+fetches rows (a fixed number of queries whatever the number of transactions or holdings)
+and hands them to that maths.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+import pandas as pd
+from django.db.models import Count, Prefetch, QuerySet
+
+from markets.models import DailyBar, Ticker
+from portfolios import performance as perf
+from portfolios.ledger import ZERO, Ledger, LedgerError, TxnType, build_ledger
+from portfolios.models import (
+    AlertFiring,
+    Notification,
+    Portfolio,
+    PriceAlert,
+    Transaction,
+    Watchlist,
+    WatchlistItem,
+)
+from portfolios.prices import PriceInfo, latest_prices, price_annotations, price_info
+
+PERIOD_LABELS = {
+    "1M": "1 month",
+    "3M": "3 months",
+    "YTD": "Year to date",
+    "1Y": "1 year",
+    "Max": "Since start",
+}
+
+
+# --- portfolios ------------------------------------------------------------------------------
+
+
+def portfolios_for(*, user) -> QuerySet[Portfolio]:
+    return Portfolio.objects.filter(owner=user).select_related("benchmark")
+
+
+def transactions_for(*, user) -> QuerySet[Transaction]:
+    return (
+        Transaction.objects.filter(portfolio__owner=user)
+        .select_related("ticker", "portfolio")
+        .order_by("trade_date", "id")
+    )
+
+
+@dataclass(frozen=True)
+class HoldingRow:
+    symbol: str
+    name: str
+    ticker_id: int | None
+    sector: str
+    is_demo: bool
+    quantity: Decimal
+    average_cost: Decimal
+    cost_basis: Decimal
+    price: Decimal
+    price_source: str  # "quote", "close" or "trade" (last trade price: no market price)
+    market_value: Decimal
+    unrealized: Decimal
+    unrealized_pct: Decimal | None
+    previous_close: Decimal | None
+    day_change: Decimal | None
+    day_change_pct: Decimal | None
+    weight: float
+    dividends: Decimal
+
+
+@dataclass
+class PortfolioSummary:
+    portfolio: Portfolio
+    transactions: list[Transaction]
+    ledger: Ledger | None
+    holdings: list[HoldingRow] = field(default_factory=list)
+    error: str = ""
+    market_value: Decimal = ZERO
+    cash: Decimal = ZERO
+    total_value: Decimal = ZERO
+    cost_basis: Decimal = ZERO
+    unrealized: Decimal = ZERO
+    realized: Decimal = ZERO
+    dividends: Decimal = ZERO
+    interest: Decimal = ZERO
+    fees: Decimal = ZERO
+    net_flows: Decimal = ZERO
+    total_gain: Decimal = ZERO
+    day_change: Decimal = ZERO
+    previous_value: Decimal = ZERO
+    has_demo: bool = False
+    sectors: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def day_change_pct(self) -> Decimal | None:
+        return self.day_change / self.previous_value * 100 if self.previous_value else None
+
+    @property
+    def unrealized_pct(self) -> Decimal | None:
+        return self.unrealized / self.cost_basis * 100 if self.cost_basis else None
+
+    @property
+    def income(self) -> Decimal:
+        return self.dividends + self.interest
+
+    @property
+    def prices(self) -> dict[str, Decimal]:
+        return {h.symbol: h.price for h in self.holdings}
+
+    @property
+    def symbols(self) -> list[str]:
+        return [h.symbol for h in self.holdings]
+
+    def allocation_by_holding(self) -> dict[str, float]:
+        return perf.allocation_by_holding(
+            {h.symbol: h.market_value for h in self.holdings}, cash=self.cash
+        )
+
+    def allocation_by_sector(self) -> dict[str, float]:
+        return perf.allocation_by_sector(
+            {h.symbol: h.market_value for h in self.holdings}, self.sectors, cash=self.cash
+        )
+
+
+def _last_trade_prices(ledger: Ledger) -> dict[str, Decimal]:
+    """Last buy/sell price per symbol, adjusted for later splits (used when no market price)."""
+    last: dict[str, Decimal] = {}
+    for txn in ledger.txns:
+        if txn.type in (TxnType.BUY, TxnType.SELL):
+            last[txn.symbol] = txn.price
+        elif txn.type is TxnType.SPLIT and txn.symbol in last:
+            last[txn.symbol] = last[txn.symbol] / txn.quantity
+    return last
+
+
+def summarize(
+    portfolio: Portfolio, transactions: Sequence[Transaction], prices: dict[int, PriceInfo]
+) -> PortfolioSummary:
+    """The summary of one portfolio from rows already fetched (no query)."""
+    summary = PortfolioSummary(portfolio=portfolio, transactions=list(transactions), ledger=None)
+    try:
+        ledger = build_ledger((t.to_txn() for t in transactions), track_cash=portfolio.track_cash)
+    except LedgerError as exc:
+        summary.error = f"The history has an error the ledger cannot accept: {exc}."
+        return summary
+    summary.ledger = ledger
+    ticker_ids = {t.symbol: t.ticker_id for t in transactions if t.ticker_id}
+    fallback = _last_trade_prices(ledger)
+    rows: list[HoldingRow] = []
+    for symbol, holding in ledger.holdings.items():
+        info = prices.get(ticker_ids.get(symbol, -1))
+        if info is not None and info.price is not None:
+            price, source = info.price, info.source
+        else:
+            price, source = fallback.get(symbol, holding.average_cost), "trade"
+        quantity = holding.quantity
+        value = holding.market_value(price)
+        previous = info.previous_close if info is not None and source != "trade" else None
+        day = quantity * (price - previous) if previous is not None else None
+        if previous is not None:
+            summary.previous_value += quantity * previous
+            summary.day_change += day
+        else:
+            summary.previous_value += value
+        if info is not None:
+            summary.sectors[symbol] = info.sector
+            summary.has_demo = summary.has_demo or info.is_demo
+        unrealized = holding.unrealized_pnl(price)
+        rows.append(
+            HoldingRow(
+                symbol=symbol,
+                name=info.name if info else "",
+                ticker_id=ticker_ids.get(symbol),
+                sector=(info.sector if info else "") or "Unknown",
+                is_demo=bool(info and info.is_demo),
+                quantity=quantity,
+                average_cost=holding.average_cost,
+                cost_basis=holding.cost_basis,
+                price=price,
+                price_source=source,
+                market_value=value,
+                unrealized=unrealized,
+                unrealized_pct=unrealized / holding.cost_basis * 100
+                if holding.cost_basis
+                else None,
+                previous_close=previous,
+                day_change=day,
+                day_change_pct=(price - previous) / previous * 100 if previous else None,
+                weight=0.0,
+                dividends=ledger.dividends_by_symbol.get(symbol, ZERO),
+            )
+        )
+    prices_by_symbol = {r.symbol: r.price for r in rows}
+    summary.market_value = ledger.market_value(prices_by_symbol)
+    summary.cash = ledger.cash
+    summary.previous_value += ledger.cash
+    summary.total_value = ledger.total_value(prices_by_symbol)
+    summary.cost_basis = ledger.cost_basis
+    summary.unrealized = ledger.unrealized_pnl(prices_by_symbol)
+    summary.realized = ledger.realized_pnl
+    summary.dividends = ledger.dividends
+    summary.interest = ledger.interest
+    summary.fees = ledger.fees_total
+    summary.net_flows = ledger.net_external_flows
+    summary.total_gain = ledger.total_gain(prices_by_symbol)
+    total = summary.total_value
+    summary.holdings = sorted(
+        (
+            HoldingRow(
+                **{**r.__dict__, "weight": float(r.market_value / total) if total > 0 else 0.0}
+            )
+            for r in rows
+        ),
+        key=lambda r: (-r.market_value, r.symbol),
+    )
+    return summary
+
+
+def portfolio_summary(*, portfolio: Portfolio) -> PortfolioSummary:
+    """Holdings, totals and realized P&L: 2 queries (transactions, latest prices)."""
+    transactions = list(
+        portfolio.transactions.select_related("ticker").order_by("trade_date", "id")
+    )
+    prices = latest_prices(ticker_ids=(t.ticker_id for t in transactions if t.ticker_id))
+    return summarize(portfolio, transactions, prices)
+
+
+def portfolio_summaries(*, user) -> list[PortfolioSummary]:
+    """Every portfolio of `user` with its summary: 3 queries whatever their number."""
+    portfolios = list(portfolios_for(user=user))
+    transactions = list(
+        Transaction.objects.filter(portfolio__owner=user)
+        .select_related("ticker")
+        .order_by("trade_date", "id")
+    )
+    prices = latest_prices(ticker_ids=(t.ticker_id for t in transactions if t.ticker_id))
+    by_portfolio: dict[int, list[Transaction]] = {p.pk: [] for p in portfolios}
+    for t in transactions:
+        by_portfolio.setdefault(t.portfolio_id, []).append(t)
+    return [summarize(p, by_portfolio[p.pk], prices) for p in portfolios]
+
+
+# --- performance -----------------------------------------------------------------------------
+
+
+@dataclass
+class Performance:
+    as_of: dt.date | None
+    returns: list[perf.PeriodReturn]
+    drawdown: perf.Drawdown | None
+    series: list[dict]  # [{time, value}] portfolio value at each close
+    benchmark_series: list[dict]  # same flows invested in the benchmark
+    benchmark_symbol: str | None
+    period_starts: dict[str, str | None]
+    note: str = ""
+
+    @property
+    def has_data(self) -> bool:
+        return bool(self.series)
+
+    def chart_data(self) -> dict:
+        return {
+            "series": self.series,
+            "benchmark": self.benchmark_series,
+            "benchmarkSymbol": self.benchmark_symbol,
+            "periodStarts": self.period_starts,
+        }
+
+    def as_dict(self) -> dict:
+        return {
+            "as_of": self.as_of,
+            "note": self.note,
+            "benchmark": self.benchmark_symbol,
+            "returns": [
+                {
+                    "period": r.period,
+                    "start": r.start,
+                    "end": r.end,
+                    "twr": r.twr,
+                    "twr_annualised": r.twr_annualised,
+                    "xirr": r.xirr,
+                    "benchmark_twr": r.benchmark_twr,
+                    "benchmark_xirr": r.benchmark_xirr,
+                    "explanation": r.explanation,
+                }
+                for r in self.returns
+            ],
+            "max_drawdown": None
+            if self.drawdown is None
+            else {
+                "depth": self.drawdown.depth,
+                "peak": self.drawdown.peak,
+                "trough": self.drawdown.trough,
+                "recovered": self.drawdown.recovered,
+            },
+            "series": self.series,
+            "benchmark_series": self.benchmark_series,
+        }
+
+
+def _closes_frame(rows: Iterable[tuple[str, dt.date, Decimal]]) -> pd.DataFrame:
+    records = [(symbol, day, float(close)) for symbol, day, close in rows]
+    if not records:
+        return pd.DataFrame()
+    frame = pd.DataFrame(records, columns=["symbol", "date", "close"])
+    frame["date"] = pd.to_datetime(frame["date"])
+    return frame.pivot(index="date", columns="symbol", values="close").sort_index()
+
+
+def _points(series: pd.Series) -> list[dict]:
+    return [
+        {"time": day.strftime("%Y-%m-%d"), "value": round(float(v), 2)}
+        for day, v in series.items()
+        if pd.notna(v)
+    ]
+
+
+def portfolio_performance(*, portfolio: Portfolio, ledger: Ledger | None) -> Performance:
+    """Value series, TWR/XIRR per period, benchmark and drawdown: 1 query (daily closes).
+
+    The benchmark is the same external flows invested in `portfolio.benchmark`. Returns are
+    measured to the last close in the table (`as_of`).
+    """
+    bench = portfolio.benchmark.symbol if portfolio.benchmark_id else None
+    empty = Performance(None, [], None, [], [], bench, {})
+    if ledger is None or not ledger.txns:
+        empty.note = "Add transactions to see performance."
+        return empty
+    symbols = {t.symbol for t in ledger.txns if t.type in (TxnType.BUY, TxnType.SELL)}
+    wanted = symbols | ({bench} if bench else set())
+    rows = DailyBar.objects.filter(
+        ticker__symbol__in=wanted, date__gte=ledger.txns[0].trade_date
+    ).values_list("ticker__symbol", "date", "close")
+    closes = _closes_frame(rows)
+    if closes.empty:
+        empty.note = "No daily closes yet for these tickers, so there is no value history."
+        return empty
+    own = closes.reindex(columns=sorted(symbols))
+    frame = perf.daily_values(ledger, own)
+    if frame.empty:
+        empty.note = "No trading day with closes since the first transaction yet."
+        return empty
+    bench_frame = None
+    if bench and bench in closes.columns and closes[bench].notna().any():
+        bench_frame = perf.benchmark_values(frame, closes[bench].dropna())
+    as_of = frame.index[-1].date()
+    returns = perf.period_returns(frame, as_of, benchmark=bench_frame)
+    starts = {
+        p: (s.isoformat() if (s := perf.period_start(p, as_of)) else None) for p in perf.PERIODS
+    }
+    return Performance(
+        as_of=as_of,
+        returns=returns,
+        drawdown=perf.portfolio_drawdown(frame),
+        series=_points(frame["value"]),
+        benchmark_series=_points(bench_frame["value"]) if bench_frame is not None else [],
+        benchmark_symbol=bench,
+        period_starts=starts,
+        note="" if bench_frame is not None or not bench else f"No closes for {bench} yet.",
+    )
+
+
+# --- realized gains --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RealizedYear:
+    year: int
+    rows: list
+    proceeds: Decimal
+    cost: Decimal
+    gain: Decimal
+    short_term: Decimal
+    long_term: Decimal
+
+
+def realized_by_year(ledger: Ledger | None) -> list[RealizedYear]:
+    """The realized-gains report grouped by year of sale, newest year first (no query)."""
+    if ledger is None:
+        return []
+    years: dict[int, list] = {}
+    for row in ledger.realized_gains():
+        years.setdefault(row.sold.year, []).append(row)
+    result = []
+    for year in sorted(years, reverse=True):
+        rows = years[year]
+        result.append(
+            RealizedYear(
+                year=year,
+                rows=rows,
+                proceeds=sum((r.proceeds for r in rows), ZERO),
+                cost=sum((r.cost for r in rows), ZERO),
+                gain=sum((r.gain for r in rows), ZERO),
+                short_term=sum((r.gain for r in rows if r.term == "short"), ZERO),
+                long_term=sum((r.gain for r in rows if r.term == "long"), ZERO),
+            )
+        )
+    return result
+
+
+# --- watchlists ------------------------------------------------------------------------------
+
+
+def watchlists_for(*, user) -> QuerySet[Watchlist]:
+    return Watchlist.objects.filter(owner=user).annotate(item_count=Count("items"))
+
+
+@dataclass(frozen=True)
+class WatchRow:
+    item: WatchlistItem
+    info: PriceInfo
+
+    @property
+    def target_hit(self) -> str:
+        price = self.info.price
+        if price is None:
+            return ""
+        if self.item.target_above is not None and price >= self.item.target_above:
+            return "above"
+        if self.item.target_below is not None and price <= self.item.target_below:
+            return "below"
+        return ""
+
+
+def watchlist_items_queryset(**filters) -> QuerySet[WatchlistItem]:
+    return (
+        WatchlistItem.objects.filter(**filters)
+        .select_related("ticker", "ticker__quote")
+        .annotate(**price_annotations("ticker_id"))
+        .order_by("ticker__symbol")
+    )
+
+
+def watchlist_rows(*, watchlist: Watchlist) -> list[WatchRow]:
+    """Items with their latest prices: 1 query whatever the number of items."""
+    return [
+        WatchRow(i, price_info(i.ticker, i)) for i in watchlist_items_queryset(watchlist=watchlist)
+    ]
+
+
+def dashboard_watchlist(*, user, limit: int = 12) -> tuple[Watchlist | None, list[WatchRow]]:
+    """The user's first watchlist and its first `limit` rows: 2 queries."""
+    watchlist = Watchlist.objects.filter(owner=user).order_by("name", "id").first()
+    if watchlist is None:
+        return None, []
+    items = watchlist_items_queryset(watchlist=watchlist)[:limit]
+    return watchlist, [WatchRow(i, price_info(i.ticker, i)) for i in items]
+
+
+def ticker_options(limit: int = 5000) -> list[tuple[str, str]]:
+    """(symbol, name) of active tickers for the symbol <datalist>: 1 query."""
+    return list(Ticker.objects.active().order_by("symbol").values_list("symbol", "name")[:limit])
+
+
+# --- alerts and notifications ----------------------------------------------------------------
+
+
+def alerts_for(*, user) -> QuerySet[PriceAlert]:
+    recent = AlertFiring.objects.order_by("-fired_at", "-id")
+    return (
+        PriceAlert.objects.filter(owner=user)
+        .select_related("ticker", "ticker__quote")
+        .prefetch_related(Prefetch("firings", queryset=recent))
+    )
+
+
+def alert_firings_for(*, user, limit: int = 50) -> QuerySet[AlertFiring]:
+    return AlertFiring.objects.filter(alert__owner=user).select_related("alert__ticker")[:limit]
+
+
+def armed_alerts_with_prices() -> list[tuple[PriceAlert, PriceInfo]]:
+    """Every armed alert with the latest price of its ticker: 2 queries."""
+    alerts = list(PriceAlert.objects.filter(armed=True).select_related("ticker", "owner"))
+    prices = latest_prices(ticker_ids=(a.ticker_id for a in alerts))
+    return [(a, prices[a.ticker_id]) for a in alerts]
+
+
+def notifications_for(*, user) -> QuerySet[Notification]:
+    return Notification.objects.filter(user=user)
+
+
+def unread_count(*, user) -> int:
+    return Notification.objects.filter(user=user, read=False).count()
