@@ -109,7 +109,7 @@ class Bars:
             for c in df.columns
             if str(c).lower() not in known and pd.api.types.is_numeric_dtype(df[c])
         }
-        return cls(index=pd.DatetimeIndex(index), extra=extra, **arrays)
+        return cls(index=index, extra=extra, **arrays)
 
     def __len__(self) -> int:
         return len(self.close)
@@ -125,10 +125,6 @@ class Bars:
     @property
     def ns(self) -> np.ndarray:
         return self.memo(("ns",), lambda: self.index.as_unit("ns").asi8)
-
-    def open_list(self) -> list[float]:
-        """Opens as a Python list: fast scalar access in the fill loop."""
-        return self.memo(("open_list",), self.open.tolist)
 
     def head(self, stop: int) -> Bars:
         """The first `stop` bars as new Bars (own memo)."""
@@ -255,21 +251,26 @@ class Simulation:
     open_fill: _Fill | None  # exit fields describe a mark at the last close
 
     def trade_table(self) -> TradeTable:
-        fills = self.fills
-        size = np.array([f.size for f in fills], dtype=float)
-        entry = np.array([f.entry_price for f in fills])
-        exit_ = np.array([f.exit_price for f in fills])
-        commissions = np.array([f.entry_commission + f.exit_commission for f in fills])
-        pnl = size * (exit_ - entry) - commissions
-        with np.errstate(divide="ignore", invalid="ignore"):
-            returns = np.sign(size) * (exit_ / entry - 1) - commissions / (np.abs(size) * entry)
-        return TradeTable(
-            entry_bar=np.array([f.entry_bar for f in fills], dtype=np.int64),
-            exit_bar=np.array([f.exit_bar for f in fills], dtype=np.int64),
-            pnl=pnl,
-            returns=returns,
-            commissions=commissions,
-        )
+        return _table(self.fills)
+
+
+def _table(fills: list[_Fill]) -> TradeTable:
+    entry_bar, exit_bar, pnl, returns, commissions = [], [], [], [], []
+    for f in fills:
+        commission = f.entry_commission + f.exit_commission
+        entry_bar.append(f.entry_bar)
+        exit_bar.append(f.exit_bar)
+        pnl.append(f.size * (f.exit_price - f.entry_price) - commission)
+        returns.append(_trade_return(f, commission))
+        commissions.append(commission)
+    return TradeTable(entry_bar, exit_bar, pnl, returns, commissions)
+
+
+def _trade_return(f: _Fill, commission: float) -> float:
+    """backtesting.py's `Trade.pl_pct`: price move in the trade's favour, less commissions
+    per unit of entry value (a fraction)."""
+    gross = (f.exit_price / f.entry_price - 1) * (1 if f.size > 0 else -1)
+    return gross - commission / (abs(f.size) * f.entry_price)
 
 
 def _first_exit(
@@ -303,7 +304,7 @@ def simulate(bars: Bars, signal: Signal, config: Config) -> Simulation:
     4. Equity at each close = cash + size * (close - entry price).
     """
     n = len(bars)
-    opens = bars.open_list()
+    opens = bars.open
     target = signal.target
     first = min(max(signal.first_bar, 0), n)
     decisions = target[first : n - 1]
@@ -312,6 +313,7 @@ def simulate(bars: Bars, signal: Signal, config: Config) -> Simulation:
         changed = np.concatenate(([first], changed))
     directions = target[changed].tolist()
     fill_bars = (changed + 1).tolist()
+    fill_opens = opens[changed + 1].tolist()
 
     rate, fixed, spread = config.commission, config.commission_fixed, config.spread
     sl_pct, tp_pct = config.stop_loss, config.take_profit
@@ -343,17 +345,17 @@ def simulate(bars: Bars, signal: Signal, config: Config) -> Simulation:
             bar, reason = hit
             level = sl if reason == "stop_loss" else tp
             worse = (size > 0) == (reason == "stop_loss")
-            close_position(bar, min(opens[bar], level) if worse else max(opens[bar], level), reason)
+            price = float(opens[bar])
+            close_position(bar, min(price, level) if worse else max(price, level), reason)
 
-    for bar, direction in zip(fill_bars, directions, strict=True):
+    for bar, direction, price in zip(fill_bars, directions, fill_opens, strict=True):
         if size:
             if brackets:
                 check_brackets(bar)
             if size:
-                close_position(bar, opens[bar], "signal")
+                close_position(bar, price, "signal")
         if not direction:
             continue
-        price = opens[bar]
         adjusted = price * (1 + spread) if direction > 0 else price * (1 - spread)
         per_unit = adjusted + (fixed + FULL_EQUITY * price * rate) / FULL_EQUITY
         units = int((cash * 1.0 * FULL_EQUITY) // per_unit)
@@ -483,35 +485,31 @@ def json_value(value: Any) -> Any:
     return value
 
 
-def _trades(fills: list[_Fill], bars: Bars, *, open_: bool = False) -> list[Trade]:
+def _trades(
+    fills: list[_Fill], bars: Bars, table: TradeTable, *, open_: bool = False
+) -> list[Trade]:
+    """Trade records for `fills`; P&L and returns come from `table` (computed once)."""
     bar_numbers = [b for f in fills for b in (f.entry_bar, f.exit_bar)]
     times = list(bars.index[bar_numbers])  # boxed in one go: much faster than one by one
-    return [_trade(f, times[2 * i], times[2 * i + 1], open_=open_) for i, f in enumerate(fills)]
-
-
-def _trade(
-    f: _Fill, entry_time: pd.Timestamp, exit_time: pd.Timestamp, *, open_: bool = False
-) -> Trade:
-    commission = f.entry_commission + f.exit_commission
-    pnl = f.size * (f.exit_price - f.entry_price) - commission
-    gross = math.copysign(1, f.size) * (f.exit_price / f.entry_price - 1)
-    ret = gross - commission / (abs(f.size) * f.entry_price)
-    return Trade(
-        size=f.size,
-        entry_bar=f.entry_bar,
-        exit_bar=None if open_ else f.exit_bar,
-        entry_time=entry_time,
-        exit_time=None if open_ else exit_time,
-        entry_price=f.entry_price,
-        exit_price=f.exit_price,
-        pnl=pnl,
-        return_pct=ret * 100,
-        commission=commission,
-        exit_reason=f.reason,
-        stop_loss=f.stop_loss,
-        take_profit=f.take_profit,
-        mark_time=exit_time if open_ else None,
-    )
+    return [
+        Trade(
+            f.size,
+            f.entry_bar,
+            None if open_ else f.exit_bar,
+            times[2 * i],
+            None if open_ else times[2 * i + 1],
+            f.entry_price,
+            f.exit_price,
+            table.pnl[i],
+            table.returns[i] * 100,
+            table.commissions[i],
+            f.reason,
+            f.stop_loss,
+            f.take_profit,
+            times[2 * i + 1] if open_ else None,
+        )
+        for i, f in enumerate(fills)
+    ]
 
 
 def run_backtest(
@@ -530,9 +528,8 @@ def run_backtest(
     bars = as_bars(data)
     signal = compute_signal(bars, strategy, cleaned, config.allow_short)
     sim = simulate(bars, signal, config)
-    stats = compute_stats(
-        equity=sim.equity, bars=bars, trades=sim.trade_table(), warmup=signal.warmup
-    )
+    table = sim.trade_table()
+    stats = compute_stats(equity=sim.equity, bars=bars, trades=table, warmup=signal.warmup)
     dd = drawdown(sim.equity)
     return BacktestResult(
         strategy=strategy,
@@ -540,8 +537,12 @@ def run_backtest(
         config=config,
         equity=pd.Series(sim.equity, index=bars.index, name="equity"),
         drawdown=pd.Series(dd, index=bars.index, name="drawdown"),
-        trades=_trades(sim.fills, bars),
-        open_trade=_trades([sim.open_fill], bars, open_=True)[0] if sim.open_fill else None,
+        trades=_trades(sim.fills, bars, table),
+        open_trade=(
+            _trades([sim.open_fill], bars, _table([sim.open_fill]), open_=True)[0]
+            if sim.open_fill
+            else None
+        ),
         stats=stats,
         warmup=signal.warmup,
     )

@@ -6,6 +6,7 @@ them. Every formula is written out in docs/backtest-statistics.md.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -69,13 +70,14 @@ class Calendar:
 
 @dataclass(frozen=True)
 class TradeTable:
-    """Closed trades as parallel arrays, the way stats need them."""
+    """Closed trades as parallel lists, in time order (tens to hundreds of items: plain
+    Python beats numpy's per-call overhead here)."""
 
-    entry_bar: np.ndarray
-    exit_bar: np.ndarray
-    pnl: np.ndarray
-    returns: np.ndarray  # fraction, net of commissions
-    commissions: np.ndarray
+    entry_bar: list[int]
+    exit_bar: list[int]
+    pnl: list[float]
+    returns: list[float]  # fraction, net of commissions
+    commissions: list[float]
 
     def __len__(self) -> int:
         return len(self.pnl)
@@ -85,14 +87,22 @@ def calendar(bars: Bars) -> Calendar:
     return bars.memo(("calendar",), lambda: _calendar(bars.index))
 
 
+_UNITS_NS = (NS_PER_DAY, 3600 * 10**9, 60 * 10**9, 10**9, 10**6, 10**3, 1)
+
+
 def _calendar(index: pd.DatetimeIndex) -> Calendar:
+    """backtesting.py's choices, from the median spacing of the last 100 bars:
+    weekly -> 52 periods a year, monthly -> 12, yearly -> 1, otherwise daily sampling with
+    252 periods (365 when weekends hold more than 60 % of their 2/7 share of the bars)."""
     local = index.tz_localize(None) if index.tz is not None else index
     ns = local.as_unit("ns").asi8
-    period = pd.Timedelta(int(np.median(np.diff(ns[-100:]))), unit="ns")
-    freq_days = period.days
+    gaps = np.sort(np.diff(ns[-100:]))
+    mid = len(gaps) // 2
+    period_ns = int(gaps[mid]) if len(gaps) % 2 else int((gaps[mid - 1] + gaps[mid]) // 2)
+    freq_days = period_ns // NS_PER_DAY
     days = ns // NS_PER_DAY
     weekday = (days + 3) % 7  # 1970-01-01 was a Thursday (weekday 3)
-    have_weekends = (weekday >= 5).mean() > 2 / 7 * 0.6
+    have_weekends = np.count_nonzero(weekday >= 5) / len(days) > 2 / 7 * 0.6
     annual = {7: 52, 31: 12, 365: 1}.get(freq_days, 365 if have_weekends else 252)
     freq = {7: "W", 31: "ME", 365: "YE"}.get(freq_days, "D")
     if freq == "D":
@@ -100,8 +110,9 @@ def _calendar(index: pd.DatetimeIndex) -> Calendar:
     else:
         positions = pd.Series(np.arange(len(index)), index=index).resample(freq).last()
         ends = positions.dropna().to_numpy().astype(np.int64)
-    resolution = pd.Timedelta(1, unit=period.resolution_string).value
-    return Calendar(ends, float(annual), int(resolution))
+    # Timedelta.resolution_string: the largest unit that divides the spacing.
+    resolution = next((u for u in _UNITS_NS if period_ns % u == 0), 1) if period_ns else NS_PER_DAY
+    return Calendar(ends, float(annual), resolution)
 
 
 def geometric_mean(returns: np.ndarray) -> float:
@@ -181,85 +192,133 @@ def _beta(equity: np.ndarray, bars: Bars) -> float:
         return float((own - own.mean()) @ market / market_ss)
 
 
-def _mean(x: np.ndarray) -> float:
-    return float(x.mean()) if len(x) else np.nan
+def _mean(x: list[float]) -> float:
+    return sum(x) / len(x) if x else math.nan
+
+
+def _div(a: float, b: float) -> float:
+    """a / b with numpy's float semantics: +-inf or NaN instead of ZeroDivisionError."""
+    try:
+        return a / b
+    except ZeroDivisionError:
+        if a == 0 or math.isnan(a):
+            return math.nan
+        return math.copysign(math.inf, a) * math.copysign(1.0, b)
+
+
+def _nan_to_zero(x: float) -> float:
+    return 0.0 if math.isnan(x) else x
+
+
+def _exposure(trades: TradeTable, n_bars: int) -> float:
+    """Share of bars between a trade's entry and exit bar (inclusive) of any trade."""
+    covered, last = 0, -1
+    for entry, exit_ in zip(trades.entry_bar, trades.exit_bar, strict=True):
+        start = max(entry, last + 1)
+        if exit_ >= start:
+            covered += exit_ - start + 1
+            last = exit_
+    return covered / n_bars
 
 
 def compute_stats(
     *, equity: np.ndarray, bars: Bars, trades: TradeTable, warmup: int
 ) -> dict[str, Any]:
     """The statistics backtesting.py's `compute_stats` reports (risk-free rate 0)."""
-    index, close = bars.index, bars.close
-    ns = bars.ns
+    index, close, ns = bars.index, bars.close, bars.ns
     cal = calendar(bars)
-    n_trades = len(trades)
+    first, last = float(equity[0]), float(equity[-1])
     s: dict[str, Any] = {}
     s["Start"], s["End"] = index[0], index[-1]
-    s["Duration"] = s["End"] - s["Start"]
-
-    exposed = np.zeros(len(equity) + 1, dtype=np.int64)
-    np.add.at(exposed, trades.entry_bar, 1)
-    np.add.at(exposed, trades.exit_bar + 1, -1)
-    s["Exposure Time [%]"] = float((np.cumsum(exposed[:-1]) > 0).mean() * 100)
-    s["Equity Final [$]"] = float(equity[-1])
+    duration = s["Duration"] = s["End"] - s["Start"]
+    s["Exposure Time [%]"] = _exposure(trades, len(equity)) * 100
+    s["Equity Final [$]"] = last
     s["Equity Peak [$]"] = float(equity.max())
-    s["Commissions [$]"] = float(trades.commissions.sum())
-    s["Return [%]"] = float((equity[-1] - equity[0]) / equity[0] * 100)
-    bh_base = close[warmup]
-    s["Buy & Hold Return [%]"] = float((close[-1] - bh_base) / bh_base * 100)
+    s["Commissions [$]"] = float(sum(trades.commissions))
+    s["Return [%]"] = (last - first) / first * 100
+    bh_base = float(close[warmup])
+    s["Buy & Hold Return [%]"] = (float(close[-1]) - bh_base) / bh_base * 100
 
     ann_return, vol, period_rets = annualised(equity, cal)
     s["Return (Ann.) [%]"] = ann_return * 100
     s["Volatility (Ann.) [%]"] = vol * 100
-    duration = s["Duration"]
     years = (duration.days + duration.seconds / 86400) / 365.25
-    s["CAGR [%]"] = ((equity[-1] / equity[0]) ** (1 / years) - 1) * 100 if years else np.nan
-    s["Sharpe Ratio"] = s["Return (Ann.) [%]"] / (s["Volatility (Ann.) [%]"] or np.nan)
-    downside = np.sqrt(_mean(np.clip(period_rets, -np.inf, 0) ** 2))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        s["Sortino Ratio"] = float(
-            np.float64(ann_return) / (downside * np.sqrt(cal.annual_periods))
-        )
+    s["CAGR [%]"] = ((last / first) ** (1 / years) - 1) * 100 if years else math.nan
+    s["Sharpe Ratio"] = _div(s["Return (Ann.) [%]"], s["Volatility (Ann.) [%]"] or math.nan)
+    downside = np.minimum(period_rets, 0.0)
+    downside_dev = math.sqrt(downside @ downside / len(downside)) if len(downside) else math.nan
+    s["Sortino Ratio"] = _div(ann_return, downside_dev * math.sqrt(cal.annual_periods))
     dd = drawdown(equity)
-    max_dd = -float(np.nan_to_num(dd.max()))
-    s["Calmar Ratio"] = ann_return / (-max_dd or np.nan)
-
+    max_dd = -_nan_to_zero(float(dd.max()))
+    s["Calmar Ratio"] = _div(ann_return, -max_dd or math.nan)
     beta = _beta(equity, bars)
     s["Alpha [%]"] = s["Return [%]"] - beta * s["Buy & Hold Return [%]"]
     s["Beta"] = beta
 
     durations, peaks = drawdown_periods(dd, ns)
     s["Max. Drawdown [%]"] = max_dd * 100
-    s["Avg. Drawdown [%]"] = -_mean(peaks) * 100
+    s["Avg. Drawdown [%]"] = -float(peaks.mean()) * 100 if len(peaks) else math.nan
     res, n_dd = cal.resolution_ns, len(durations)
     s["Max. Drawdown Duration"] = _ceil(durations.max() if n_dd else 0, min(n_dd, 1), res)
     s["Avg. Drawdown Duration"] = _ceil(durations.sum(), n_dd, res)
-
-    pl, returns = trades.pnl, trades.returns
-    s["# Trades"] = n_trades
-    win_rate = np.nan if not n_trades else float((pl > 0).mean())
-    s["Win Rate [%]"] = win_rate * 100
-    s["Best Trade [%]"] = float(returns.max()) * 100 if n_trades else np.nan
-    s["Worst Trade [%]"] = float(returns.min()) * 100 if n_trades else np.nan
-    s["Avg. Trade [%]"] = geometric_mean(returns) * 100
-    trade_ns = ns[trades.exit_bar] - ns[trades.entry_bar]
-    s["Max. Trade Duration"] = _ceil(trade_ns.max() if n_trades else 0, min(n_trades, 1), res)
-    s["Avg. Trade Duration"] = _ceil(trade_ns.sum(), n_trades, res)
-    losses = abs(returns[returns < 0].sum())
-    s["Profit Factor"] = float(returns[returns > 0].sum() / (losses or np.nan))
-    s["Expectancy [%]"] = _mean(returns) * 100
-    pl_std = pl.std(ddof=1) if n_trades > 1 else np.nan
-    s["SQN"] = float(np.sqrt(n_trades) * _mean(pl) / (pl_std or np.nan))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        payoff = _mean(pl[pl > 0]) / -_mean(pl[pl < 0])
-        s["Kelly Criterion"] = float(win_rate - (1 - win_rate) / payoff)
+    s.update(_trade_stats(trades, ns, res))
     return s
+
+
+def _trade_stats(trades: TradeTable, ns: np.ndarray, res: int) -> dict[str, Any]:
+    """Trade statistics in one pass over the trades (definitions as backtesting.py's)."""
+    pl, returns, n = trades.pnl, trades.returns, len(trades)
+    if not n:
+        undefined: dict[str, Any] = dict.fromkeys(
+            STAT_KEYS[STAT_KEYS.index("# Trades") :], math.nan
+        )
+        undefined.update(
+            {"# Trades": 0, "Max. Trade Duration": pd.NaT, "Avg. Trade Duration": pd.NaT}
+        )
+        return undefined
+    wins = 0
+    win_pl = loss_pl = gain_ret = loss_ret = log_growth = 0.0
+    n_loss = 0
+    ruined = False
+    for p, r in zip(pl, returns, strict=True):
+        if p > 0:
+            wins += 1
+            win_pl += p
+        elif p < 0:
+            n_loss += 1
+            loss_pl += p
+        if r > 0:
+            gain_ret += r
+        elif r < 0:
+            loss_ret += r
+        if r <= -1:
+            ruined = True
+        else:
+            log_growth += math.log(1 + r)
+    win_rate = wins / n
+    mean_pl = sum(pl) / n
+    pl_std = math.sqrt(sum((p - mean_pl) ** 2 for p in pl) / (n - 1)) if n > 1 else math.nan
+    spans = (ns[trades.exit_bar] - ns[trades.entry_bar]).tolist()
+    payoff = _div(win_pl / wins if wins else math.nan, -loss_pl / n_loss if n_loss else math.nan)
+    return {
+        "# Trades": n,
+        "Win Rate [%]": win_rate * 100,
+        "Best Trade [%]": max(returns) * 100,
+        "Worst Trade [%]": min(returns) * 100,
+        "Avg. Trade [%]": 0.0 if ruined else (math.exp(log_growth / n) - 1) * 100,
+        "Max. Trade Duration": _ceil(max(spans), 1, res),
+        "Avg. Trade Duration": _ceil(sum(spans), n, res),
+        "Profit Factor": gain_ret / (abs(loss_ret) or math.nan),
+        "Expectancy [%]": sum(returns) / n * 100,
+        "SQN": math.sqrt(n) * mean_pl / (pl_std or math.nan),
+        "Kelly Criterion": win_rate - _div(1 - win_rate, payoff),
+    }
 
 
 def sweep_stats(*, equity: np.ndarray, cal: Calendar, n_trades: int) -> dict[str, float]:
     """The subset of `compute_stats` a parameter sweep reports, same definitions."""
     ann_return, vol, _ = annualised(equity, cal)
-    max_dd = -float(np.nan_to_num(drawdown(equity).max()))
+    max_dd = -_nan_to_zero(float(drawdown(equity).max()))
     return {
         "Return [%]": float((equity[-1] - equity[0]) / equity[0] * 100),
         "Sharpe Ratio": float(ann_return * 100 / (vol * 100 or np.nan)),
