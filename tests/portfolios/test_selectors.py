@@ -128,6 +128,6 @@ def test_portfolio_summaries_for_the_list_page(user, portfolio, other_user, mark
     PortfolioFactory(owner=user, name="Empty")
     PortfolioFactory(owner=other_user, name="Not mine")
     summaries = selectors.portfolio_summaries(user=user)
-    assert [s.portfolio.name for s in summaries] == ["Long-term holdings", "Empty"]
-    assert summaries[0].total_value == 1355
-    assert summaries[1].holdings == [] and summaries[1].total_value == 0
+    assert [s.portfolio.name for s in summaries] == ["Empty", "Long-term holdings"]
+    assert summaries[1].total_value == 1355
+    assert summaries[0].holdings == [] and summaries[0].total_value == 0
