@@ -7,6 +7,8 @@ from django.db import models
 from django.db.models import F, Q
 from django.urls import reverse
 
+from backtests.strategies import list_strategies
+
 
 class BacktestQuerySet(models.QuerySet):
     def for_owner(self, user):
@@ -131,6 +133,10 @@ class Backtest(models.Model):
         return self.status in self.ACTIVE
 
     @property
+    def strategy_label(self) -> str:
+        return next((s.label for s in list_strategies() if s.name == self.strategy), self.strategy)
+
+    @property
     def is_sweep(self) -> bool:
         return bool(self.sweep)
 
@@ -141,6 +147,6 @@ class Backtest(models.Model):
     @property
     def return_pct(self) -> float | None:
         if self.is_sweep:
-            best = (self.result or {}).get("best") or {}
+            best = (self.result or {}).get("best_run") or {}
             return (best.get("stats") or {}).get("Return [%]")
         return self.stats.get("Return [%]")

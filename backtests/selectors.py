@@ -7,7 +7,9 @@ from datetime import date
 
 import numpy as np
 import pandas as pd
-from django.db.models import Count, Max, Min, Q, QuerySet
+from django.db.models import Count, FloatField, Max, Min, Q, QuerySet
+from django.db.models.fields.json import KT
+from django.db.models.functions import Cast, Coalesce
 
 from backtests.models import Backtest
 from markets.models import DailyBar, Ticker
@@ -22,6 +24,15 @@ def backtest_list(*, user) -> QuerySet[Backtest]:
         Backtest.objects.for_owner(user)
         .select_related("ticker")
         .defer("result")
+        .annotate(
+            headline_return=Cast(
+                Coalesce(
+                    KT("result__stats__Return [%]"),
+                    KT("result__best_run__stats__Return [%]"),
+                ),
+                FloatField(),
+            )
+        )
         .order_by("-created_at", "-id")
     )
 

@@ -1,0 +1,170 @@
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.db.models import Max, Min
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+
+from backtests import display, selectors, services
+from backtests.forms import BacktestForm
+from backtests.models import Backtest
+from backtests.stats import SWEEP_KEYS
+from markets.models import DailyBar
+
+PAGE_SIZE = 25
+
+
+def _own(request: HttpRequest, pk: int) -> Backtest:
+    try:
+        return selectors.backtest_get(user=request.user, pk=pk)
+    except Backtest.DoesNotExist:
+        raise Http404("No such backtest.") from None
+
+
+@login_required
+@require_GET
+def backtest_list(request: HttpRequest) -> HttpResponse:
+    page = Paginator(selectors.backtest_list(user=request.user), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    return render(request, "backtests/list.html", {"page": page, "backtests": page.object_list})
+
+
+def _default_dates() -> dict:
+    span = DailyBar.objects.aggregate(first=Min("date"), last=Max("date"))
+    if not span["last"]:
+        return {}
+    end = span["last"]
+    start = max(span["first"], end.replace(year=end.year - 3))
+    return {"start": start, "end": end}
+
+
+@login_required
+def backtest_new(request: HttpRequest) -> HttpResponse:
+    if request.method == "POST":
+        form = BacktestForm(request.POST)
+        if form.is_valid():
+            try:
+                backtest = services.backtest_enqueue(user=request.user, **form.service_kwargs())
+            except ValidationError as exc:
+                form.apply_errors(exc.message_dict)
+            else:
+                messages.success(request, "Backtest queued. This page refreshes when it has run.")
+                return redirect(backtest)
+    else:
+        initial = {"ticker": "SPY", "strategy": "sma_cross", **_default_dates()}
+        source = request.GET.get("from")
+        if source and source.isdigit():
+            initial.update(BacktestForm.initial_from(_own(request, int(source))))
+        form = BacktestForm(initial=initial)
+    return render(
+        request,
+        "backtests/new.html",
+        {
+            "form": form,
+            "symbols": selectors.ticker_symbols(),
+            "strategy_fields": form.strategy_fields(),
+        },
+    )
+
+
+def _percent(fraction: Decimal | None) -> str:
+    """0.0015 -> '0.15' (no trailing zeros, no exponent)."""
+    if fraction is None:
+        return ""
+    return format((fraction * 100).normalize(), "f")
+
+
+@login_required
+@require_GET
+def backtest_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    backtest = _own(request, pk)
+    result = backtest.result or {}
+    percents = {
+        name: _percent(getattr(backtest, name))
+        for name in ("commission", "spread", "stop_loss", "take_profit", "walk_forward")
+    }
+    context: dict = {
+        "backtest": backtest,
+        "result": result,
+        "sweep_keys": SWEEP_KEYS,
+        "percents": percents,
+    }
+    if backtest.status == Backtest.Status.SUCCEEDED and result:
+        if result.get("kind") == "sweep":
+            run = result.get("best_run")
+            metric = (
+                request.GET.get("metric")
+                if request.GET.get("metric") in SWEEP_KEYS
+                else result.get("metric")
+            )
+            context.update(
+                heatmap=display.heatmap(result, metric),
+                metric=metric,
+                sweep_names=list(result.get("grid") or {}),
+                sweep_rows=display.sweep_rows(result),
+                walk_forward=result.get("walk_forward"),
+                walk_forward_rows=display.walk_forward_rows(result),
+                split_date=display.split_date(result),
+            )
+        else:
+            run = result
+        context.update(
+            run=run,
+            headline=display.stat_rows(run["stats"], display.HEADLINE) if run else [],
+            stats=display.stat_rows(run["stats"]) if run else [],
+            trades=display.trade_rows(run),
+            chart=display.chart_data(run),
+        )
+    return render(request, "backtests/detail.html", context)
+
+
+@login_required
+@require_POST
+def backtest_rerun(request: HttpRequest, pk: int) -> HttpResponse:
+    backtest = _own(request, pk)
+    try:
+        again = services.backtest_rerun(backtest=backtest, user=request.user)
+    except ValidationError as exc:
+        for field, errors in exc.message_dict.items():
+            for error in errors:
+                messages.error(
+                    request,
+                    f"Can't re-run: {error}"
+                    if field == "__all__"
+                    else f"Can't re-run ({field}): {error}",
+                )
+        return redirect(backtest)
+    messages.success(request, f"Re-run queued as #{again.pk}.")
+    return redirect(again)
+
+
+@login_required
+@require_POST
+def backtest_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    backtest = _own(request, pk)
+    try:
+        services.backtest_cancel(backtest=backtest)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, "Backtest cancelled.")
+    return redirect(backtest)
+
+
+@login_required
+@require_GET
+def backtest_status(request: HttpRequest) -> JsonResponse:
+    """Status of the caller's backtests among ?id=...; the list and detail pages poll it."""
+    ids = [int(i) for i in request.GET.getlist("id") if i.isdigit()]
+    rows = selectors.backtest_statuses(user=request.user, ids=ids)
+    for row in rows:
+        row["url"] = reverse("backtests:backtest_detail", args=[row["id"]])
+    return JsonResponse({"backtests": rows})

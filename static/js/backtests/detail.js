@@ -1,0 +1,127 @@
+// Backtest detail: equity vs buy & hold (lines) and drawdown (area) with Lightweight Charts,
+// their time scales kept in step; plus click-to-sort for tables marked [data-sortable].
+(function () {
+  "use strict";
+
+  function cssVar(name, fallback) {
+    var value = getComputedStyle(document.documentElement).getPropertyValue(name).trim();
+    return value || fallback;
+  }
+
+  function withAlpha(color, alpha) {
+    var m = /^#([0-9a-f]{2})([0-9a-f]{2})([0-9a-f]{2})$/i.exec(color);
+    if (!m) return color;
+    return "rgba(" + parseInt(m[1], 16) + ", " + parseInt(m[2], 16) + ", " + parseInt(m[3], 16) + ", " + alpha + ")";
+  }
+
+  function drawdownColors() {
+    var down = cssVar("--down", "#c62828");
+    return { lineColor: down, topColor: withAlpha(down, 0.3), bottomColor: withAlpha(down, 0.05) };
+  }
+
+  function themeOptions() {
+    var border = cssVar("--border", "#dde1e7");
+    return {
+      layout: {
+        background: { type: "solid", color: "transparent" },
+        textColor: cssVar("--muted", "#5c6370"),
+        fontFamily: getComputedStyle(document.body).fontFamily,
+      },
+      grid: { vertLines: { color: border }, horzLines: { color: border } },
+      rightPriceScale: { borderColor: border },
+      timeScale: { borderColor: border },
+    };
+  }
+
+  function points(dates, values) {
+    var out = [];
+    for (var i = 0; i < dates.length; i++) {
+      if (values[i] !== null && values[i] !== undefined) out.push({ time: dates[i], value: values[i] });
+    }
+    return out;
+  }
+
+  function drawCharts() {
+    var dataEl = document.getElementById("backtest-chart-data");
+    var equityEl = document.getElementById("equity-chart");
+    var drawdownEl = document.getElementById("drawdown-chart");
+    if (!dataEl || !equityEl || !drawdownEl || typeof LightweightCharts === "undefined") return;
+    var data = JSON.parse(dataEl.textContent);
+    if (!data || !data.dates || !data.dates.length) return;
+    var LW = LightweightCharts;
+    var base = { autoSize: true, handleScroll: true, handleScale: true };
+
+    var equityChart = LW.createChart(equityEl, Object.assign({}, base, themeOptions()));
+    var buyHold = equityChart.addSeries(LW.LineSeries, {
+      color: cssVar("--muted", "#5c6370"), lineWidth: 2, lineStyle: 2, title: "Buy & hold", priceLineVisible: false,
+    });
+    var equity = equityChart.addSeries(LW.LineSeries, {
+      color: cssVar("--accent", "#2563eb"), lineWidth: 2, title: "Strategy", priceLineVisible: false,
+    });
+    buyHold.setData(points(data.dates, data.buy_hold));
+    equity.setData(points(data.dates, data.equity));
+
+    var ddChart = LW.createChart(drawdownEl, Object.assign({}, base, themeOptions()));
+    var drawdown = ddChart.addSeries(LW.AreaSeries, Object.assign({
+      lineWidth: 1, invertFilledArea: true, priceLineVisible: false,
+      priceFormat: { type: "custom", formatter: function (v) { return v.toFixed(1) + " %"; } },
+    }, drawdownColors()));
+    drawdown.setData(points(data.dates, data.drawdown));
+
+    equityChart.timeScale().fitContent();
+    ddChart.timeScale().fitContent();
+
+    // Keep both time scales in step when either is scrolled or zoomed.
+    var syncing = false;
+    function follow(source, target) {
+      source.timeScale().subscribeVisibleLogicalRangeChange(function (range) {
+        if (syncing || !range) return;
+        syncing = true;
+        target.timeScale().setVisibleLogicalRange(range);
+        syncing = false;
+      });
+    }
+    follow(equityChart, ddChart);
+    follow(ddChart, equityChart);
+
+    function retheme() {
+      equityChart.applyOptions(themeOptions());
+      ddChart.applyOptions(themeOptions());
+      equity.applyOptions({ color: cssVar("--accent", "#2563eb") });
+      buyHold.applyOptions({ color: cssVar("--muted", "#5c6370") });
+      drawdown.applyOptions(drawdownColors());
+    }
+    new MutationObserver(retheme).observe(document.documentElement, { attributes: true, attributeFilter: ["data-theme"] });
+    if (window.matchMedia) {
+      var mq = window.matchMedia("(prefers-color-scheme: dark)");
+      if (mq.addEventListener) mq.addEventListener("change", retheme);
+    }
+  }
+
+  function makeSortable(table) {
+    var headers = table.querySelectorAll("thead th");
+    headers.forEach(function (th, column) {
+      var button = th.querySelector("button");
+      if (!button) return;
+      button.addEventListener("click", function () {
+        var descending = th.getAttribute("aria-sort") !== "descending";
+        headers.forEach(function (other) { other.removeAttribute("aria-sort"); });
+        th.setAttribute("aria-sort", descending ? "descending" : "ascending");
+        var body = table.tBodies[0];
+        var rows = Array.prototype.slice.call(body.rows);
+        rows.sort(function (a, b) {
+          var x = parseFloat(a.cells[column].getAttribute("data-value"));
+          var y = parseFloat(b.cells[column].getAttribute("data-value"));
+          if (isNaN(x) && isNaN(y)) return 0;
+          if (isNaN(x)) return 1; // undefined values last either way
+          if (isNaN(y)) return -1;
+          return descending ? y - x : x - y;
+        });
+        rows.forEach(function (row) { body.appendChild(row); });
+      });
+    });
+  }
+
+  drawCharts();
+  document.querySelectorAll("table[data-sortable]").forEach(makeSortable);
+})();
