@@ -24,6 +24,7 @@ import math
 import sys
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -124,7 +125,15 @@ class Bars:
 
     @property
     def ns(self) -> np.ndarray:
-        return self.memo(("ns",), lambda: self.index.as_unit("ns").asi8)
+        """Bar times as int64 nanoseconds since the epoch (UTC for a tz-aware index)."""
+        return self.memo(("ns",), lambda: _as_ns(self.index))
+
+    def times(self, bar_numbers: list[int]) -> list[datetime]:
+        """The bars' times as datetimes (local wall time with tzinfo for a tz-aware index)."""
+        if self.index.tz is not None:
+            return list(self.index.take(np.asarray(bar_numbers, dtype=np.intp)))
+        picked = self.ns[np.asarray(bar_numbers, dtype=np.intp)].astype("datetime64[ns]")
+        return picked.astype("datetime64[us]").astype(object).tolist()
 
     def head(self, stop: int) -> Bars:
         """The first `stop` bars as new Bars (own memo)."""
@@ -169,6 +178,13 @@ def _float_columns(df: pd.DataFrame, columns: list[Any]) -> dict[str, np.ndarray
     return out
 
 
+_NS_PER_UNIT = {"s": 10**9, "ms": 10**6, "us": 10**3, "ns": 1}
+
+
+def _as_ns(index: pd.DatetimeIndex) -> np.ndarray:
+    return index.asi8 * _NS_PER_UNIT[index.unit]
+
+
 def as_bars(data: pd.DataFrame | Bars) -> Bars:
     return data if isinstance(data, Bars) else Bars.from_frame(data)
 
@@ -188,8 +204,8 @@ class Trade:
     size: int  # shares, negative for a short
     entry_bar: int
     exit_bar: int | None  # None while open
-    entry_time: pd.Timestamp
-    exit_time: pd.Timestamp | None
+    entry_time: datetime
+    exit_time: datetime | None
     entry_price: float  # includes the spread
     exit_price: float  # the last close for an open trade
     pnl: float  # net of both commissions (open trade: entry commission only)
@@ -198,7 +214,7 @@ class Trade:
     exit_reason: str  # signal | stop_loss | take_profit | open | broke (equity hit 0)
     stop_loss: float | None = None
     take_profit: float | None = None
-    mark_time: pd.Timestamp | None = None  # last bar's time, for an open trade's duration
+    mark_time: datetime | None = None  # last bar's time, for an open trade's duration
 
     @property
     def is_long(self) -> bool:
@@ -207,7 +223,7 @@ class Trade:
     @property
     def duration(self) -> pd.Timedelta:
         end = self.exit_time if self.exit_time is not None else self.mark_time
-        return end - self.entry_time
+        return pd.Timedelta(end - self.entry_time)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -349,17 +365,42 @@ def simulate(bars: Bars, signal: Signal, config: Config) -> Simulation:
             close_position(bar, min(price, level) if worse else max(price, level), reason)
 
     for bar, direction, price in zip(fill_bars, directions, fill_opens, strict=True):
-        if size:
-            if brackets:
-                check_brackets(bar)
-            if size:
-                close_position(bar, price, "signal")
+        if size and brackets:
+            check_brackets(bar)
+        if size:  # the signal exit at the open, inline: this is the hot path
+            exit_comm = fixed + abs(size) * price * rate
+            cash += size * (price - entry_price) - exit_comm
+            fills.append(
+                _Fill(
+                    entry_bar,
+                    bar,
+                    size,
+                    entry_price,
+                    price,
+                    entry_comm,
+                    exit_comm,
+                    "signal",
+                    sl,
+                    tp,
+                )
+            )
+            size = 0
+            if not direction:
+                ev_bar.append(bar)
+                ev_cash.append(cash)
+                ev_size.append(0)
+                ev_entry.append(0.0)
         if not direction:
             continue
         adjusted = price * (1 + spread) if direction > 0 else price * (1 - spread)
         per_unit = adjusted + (fixed + FULL_EQUITY * price * rate) / FULL_EQUITY
         units = int((cash * 1.0 * FULL_EQUITY) // per_unit)
         if units <= 0:
+            if ev_bar[-1] != bar or ev_size[-1]:
+                ev_bar.append(bar)  # flat after the exit: nothing could be bought
+                ev_cash.append(cash)
+                ev_size.append(0)
+                ev_entry.append(0.0)
             continue
         size = units if direction > 0 else -units
         entry_bar, entry_price = bar, adjusted
@@ -398,19 +439,26 @@ def _equity(
     ev_size: list[int],
     ev_entry: list[float],
 ) -> np.ndarray:
-    """Step the account state from event to event and mark it to each close."""
+    """Step the account state from event to event and mark it to each close.
+
+    Event 0 is the starting state; when several events share a bar the last one holds at
+    its close. Each state is repeated over the bars until the next event.
+    """
     n = len(close)
     if len(ev_bar) == 1:
-        return np.full(n, ev_cash[0])
-    bars_arr = np.array(ev_bar)
-    last_of_bar = np.ones(len(ev_bar), dtype=bool)  # several events can share a bar
-    last_of_bar[:-1] = bars_arr[1:] != bars_arr[:-1]
-    last_of_bar[0] = False
-    seg = np.zeros(n, dtype=np.int64)
-    seg[bars_arr[last_of_bar]] = np.flatnonzero(last_of_bar)
-    seg = np.maximum.accumulate(seg)
-    size = np.array(ev_size, dtype=float)[seg]
-    return np.array(ev_cash)[seg] + (close * size - size * np.array(ev_entry)[seg])
+        return np.full(n, float(ev_cash[0]))
+    starts = np.array(ev_bar)
+    starts[0] = 0
+    state = np.array([ev_cash, ev_size, ev_entry], dtype=float)
+    keep = np.ones(len(starts), dtype=bool)
+    keep[:-1] = starts[1:] != starts[:-1]
+    if not keep.all():
+        starts, state = starts[keep], state[:, keep]
+    lengths = np.empty_like(starts)
+    lengths[:-1] = starts[1:] - starts[:-1]
+    lengths[-1] = n - starts[-1]
+    cash, size, entry = np.repeat(state, lengths, axis=1)
+    return cash + (close * size - size * entry)
 
 
 def _stop_when_broke(sim: Simulation, bars: Bars, config: Config) -> Simulation:
@@ -489,8 +537,7 @@ def _trades(
     fills: list[_Fill], bars: Bars, table: TradeTable, *, open_: bool = False
 ) -> list[Trade]:
     """Trade records for `fills`; P&L and returns come from `table` (computed once)."""
-    bar_numbers = [b for f in fills for b in (f.entry_bar, f.exit_bar)]
-    times = list(bars.index[bar_numbers])  # boxed in one go: much faster than one by one
+    times = bars.times([b for f in fills for b in (f.entry_bar, f.exit_bar)])
     return [
         Trade(
             f.size,
@@ -529,8 +576,10 @@ def run_backtest(
     signal = compute_signal(bars, strategy, cleaned, config.allow_short)
     sim = simulate(bars, signal, config)
     table = sim.trade_table()
-    stats = compute_stats(equity=sim.equity, bars=bars, trades=table, warmup=signal.warmup)
     dd = drawdown(sim.equity)
+    stats = compute_stats(
+        equity=sim.equity, bars=bars, trades=table, warmup=signal.warmup, drawdown_=dd
+    )
     return BacktestResult(
         strategy=strategy,
         params=cleaned,

@@ -67,6 +67,11 @@ class Calendar:
     annual_periods: float
     resolution_ns: int  # reported durations are rounded up to this unit (the data's)
 
+    @property
+    def every_bar(self) -> bool:
+        """Each bar is its own period (daily bars): sample equity as it is."""
+        return len(self.period_ends) == self.period_ends[-1] + 1
+
 
 @dataclass(frozen=True)
 class TradeTable:
@@ -84,18 +89,18 @@ class TradeTable:
 
 
 def calendar(bars: Bars) -> Calendar:
-    return bars.memo(("calendar",), lambda: _calendar(bars.index))
+    return bars.memo(("calendar",), lambda: _calendar(bars.index, bars.ns))
 
 
 _UNITS_NS = (NS_PER_DAY, 3600 * 10**9, 60 * 10**9, 10**9, 10**6, 10**3, 1)
 
 
-def _calendar(index: pd.DatetimeIndex) -> Calendar:
+def _calendar(index: pd.DatetimeIndex, ns: np.ndarray) -> Calendar:
     """backtesting.py's choices, from the median spacing of the last 100 bars:
     weekly -> 52 periods a year, monthly -> 12, yearly -> 1, otherwise daily sampling with
     252 periods (365 when weekends hold more than 60 % of their 2/7 share of the bars)."""
-    local = index.tz_localize(None) if index.tz is not None else index
-    ns = local.as_unit("ns").asi8
+    if index.tz is not None:  # calendar days are local days
+        ns = index.tz_localize(None).as_unit("ns").asi8
     gaps = np.sort(np.diff(ns[-100:]))
     mid = len(gaps) // 2
     period_ns = int(gaps[mid]) if len(gaps) % 2 else int((gaps[mid - 1] + gaps[mid]) // 2)
@@ -124,21 +129,33 @@ def geometric_mean(returns: np.ndarray) -> float:
 
 
 def period_returns(equity: np.ndarray, cal: Calendar) -> np.ndarray:
-    sampled = equity[cal.period_ends]
+    sampled = equity if cal.every_bar else equity[cal.period_ends]
     with np.errstate(divide="ignore", invalid="ignore"):
         returns = sampled[1:] / sampled[:-1] - 1
-    return returns[~np.isnan(returns)]
+    if equity.min() <= 0:  # 0 / 0 -> NaN, dropped like pandas' dropna()
+        returns = returns[~np.isnan(returns)]
+    return returns
 
 
 def annualised(equity: np.ndarray, cal: Calendar) -> tuple[float, float, np.ndarray]:
-    """(annual return, annual volatility, period returns), both as fractions."""
+    """(annual return, annual volatility, period returns), both as fractions.
+
+    The geometric mean of the period returns telescopes to (last / first) ** (1 / count)
+    when equity stays positive, which saves a log per period.
+    """
     returns = period_returns(equity, cal)
-    gmean = geometric_mean(returns)
+    count = len(returns)
+    if equity.min() > 0 and count:
+        sampled_last = float(equity[-1] if cal.every_bar else equity[cal.period_ends[-1]])
+        sampled_first = float(equity[0] if cal.every_bar else equity[cal.period_ends[0]])
+        gmean = (sampled_last / sampled_first) ** (1 / count) - 1
+    else:
+        gmean = geometric_mean(returns)
     periods = cal.annual_periods
-    var = returns.var(ddof=1) if len(returns) > 1 else np.nan
+    var = float(returns.var(ddof=1)) if count > 1 else math.nan
     ann_return = (1 + gmean) ** periods - 1
-    vol = np.sqrt((var + (1 + gmean) ** 2) ** periods - (1 + gmean) ** (2 * periods))
-    return float(ann_return), float(vol), returns
+    vol = math.sqrt((var + (1 + gmean) ** 2) ** periods - (1 + gmean) ** (2 * periods))
+    return ann_return, vol, returns
 
 
 def drawdown(equity: np.ndarray) -> np.ndarray:
@@ -222,9 +239,15 @@ def _exposure(trades: TradeTable, n_bars: int) -> float:
 
 
 def compute_stats(
-    *, equity: np.ndarray, bars: Bars, trades: TradeTable, warmup: int
+    *,
+    equity: np.ndarray,
+    bars: Bars,
+    trades: TradeTable,
+    warmup: int,
+    drawdown_: np.ndarray | None = None,
 ) -> dict[str, Any]:
-    """The statistics backtesting.py's `compute_stats` reports (risk-free rate 0)."""
+    """The statistics backtesting.py's `compute_stats` reports (risk-free rate 0).
+    `drawdown_` may pass `drawdown(equity)` when the caller already has it."""
     index, close, ns = bars.index, bars.close, bars.ns
     cal = calendar(bars)
     first, last = float(equity[0]), float(equity[-1])
@@ -248,7 +271,7 @@ def compute_stats(
     downside = np.minimum(period_rets, 0.0)
     downside_dev = math.sqrt(downside @ downside / len(downside)) if len(downside) else math.nan
     s["Sortino Ratio"] = _div(ann_return, downside_dev * math.sqrt(cal.annual_periods))
-    dd = drawdown(equity)
+    dd = drawdown(equity) if drawdown_ is None else drawdown_
     max_dd = -_nan_to_zero(float(dd.max()))
     s["Calmar Ratio"] = _div(ann_return, -max_dd or math.nan)
     beta = _beta(equity, bars)

@@ -218,7 +218,7 @@ def compute_signal(
     """Target positions for already-cleaned params; the engine clips shorts when not allowed."""
     signal = get_strategy(strategy).signal(bars, params, allow_short)
     target = signal.target
-    if not allow_short:
+    if not allow_short and target.min() < 0:
         target = np.maximum(target, 0).astype(np.int8)
     return Signal(target=target, warmup=signal.warmup)
 
