@@ -15,31 +15,30 @@ from backtests.models import Backtest
 from markets.models import DailyBar, Ticker
 
 
+def _with_headline(queryset: QuerySet[Backtest]) -> QuerySet[Backtest]:
+    """Annotate `headline_return` (Return [%] of the run, or of a sweep's best run) in SQL."""
+    return queryset.annotate(
+        headline_return=Cast(
+            Coalesce(KT("result__stats__Return [%]"), KT("result__best_run__stats__Return [%]")),
+            FloatField(),
+        )
+    )
+
+
 def backtest_list(*, user) -> QuerySet[Backtest]:
     """The user's backtests, newest first, with their ticker (1 query per page).
 
     The result JSON can be large (equity curves); lists never load it.
     """
-    return (
-        Backtest.objects.for_owner(user)
-        .select_related("ticker")
-        .defer("result")
-        .annotate(
-            headline_return=Cast(
-                Coalesce(
-                    KT("result__stats__Return [%]"),
-                    KT("result__best_run__stats__Return [%]"),
-                ),
-                FloatField(),
-            )
-        )
-        .order_by("-created_at", "-id")
-    )
+    return _with_headline(
+        Backtest.objects.for_owner(user).select_related("ticker").defer("result")
+    ).order_by("-created_at", "-id")
 
 
 def backtest_get(*, user, pk: int) -> Backtest:
-    """One of the user's backtests with its ticker; `Backtest.DoesNotExist` for anyone else's."""
-    return Backtest.objects.for_owner(user).select_related("ticker").get(pk=pk)
+    """One of the user's backtests with its ticker and result (1 query);
+    `Backtest.DoesNotExist` for anyone else's."""
+    return _with_headline(Backtest.objects.for_owner(user).select_related("ticker")).get(pk=pk)
 
 
 def backtest_statuses(*, user, ids: list[int]) -> list[dict]:

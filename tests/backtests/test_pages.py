@@ -308,3 +308,22 @@ def test_status_endpoint(auth_client, user, spy):
         (b.pk, "succeeded", True),
     ]
     assert data[0]["url"] == a.get_absolute_url()
+
+
+def test_admin_lists_filters_and_requeues(client, staff_user, user, spy):
+    failed = BacktestFactory(owner=user, ticker=spy, status="failed", attempts=3, error="boom")
+    running = BacktestFactory(owner=user, ticker=spy, status="running", attempts=1, claimed_by="w")
+    client.force_login(staff_user)
+    url = reverse("admin:backtests_backtest_changelist")
+    assert client.get(url, {"status__exact": "failed", "q": "SPY"}).status_code == 200
+    response = client.post(
+        url, {"action": "requeue", "_selected_action": [failed.pk, running.pk]}, follow=True
+    )
+    failed.refresh_from_db()
+    running.refresh_from_db()
+    assert failed.status == "queued" and failed.attempts == 0 and failed.error == ""
+    assert running.status == "running", "a running job is refused, not reset"
+    assert "1 backtest(s) requeued." in response.content.decode()
+    client.post(url, {"action": "cancel", "_selected_action": [failed.pk]})
+    failed.refresh_from_db()
+    assert failed.status == "cancelled"
