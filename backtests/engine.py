@@ -36,6 +36,7 @@ from backtests.strategies import InvalidParams, Signal, clean_params, compute_si
 ENGINE_VERSION = "1.0"
 FULL_EQUITY = 1 - sys.float_info.epsilon  # backtesting.py's default order size
 _COLUMNS = ("open", "high", "low", "close", "volume")
+_MISSING = object()
 
 
 @dataclass(frozen=True)
@@ -117,11 +118,10 @@ class Bars:
 
     def memo(self, key: tuple, compute: Any) -> Any:
         """Return `compute()` once per key; indicators are shared across a sweep this way."""
-        try:
-            return self._memo[key]
-        except KeyError:
+        value = self._memo.get(key, _MISSING)
+        if value is _MISSING:
             value = self._memo[key] = compute()
-            return value
+        return value
 
     @property
     def ns(self) -> np.ndarray:

@@ -252,7 +252,10 @@ def compute_stats(
     cal = calendar(bars)
     first, last = float(equity[0]), float(equity[-1])
     s: dict[str, Any] = {}
-    s["Start"], s["End"] = index[0], index[-1]
+    if index.tz is None:  # boxing from the int64 ns is cheaper than indexing the index
+        s["Start"], s["End"] = pd.Timestamp(int(ns[0])), pd.Timestamp(int(ns[-1]))
+    else:
+        s["Start"], s["End"] = index[0], index[-1]
     duration = s["Duration"] = s["End"] - s["Start"]
     s["Exposure Time [%]"] = _exposure(trades, len(equity)) * 100
     s["Equity Final [$]"] = last
