@@ -60,7 +60,15 @@ class Transaction(models.Model):
     dividend/fee/interest/deposit/withdrawal: amount (positive).
     """
 
-    Type = models.TextChoices("Type", [(t.value, t.value.capitalize()) for t in TxnType])
+    class Type(models.TextChoices):
+        BUY = TxnType.BUY.value, "Buy"
+        SELL = TxnType.SELL.value, "Sell"
+        DIVIDEND = TxnType.DIVIDEND.value, "Dividend"
+        FEE = TxnType.FEE.value, "Fee"
+        INTEREST = TxnType.INTEREST.value, "Interest"
+        DEPOSIT = TxnType.DEPOSIT.value, "Deposit"
+        WITHDRAWAL = TxnType.WITHDRAWAL.value, "Withdrawal"
+        SPLIT = TxnType.SPLIT.value, "Split"
 
     portfolio = models.ForeignKey(Portfolio, on_delete=models.CASCADE, related_name="transactions")
     type = models.CharField(max_length=12, choices=Type.choices)
@@ -183,6 +191,10 @@ class WatchlistItem(models.Model):
     def __str__(self) -> str:
         return f"{self.watchlist_id}:{self.ticker_id}"
 
+    @property
+    def symbol(self) -> str:
+        return self.ticker.symbol
+
 
 class PriceAlert(models.Model):
     """Fires once when the latest price crosses `threshold`; re-arm to watch again."""
@@ -211,6 +223,10 @@ class PriceAlert(models.Model):
 
     def __str__(self) -> str:
         return f"{self.ticker} {self.direction} {self.threshold}"
+
+    @property
+    def symbol(self) -> str:
+        return self.ticker.symbol
 
     def holds_at(self, price: Decimal) -> bool:
         if self.direction == self.Direction.ABOVE:

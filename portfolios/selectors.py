@@ -409,7 +409,11 @@ def realized_by_year(ledger: Ledger | None) -> list[RealizedYear]:
 
 
 def watchlists_for(*, user) -> QuerySet[Watchlist]:
-    return Watchlist.objects.filter(owner=user).annotate(item_count=Count("items"))
+    return (
+        Watchlist.objects.filter(owner=user)
+        .annotate(item_count=Count("items"))
+        .order_by("name", "id")
+    )
 
 
 @dataclass(frozen=True)

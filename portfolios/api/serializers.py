@@ -1,0 +1,279 @@
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from markets.models import Ticker
+from portfolios.ledger import TxnType
+from portfolios.models import (
+    AlertFiring,
+    Notification,
+    Portfolio,
+    PriceAlert,
+    Transaction,
+    Watchlist,
+    WatchlistItem,
+)
+from portfolios.prices import price_info
+
+
+class OwnedPrimaryKeyField(serializers.PrimaryKeyRelatedField):
+    """A foreign key to one of the requesting user's own objects (others: 'does not exist')."""
+
+    def __init__(self, *, owner_path: str, **kwargs):
+        self.owner_path = owner_path
+        super().__init__(**kwargs)
+
+    def get_queryset(self):
+        request = self.context.get("request")
+        queryset = super().get_queryset()
+        if request is None or not request.user.is_authenticated:
+            return queryset.none()
+        return queryset.filter(**{self.owner_path: request.user})
+
+
+class PortfolioSerializer(serializers.ModelSerializer):
+    benchmark = serializers.SlugRelatedField(
+        slug_field="symbol",
+        queryset=Ticker.objects.all(),
+        allow_null=True,
+        required=False,
+        help_text="Benchmark ticker symbol; SPY when left out, null for none.",
+    )
+
+    class Meta:
+        model = Portfolio
+        fields = ["id", "name", "benchmark", "track_cash", "created"]
+        read_only_fields = ["id", "created"]
+        validators = []  # uniqueness is checked by the service, on the `name` field
+
+
+class TransactionSerializer(serializers.ModelSerializer):
+    portfolio = OwnedPrimaryKeyField(owner_path="owner", queryset=Portfolio.objects.all())
+    type = serializers.ChoiceField(choices=[t.value for t in TxnType])
+    symbol = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        allow_null=True,
+        max_length=12,
+        help_text="Ticker symbol: required for buy, sell, dividend and split.",
+    )
+    quantity = serializers.DecimalField(max_digits=24, decimal_places=8, required=False, default=0)
+    price = serializers.DecimalField(max_digits=18, decimal_places=6, required=False, default=0)
+    fees = serializers.DecimalField(max_digits=14, decimal_places=4, required=False, default=0)
+    amount = serializers.DecimalField(max_digits=18, decimal_places=4, required=False, default=0)
+    notes = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
+
+    class Meta:
+        model = Transaction
+        fields = [
+            "id",
+            "portfolio",
+            "type",
+            "symbol",
+            "trade_date",
+            "quantity",
+            "price",
+            "fees",
+            "amount",
+            "notes",
+            "created",
+        ]
+        read_only_fields = ["id", "created"]
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        data["symbol"] = instance.symbol
+        return data
+
+
+class TransactionUpdateSerializer(TransactionSerializer):
+    """Updates keep the transaction in its portfolio; fields left out keep their value."""
+
+    portfolio = serializers.PrimaryKeyRelatedField(read_only=True)
+    quantity = serializers.DecimalField(max_digits=24, decimal_places=8, required=False)
+    price = serializers.DecimalField(max_digits=18, decimal_places=6, required=False)
+    fees = serializers.DecimalField(max_digits=14, decimal_places=4, required=False)
+    amount = serializers.DecimalField(max_digits=18, decimal_places=4, required=False)
+    notes = serializers.CharField(required=False, allow_blank=True, max_length=2000)
+
+
+class PortfolioHoldingSerializer(serializers.Serializer):
+    symbol = serializers.CharField()
+    name = serializers.CharField()
+    sector = serializers.CharField()
+    is_demo = serializers.BooleanField()
+    quantity = serializers.DecimalField(max_digits=30, decimal_places=8)
+    average_cost = serializers.DecimalField(max_digits=30, decimal_places=6)
+    cost_basis = serializers.DecimalField(max_digits=30, decimal_places=4)
+    price = serializers.DecimalField(max_digits=30, decimal_places=6)
+    price_source = serializers.ChoiceField(
+        choices=["quote", "close", "trade"],
+        help_text="quote: live quote; close: last daily close; trade: no market price, last trade price.",
+    )
+    previous_close = serializers.DecimalField(max_digits=30, decimal_places=6, allow_null=True)
+    market_value = serializers.DecimalField(max_digits=30, decimal_places=4)
+    unrealized = serializers.DecimalField(max_digits=30, decimal_places=4)
+    unrealized_pct = serializers.DecimalField(max_digits=30, decimal_places=4, allow_null=True)
+    day_change = serializers.DecimalField(max_digits=30, decimal_places=4, allow_null=True)
+    day_change_pct = serializers.DecimalField(max_digits=30, decimal_places=4, allow_null=True)
+    weight = serializers.FloatField(help_text="Share of the portfolio's value (0..1).")
+    dividends = serializers.DecimalField(max_digits=30, decimal_places=4)
+
+
+class PortfolioTotalsSerializer(serializers.Serializer):
+    market_value = serializers.DecimalField(max_digits=30, decimal_places=4)
+    cash = serializers.DecimalField(max_digits=30, decimal_places=4)
+    total_value = serializers.DecimalField(max_digits=30, decimal_places=4)
+    cost_basis = serializers.DecimalField(max_digits=30, decimal_places=4)
+    unrealized = serializers.DecimalField(max_digits=30, decimal_places=4)
+    realized = serializers.DecimalField(max_digits=30, decimal_places=4)
+    dividends = serializers.DecimalField(max_digits=30, decimal_places=4)
+    interest = serializers.DecimalField(max_digits=30, decimal_places=4)
+    fees = serializers.DecimalField(max_digits=30, decimal_places=4)
+    net_flows = serializers.DecimalField(max_digits=30, decimal_places=4)
+    total_gain = serializers.DecimalField(max_digits=30, decimal_places=4)
+    day_change = serializers.DecimalField(max_digits=30, decimal_places=4)
+
+
+class PortfolioHoldingsSerializer(serializers.Serializer):
+    portfolio = serializers.IntegerField()
+    error = serializers.CharField(help_text="Set when the stored history cannot be replayed.")
+    totals = PortfolioTotalsSerializer()
+    holdings = PortfolioHoldingSerializer(many=True)
+    realized_by_year = serializers.DictField(
+        child=serializers.DecimalField(max_digits=30, decimal_places=4)
+    )
+
+
+class PortfolioPeriodReturnSerializer(serializers.Serializer):
+    period = serializers.ChoiceField(choices=["1M", "3M", "YTD", "1Y", "Max"])
+    start = serializers.DateField(allow_null=True)
+    end = serializers.DateField()
+    twr = serializers.FloatField(allow_null=True, help_text="Time-weighted return, cumulative.")
+    twr_annualised = serializers.FloatField(allow_null=True)
+    xirr = serializers.FloatField(allow_null=True, help_text="Money-weighted return per year.")
+    benchmark_twr = serializers.FloatField(allow_null=True)
+    benchmark_xirr = serializers.FloatField(allow_null=True)
+    explanation = serializers.CharField()
+
+
+class PortfolioDrawdownSerializer(serializers.Serializer):
+    depth = serializers.FloatField()
+    peak = serializers.DateField()
+    trough = serializers.DateField()
+    recovered = serializers.DateField(allow_null=True)
+
+
+class PerformancePointSerializer(serializers.Serializer):
+    time = serializers.DateField()
+    value = serializers.FloatField()
+
+
+class PortfolioPerformanceSerializer(serializers.Serializer):
+    as_of = serializers.DateField(allow_null=True)
+    note = serializers.CharField()
+    benchmark = serializers.CharField(allow_null=True)
+    returns = PortfolioPeriodReturnSerializer(many=True)
+    max_drawdown = PortfolioDrawdownSerializer(allow_null=True)
+    allocation_by_holding = serializers.DictField(child=serializers.FloatField())
+    allocation_by_sector = serializers.DictField(child=serializers.FloatField())
+    series = PerformancePointSerializer(many=True)
+    benchmark_series = PerformancePointSerializer(many=True)
+
+
+class WatchlistSerializer(serializers.ModelSerializer):
+    item_count = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = Watchlist
+        fields = ["id", "name", "item_count", "created"]
+        read_only_fields = ["id", "created"]
+        validators = []
+
+
+class WatchlistQuoteSerializer(serializers.Serializer):
+    price = serializers.DecimalField(max_digits=30, decimal_places=6, allow_null=True)
+    previous_close = serializers.DecimalField(max_digits=30, decimal_places=6, allow_null=True)
+    day_change_pct = serializers.DecimalField(max_digits=30, decimal_places=4, allow_null=True)
+    source = serializers.CharField()
+
+
+class WatchlistItemSerializer(serializers.ModelSerializer):
+    watchlist = OwnedPrimaryKeyField(owner_path="owner", queryset=Watchlist.objects.all())
+    symbol = serializers.CharField(max_length=12)
+    quote = serializers.SerializerMethodField()
+
+    class Meta:
+        model = WatchlistItem
+        fields = [
+            "id",
+            "watchlist",
+            "symbol",
+            "note",
+            "target_above",
+            "target_below",
+            "quote",
+            "added",
+        ]
+        read_only_fields = ["id", "added"]
+        validators = []
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        data["symbol"] = instance.ticker.symbol
+        return data
+
+    @extend_schema_field(WatchlistQuoteSerializer(allow_null=True))
+    def get_quote(self, instance) -> dict | None:
+        if not hasattr(instance, "last_close"):
+            return None
+        info = price_info(instance.ticker, instance)
+        return {
+            "price": info.price,
+            "previous_close": info.previous_close,
+            "day_change_pct": info.day_change_pct,
+            "source": info.source,
+        }
+
+
+class WatchlistItemUpdateSerializer(WatchlistItemSerializer):
+    watchlist = serializers.PrimaryKeyRelatedField(read_only=True)
+    symbol = serializers.CharField(read_only=True)
+
+
+class AlertFiringSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = AlertFiring
+        fields = ["price", "fired_at"]
+
+
+class PriceAlertSerializer(serializers.ModelSerializer):
+    symbol = serializers.CharField(max_length=12)
+    firings = AlertFiringSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = PriceAlert
+        fields = [
+            "id",
+            "symbol",
+            "direction",
+            "threshold",
+            "armed",
+            "fired_at",
+            "created",
+            "firings",
+        ]
+        read_only_fields = ["id", "armed", "fired_at", "created", "firings"]
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        data["symbol"] = instance.ticker.symbol
+        return data
+
+
+class NotificationSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Notification
+        fields = ["id", "text", "url", "created", "read"]
+        read_only_fields = fields
