@@ -25,6 +25,7 @@ import sys
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
+from functools import cached_property
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -485,13 +486,22 @@ class BacktestResult:
     strategy: str
     params: dict[str, Any]
     config: Config
-    equity: pd.Series
-    drawdown: pd.Series  # fraction below the running peak, >= 0
+    index: pd.DatetimeIndex = field(repr=False)
+    equity_values: np.ndarray = field(repr=False)
+    drawdown_values: np.ndarray = field(repr=False)  # fraction below the running peak, >= 0
     trades: list[Trade]
     open_trade: Trade | None
     stats: dict[str, Any]
     warmup: int
     engine_version: str = ENGINE_VERSION
+
+    @cached_property
+    def equity(self) -> pd.Series:
+        return pd.Series(self.equity_values, index=self.index, name="equity")
+
+    @cached_property
+    def drawdown(self) -> pd.Series:
+        return pd.Series(self.drawdown_values, index=self.index, name="drawdown")
 
     def trades_frame(self) -> pd.DataFrame:
         return pd.DataFrame([t.to_dict() for t in self.trades])
@@ -506,9 +516,9 @@ class BacktestResult:
             "warmup": self.warmup,
             "stats": {k: json_value(v) for k, v in self.stats.items()},
             "series": {
-                "dates": [d.isoformat() for d in self.equity.index],
-                "equity": [round(float(v), 4) for v in self.equity.to_numpy()],
-                "drawdown": [round(float(v), 6) for v in self.drawdown.to_numpy()],
+                "dates": _iso_dates(self.index),
+                "equity": np.round(self.equity_values, 4).tolist(),
+                "drawdown": np.round(self.drawdown_values, 6).tolist(),
             },
             "trades": [{k: json_value(v) for k, v in t.to_dict().items()} for t in self.trades],
             "open_trade": (
@@ -517,6 +527,13 @@ class BacktestResult:
                 else None
             ),
         }
+
+
+def _iso_dates(index: pd.DatetimeIndex) -> list[str]:
+    ns = _as_ns(index)
+    if index.tz is None and not (ns % 10**9).any():  # whole seconds: vectorised
+        return np.datetime_as_string(ns.astype("datetime64[ns]"), unit="s").tolist()
+    return [d.isoformat() for d in index]
 
 
 def json_value(value: Any) -> Any:
@@ -584,8 +601,9 @@ def run_backtest(
         strategy=strategy,
         params=cleaned,
         config=config,
-        equity=pd.Series(sim.equity, index=bars.index, name="equity"),
-        drawdown=pd.Series(dd, index=bars.index, name="drawdown"),
+        index=bars.index,
+        equity_values=sim.equity,
+        drawdown_values=dd,
         trades=_trades(sim.fills, bars, table),
         open_trade=(
             _trades([sim.open_fill], bars, _table([sim.open_fill]), open_=True)[0]
