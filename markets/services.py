@@ -89,8 +89,10 @@ class UpsertResult:
 def bars_upsert(*, bars: Iterable[Bar]) -> UpsertResult:
     """Insert new (ticker, date) bars, update those whose values differ, leave the rest.
 
-    1. Every bar is checked first (known symbol, finite prices that fit numeric(18, 6),
-       high >= low, volume >= 0); any problem raises IngestError and nothing is written.
+    1. Every bar is checked first (known symbol, positive finite prices that fit
+       numeric(18, 6), high >= low, volume >= 0); any problem raises IngestError and nothing
+       is written. The database rounds prices to 6 places and compares them rounded, so a
+       reload of the same bars is unchanged.
     2. A later bar for the same (ticker, date) replaces an earlier one in the same call.
     3. PostgreSQL: COPY into a temporary staging table, then one
        INSERT ... ON CONFLICT DO UPDATE ... WHERE the values differ per chunk.
@@ -121,36 +123,69 @@ def _bar_rows(bars: Iterable[Bar]) -> list[BarRow]:
         problems.append(f"unknown ticker(s): {', '.join(unknown)}")
     rows: dict[tuple[int, date], BarRow] = {}
     for bar in bars:
-        if bar.symbol not in ids:
+        ticker_id = ids.get(bar.symbol)
+        if ticker_id is None:
             continue
-        try:
-            o, h = _price(bar.open, "open"), _price(bar.high, "high")
-            lo, c = _price(bar.low, "low"), _price(bar.close, "close")
-            adj = None if bar.adj_close is None else _price(bar.adj_close, "adj_close")
-            if h < lo:
-                raise ValueError(f"high {h} is below low {lo}")
-            if bar.volume is None or int(bar.volume) < 0:
-                raise ValueError(f"volume {bar.volume!r} is not a count")
-            if not bar.source or len(bar.source) > 20:
-                raise ValueError(f"source {bar.source!r} must be 1-20 characters")
-        except (ValueError, TypeError, InvalidOperation) as exc:
-            problems.append(f"{bar.symbol} {bar.date}: {exc}")
-            continue
-        key = (ids[bar.symbol], bar.date)
-        rows[key] = (*key, o, h, lo, c, adj, int(bar.volume), bar.source)
+        row = _fast_row(bar, ticker_id)
+        if row is None:
+            try:
+                row = _checked_row(bar, ticker_id)
+            except (ValueError, TypeError, InvalidOperation) as exc:
+                problems.append(f"{bar.symbol} {bar.date}: {exc}")
+                continue
+        rows[(ticker_id, bar.date)] = row
     if problems:
         raise IngestError(problems)
     return list(rows.values())
 
 
+def _fast_row(bar: Bar, ticker_id: int) -> BarRow | None:
+    """The common case in a few comparisons (a million bars per load): Decimal prices in
+    range, high >= low, a whole volume. None sends the bar to `_checked_row`, which says
+    what is wrong or converts other number types."""
+    o, h, lo, c, adj, volume = bar.open, bar.high, bar.low, bar.close, bar.adj_close, bar.volume
+    try:
+        if (
+            type(o) is Decimal
+            and type(h) is Decimal
+            and type(lo) is Decimal
+            and type(c) is Decimal
+            and 0 < lo <= h < PRICE_LIMIT
+            and 0 < o < PRICE_LIMIT
+            and 0 < c < PRICE_LIMIT
+            and (adj is None or (type(adj) is Decimal and 0 < adj < PRICE_LIMIT))
+            and type(volume) is int
+            and volume >= 0
+            and 0 < len(bar.source) <= 20
+        ):
+            return (ticker_id, bar.date, o, h, lo, c, adj, volume, bar.source)
+    except InvalidOperation:  # NaN compared
+        pass
+    return None
+
+
+def _checked_row(bar: Bar, ticker_id: int) -> BarRow:
+    o, h = _price(bar.open, "open"), _price(bar.high, "high")
+    lo, c = _price(bar.low, "low"), _price(bar.close, "close")
+    adj = None if bar.adj_close is None else _price(bar.adj_close, "adj_close")
+    if h < lo:
+        raise ValueError(f"high {h} is below low {lo}")
+    if bar.volume is None or int(bar.volume) < 0 or int(bar.volume) != bar.volume:
+        raise ValueError(f"volume {bar.volume!r} is not a count")
+    if not bar.source or len(bar.source) > 20:
+        raise ValueError(f"source {bar.source!r} must be 1-20 characters")
+    return (ticker_id, bar.date, o, h, lo, c, adj, int(bar.volume), bar.source)
+
+
 def _price(value: Any, name: str) -> Decimal:
+    """A positive Decimal below 10^12 (numeric(18, 6)); the database rounds it to 6 places."""
     if value is None:
         raise ValueError(f"{name} is missing")
     if type(value) is not Decimal:
         value = Decimal(str(value) if isinstance(value, float) else value)
     if not (value.is_finite() and 0 < value < PRICE_LIMIT):
         raise ValueError(f"{name} {value} is not a positive price below 10^12")
-    return value.quantize(PRICE_PLACES)
+    return value
 
 
 _STAGE = "markets_bar_stage"

@@ -85,7 +85,7 @@ def test_a_bad_bar_writes_nothing_and_names_the_record():
     )
     with pytest.raises(IngestError) as err:
         bars_upsert(bars=[*good, bad])
-    assert "AAPL 2024-01-11: high 9.000000 is below low 11.000000" in str(err.value)
+    assert "AAPL 2024-01-11: high 9 is below low 11" in str(err.value)
     assert not DailyBar.objects.exists()
 
 

@@ -1,0 +1,136 @@
+"""How fast the project's ingest path (markets.services.bars_upsert) loads daily bars into
+PostgreSQL, against a raw COPY of the same rows into an identical empty table.
+
+    psql -h 127.0.0.1 -U postgres -c 'create database qunex_bench'
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/qunex_bench \\
+        .venv/bin/python benchmarks/ingest_bars.py [--bars 1000000]
+
+1. Migrates the benchmark database and creates the tickers (untimed).
+2. Builds the Bar records and the equivalent COPY rows in memory (untimed: that is the
+   caller's work in both cases).
+3. Raw COPY into `bench_copy`, a copy of markets_dailybar with the same columns, defaults,
+   indexes, constraints and foreign key; timed up to the commit.
+4. bars_upsert into the emptied markets_dailybar; timed up to the commit. Then the same
+   load again (every bar unchanged), which must write nothing.
+Each load runs `--repeat` times and the best time counts. One summary line at the end; the
+goal is a ratio of at least 0.5 of COPY's rate.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from datetime import date, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "qunex.settings")
+
+import django
+
+django.setup()
+
+from django.core.management import call_command  # noqa: E402
+from django.db import connection, transaction  # noqa: E402
+
+from markets.models import Ticker  # noqa: E402
+from markets.providers import Bar  # noqa: E402
+from markets.services import UpsertResult, bars_upsert  # noqa: E402
+
+COLUMNS = ("ticker_id", "date", "open", "high", "low", "close", "adj_close", "volume", "source")
+
+
+def make_bars(n_bars: int, n_tickers: int) -> tuple[list[Bar], list[tuple]]:
+    tickers = list(Ticker.objects.filter(symbol__startswith="BENCH").order_by("symbol"))
+    per_ticker = n_bars // n_tickers
+    days = [date(2000, 1, 3) + timedelta(days=i) for i in range(per_ticker)]
+    bars: list[Bar] = []
+    rows: list[tuple] = []
+    for k, ticker in enumerate(tickers):
+        for i, day in enumerate(days):
+            close = Decimal(10_000 + (k * 7919 + i * 104_729) % 90_000) / 100
+            high, low = close + Decimal("1.25"), close - Decimal("1.10")
+            bars.append(Bar(ticker.symbol, day, close, high, low, close, close, 1_000 + i, "bench"))
+            rows.append((ticker.pk, day, close, high, low, close, close, 1_000 + i, "bench"))
+    return bars, rows
+
+
+def timed(fn) -> tuple[float, object]:
+    start = time.perf_counter()
+    result = fn()
+    return time.perf_counter() - start, result
+
+
+def copy_load(rows: list[tuple]) -> None:
+    sql = f"COPY bench_copy ({', '.join(COLUMNS)}) FROM STDIN"
+    with transaction.atomic(), connection.cursor() as cursor, cursor.copy(sql) as copy:
+        for row in rows:
+            copy.write_row(row)
+
+
+def upsert_load(bars: list[Bar]) -> UpsertResult:
+    return bars_upsert(bars=bars)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--bars", type=int, default=1_000_000)
+    parser.add_argument("--tickers", type=int, default=400)
+    parser.add_argument("--repeat", type=int, default=2)
+    args = parser.parse_args()
+    if connection.vendor != "postgresql":
+        sys.exit("set DATABASE_URL to a PostgreSQL database of your own (it is emptied)")
+
+    call_command("migrate", verbosity=0)
+    with connection.cursor() as cursor:
+        cursor.execute("TRUNCATE markets_dailybar, markets_quote, markets_corporateaction")
+    Ticker.objects.filter(symbol__startswith="BENCH").delete()
+    Ticker.objects.bulk_create([Ticker(symbol=f"BENCH{i:04d}") for i in range(args.tickers)])
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE IF EXISTS bench_copy")
+        cursor.execute("CREATE TABLE bench_copy (LIKE markets_dailybar INCLUDING ALL)")
+        cursor.execute(
+            "ALTER TABLE bench_copy ADD FOREIGN KEY (ticker_id) REFERENCES markets_ticker (id) "
+            "DEFERRABLE INITIALLY DEFERRED"
+        )
+    bars, rows = make_bars(args.bars, args.tickers)
+    n = len(bars)
+    print(f"{n:,} bars for {args.tickers} tickers, best of {args.repeat}", flush=True)
+
+    copy_best = upsert_best = float("inf")
+    for attempt in range(args.repeat):
+        with connection.cursor() as cursor:
+            cursor.execute("TRUNCATE bench_copy")
+        seconds, _ = timed(lambda: copy_load(rows))
+        copy_best = min(copy_best, seconds)
+        print(f"  raw COPY      #{attempt + 1}: {seconds:6.2f} s  {n / seconds:>10,.0f} bars/s")
+
+        with connection.cursor() as cursor:
+            cursor.execute("TRUNCATE markets_dailybar")
+        seconds, result = timed(lambda: upsert_load(bars))
+        assert result == UpsertResult(created=n), result
+        upsert_best = min(upsert_best, seconds)
+        print(f"  bars_upsert   #{attempt + 1}: {seconds:6.2f} s  {n / seconds:>10,.0f} bars/s")
+
+    seconds, result = timed(lambda: upsert_load(bars))
+    assert result == UpsertResult(unchanged=n), result
+    print(
+        f"  reload, all unchanged: {seconds:6.2f} s  {n / seconds:>10,.0f} bars/s (writes nothing)"
+    )
+
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE bench_copy")
+        cursor.execute("TRUNCATE markets_dailybar")
+    ratio = copy_best / upsert_best
+    verdict = "meets" if ratio >= 0.5 else "MISSES"
+    print(
+        f"ingest_bars: {n:,} bars: bars_upsert {n / upsert_best:,.0f} bars/s vs raw COPY "
+        f"{n / copy_best:,.0f} bars/s = {ratio:.2f} of COPY's rate ({verdict} the 0.5 goal)"
+    )
+
+
+if __name__ == "__main__":
+    main()
