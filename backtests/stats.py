@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -105,7 +106,7 @@ def _calendar(index: pd.DatetimeIndex, ns: np.ndarray) -> Calendar:
     mid = len(gaps) // 2
     period_ns = int(gaps[mid]) if len(gaps) % 2 else int((gaps[mid - 1] + gaps[mid]) // 2)
     freq_days = period_ns // NS_PER_DAY
-    days = ns // NS_PER_DAY
+    days = (ns // NS_PER_DAY).astype(np.int32)
     weekday = (days + 3) % 7  # 1970-01-01 was a Thursday (weekday 3)
     have_weekends = np.count_nonzero(weekday >= 5) / len(days) > 2 / 7 * 0.6
     annual = {7: 52, 31: 12, 365: 1}.get(freq_days, 365 if have_weekends else 252)
@@ -189,8 +190,12 @@ def _ceil(total_ns: int, count: int, resolution_ns: int) -> pd.Timedelta | Any:
     in integers so whole days stay whole."""
     if not count:
         return pd.NaT
-    units = -(-int(total_ns) // (count * resolution_ns))
-    return pd.Timedelta(units * resolution_ns, unit="ns")
+    return _timedelta(-(-int(total_ns) // (count * resolution_ns)) * resolution_ns)
+
+
+@lru_cache(maxsize=4096)
+def _timedelta(ns: int) -> pd.Timedelta:
+    return pd.Timedelta(ns, unit="ns")  # a few microseconds each: worth remembering
 
 
 def _market_log_deviations(close: np.ndarray) -> tuple[np.ndarray, float]:
@@ -200,13 +205,19 @@ def _market_log_deviations(close: np.ndarray) -> tuple[np.ndarray, float]:
 
 
 def _beta(equity: np.ndarray, bars: Bars) -> float:
-    """cov(equity log returns, market log returns) / var(market log returns), bar by bar."""
+    """cov(equity log returns, market log returns) / var(market log returns), bar by bar.
+
+    The market's deviations from their mean sum to zero, so the equity side needs no
+    centring: sum((e - mean(e)) * d) = sum(e * d).
+    """
     if len(equity) < 3:
         return np.nan
     market, market_ss = bars.memo(("market_log",), lambda: _market_log_deviations(bars.close))
     with np.errstate(divide="ignore", invalid="ignore"):
         own = np.log(equity[1:] / equity[:-1])
-        return float((own - own.mean()) @ market / market_ss)
+        if not np.isfinite(own).all():  # equity hit 0: keep numpy's inf/nan arithmetic
+            own = own - own.mean()
+        return float(own @ market / market_ss)
 
 
 def _mean(x: list[float]) -> float:
