@@ -83,7 +83,7 @@ class BacktestForm(forms.Form):
         help_text="Of the traded value, on every entry and exit.",
     )
     commission_fixed = forms.DecimalField(
-        label="Fixed commission ($ per order)",
+        label="Fixed fee ($ per order)",
         required=False,
         initial=Decimal(0),
         min_value=Decimal(0),

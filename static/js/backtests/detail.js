@@ -24,12 +24,14 @@
     return {
       layout: {
         background: { type: "solid", color: "transparent" },
+        attributionLogo: false, // its inline styles break the CSP; the page credits TradingView in text
         textColor: cssVar("--muted", "#5c6370"),
         fontFamily: getComputedStyle(document.body).fontFamily,
       },
       grid: { vertLines: { color: border }, horzLines: { color: border } },
       rightPriceScale: { borderColor: border },
-      timeScale: { borderColor: border },
+      // Years of daily bars must fit a phone's width: allow bars narrower than a pixel.
+      timeScale: { borderColor: border, minBarSpacing: 0.01 },
     };
   }
 
@@ -64,12 +66,22 @@
     var ddChart = LW.createChart(drawdownEl, Object.assign({}, base, themeOptions()));
     var drawdown = ddChart.addSeries(LW.AreaSeries, Object.assign({
       lineWidth: 1, invertFilledArea: true, priceLineVisible: false,
+      // The top of the pane is 0 %: the area fills from the running peak down to the line.
+      autoscaleInfoProvider: function (original) {
+        var info = original();
+        if (info && info.priceRange) info.priceRange.maxValue = 0;
+        return info;
+      },
       priceFormat: { type: "custom", formatter: function (v) { return v.toFixed(1) + " %"; } },
     }, drawdownColors()));
     drawdown.setData(points(data.dates, data.drawdown));
 
-    equityChart.timeScale().fitContent();
-    ddChart.timeScale().fitContent();
+    ddChart.priceScale("right").applyOptions({ scaleMargins: { top: 0, bottom: 0.05 } });
+    // autoSize measures the containers on the next frame: fit the whole history after it.
+    window.requestAnimationFrame(function () {
+      equityChart.timeScale().fitContent();
+      ddChart.timeScale().fitContent();
+    });
 
     // Keep both time scales in step when either is scrolled or zoomed.
     var syncing = false;
