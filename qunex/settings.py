@@ -175,6 +175,7 @@ ACCOUNT_EMAIL_VERIFICATION = "mandatory"
 ACCOUNT_UNIQUE_EMAIL = True
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Qunex] "
+ACCOUNT_EMAIL_NOTIFICATIONS = True  # tell users when their password, email or 2FA changes
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "http" if DEBUG else "https"
 # allauth keeps its rate-limit counters in the default cache (Redis in production).
 ACCOUNT_RATE_LIMITS = {

@@ -51,11 +51,22 @@ class PageWatch:
             self.errors.append(f"console: {msg.text}")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _allow_sync_orm_beside_playwright():
+    """Playwright's sync API runs an event loop in this thread; the live server, the test's
+    own ORM calls and the database flush at teardown are ordinary synchronous Django code.
+    Session-scoped so it is set before any database fixture and undone after the last."""
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    yield
+    if previous is None:
+        os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+    else:
+        os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+
+
 @pytest.fixture
-def page(browser, live_server, monkeypatch):
-    # Playwright's sync API runs an event loop in this thread; the live server and the
-    # test's own ORM calls are ordinary synchronous Django code.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+def page(browser, live_server):
     context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})
     page = context.new_page()
     page.set_default_timeout(15000)
