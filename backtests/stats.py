@@ -179,9 +179,11 @@ def drawdown_periods(dd: np.ndarray, ns: np.ndarray) -> tuple[np.ndarray, np.nda
     prev, cur = prev[keep], cur[keep]
     if not len(cur):
         return np.array([], dtype=np.int64), np.array([])
-    bounds = np.empty(2 * len(cur), dtype=np.int64)
-    bounds[0::2], bounds[1::2] = prev, cur + 1
-    peaks = np.maximum.reduceat(np.append(dd, 0.0), bounds)[0::2]
+    # Outside drawdowns dd is 0, so the max from one start to the next is that drawdown's
+    # depth; only a trailing one-bar dip (not a drawdown by step 2) could leak into the last.
+    peaks = np.maximum.reduceat(dd, prev)
+    if cur[-1] < len(dd) - 1:
+        peaks[-1] = dd[prev[-1] : cur[-1] + 1].max()
     return ns[cur] - ns[prev], peaks
 
 
@@ -213,11 +215,11 @@ def _beta(equity: np.ndarray, bars: Bars) -> float:
     if len(equity) < 3:
         return np.nan
     market, market_ss = bars.memo(("market_log",), lambda: _market_log_deviations(bars.close))
-    with np.errstate(divide="ignore", invalid="ignore"):
+    if equity.min() > 0:
+        return float(np.log(equity[1:] / equity[:-1]) @ market / market_ss)
+    with np.errstate(divide="ignore", invalid="ignore"):  # equity hit 0: inf/nan like np.cov
         own = np.log(equity[1:] / equity[:-1])
-        if not np.isfinite(own).all():  # equity hit 0: keep numpy's inf/nan arithmetic
-            own = own - own.mean()
-        return float(own @ market / market_ss)
+        return float((own - own.mean()) @ market / market_ss)
 
 
 def _mean(x: list[float]) -> float:

@@ -359,3 +359,23 @@ def test_warmup_and_buy_and_hold_base_match_reference():
     assert ours.stats["Buy & Hold Return [%]"] == pytest.approx(expected, rel=1e-12)
     ref = run_reference(bars, "macd_cross", Config())
     assert ref["Buy & Hold Return [%]"] == pytest.approx(expected, rel=1e-12)
+
+
+@pytest.mark.parametrize(
+    "dd",
+    [
+        [0, 0.1, 0.2, 0, 0, 0.05],  # a one-bar dip at the very end is not a drawdown
+        [0, 0.1, 0, 0.3, 0.1, 0.2],  # an unfinished drawdown runs to the last bar
+        [0, 0.1, 0.05, 0, 0.2, 0],
+    ],
+)
+def test_drawdown_periods_match_reference(dd):
+    from backtesting._stats import compute_drawdown_duration_peaks
+
+    from backtests.stats import drawdown_periods
+
+    index = pd.bdate_range("2024-01-01", periods=len(dd))
+    ref_durations, ref_peaks = compute_drawdown_duration_peaks(pd.Series(dd, index=index))
+    durations, peaks = drawdown_periods(np.array(dd, dtype=float), index.as_unit("ns").asi8)
+    assert peaks.tolist() == ref_peaks.dropna().tolist()
+    assert durations.tolist() == [d.value for d in ref_durations.dropna()]
