@@ -25,6 +25,7 @@ class PriceInfo:
     name: str
     sector: str
     is_demo: bool
+    asset_type: str
     price: Decimal | None
     previous_close: Decimal | None
     source: str  # "quote", "close" or "" (no price at all)
@@ -99,6 +100,7 @@ def price_info(ticker: Ticker, annotated: object | None = None) -> PriceInfo:
         name=ticker.name,
         sector=ticker.sector,
         is_demo=ticker.is_demo,
+        asset_type=ticker.asset_type,
         price=price,
         previous_close=previous,
         source=source,

@@ -140,6 +140,13 @@ def _last_trade_prices(ledger: Ledger) -> dict[str, Decimal]:
     return last
 
 
+def _sector(info: PriceInfo) -> str:
+    """The ticker's sector; funds without one count as "ETFs and funds"."""
+    if info.sector:
+        return info.sector
+    return "ETFs and funds" if info.asset_type in ("etf", "index") else "Unknown"
+
+
 def summarize(
     portfolio: Portfolio, transactions: Sequence[Transaction], prices: dict[int, PriceInfo]
 ) -> PortfolioSummary:
@@ -170,7 +177,7 @@ def summarize(
         else:
             summary.previous_value += value
         if info is not None:
-            summary.sectors[symbol] = info.sector
+            summary.sectors[symbol] = _sector(info)
             summary.has_demo = summary.has_demo or info.is_demo
         unrealized = holding.unrealized_pnl(price)
         rows.append(
@@ -178,7 +185,7 @@ def summarize(
                 symbol=symbol,
                 name=info.name if info else "",
                 ticker_id=ticker_ids.get(symbol),
-                sector=(info.sector if info else "") or "Unknown",
+                sector=_sector(info) if info else "Unknown",
                 is_demo=bool(info and info.is_demo),
                 quantity=quantity,
                 average_cost=holding.average_cost,

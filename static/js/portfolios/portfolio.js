@@ -8,6 +8,8 @@
     return value || fallback;
   }
 
+  var whole = new Intl.NumberFormat("en-US", { maximumFractionDigits: 0 });
+
   function chartOptions() {
     return {
       autoSize: true,
@@ -15,7 +17,8 @@
       grid: { vertLines: { color: cssVar("--border", "#dde1e7") }, horzLines: { color: cssVar("--border", "#dde1e7") } },
       rightPriceScale: { borderColor: cssVar("--border", "#dde1e7") },
       timeScale: { borderColor: cssVar("--border", "#dde1e7") },
-      crosshair: { mode: 0 }
+      crosshair: { mode: 0 },
+      localization: { priceFormatter: function (v) { return whole.format(v); } }
     };
   }
 
@@ -38,7 +41,9 @@
 
     var last = data.series.length ? data.series[data.series.length - 1].time : null;
     var first = data.series.length ? data.series[0].time : null;
+    var current = "Max";
     function showPeriod(period) {
+      current = period;
       var start = data.periodStarts[period];
       if (!start || !last || start <= first) {
         chart.timeScale().fitContent();
@@ -58,6 +63,17 @@
     document.querySelectorAll("#pf-periods button").forEach(function (button) {
       button.addEventListener("click", function () { showPeriod(button.dataset.period); });
     });
+    // autoSize resizes the chart after layout: keep the chosen period in view.
+    if (window.ResizeObserver) {
+      var lastWidth = 0;
+      new ResizeObserver(function (entries) {
+        var width = Math.round(entries[0].contentRect.width);
+        if (width && width !== lastWidth) {
+          lastWidth = width;
+          window.requestAnimationFrame(function () { showPeriod(current); });
+        }
+      }).observe(holder);
+    }
 
     // Follow the light/dark switch.
     new MutationObserver(function () {
