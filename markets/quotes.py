@@ -7,23 +7,25 @@ Cache layout (the default cache: Redis in production, local memory otherwise):
 
 - `mdfeed:gen`: the feed generation, bumped by `feed_invalidate()` whenever quotes are
   written through this module (or by anyone who calls it after writing quotes).
-- `mdfeed:set:<digest>`: for one normalized symbol set, the payload and its ETag, tagged with
-  the generation it was built at; it lives `MARKET_FEED_CACHE_SECONDS` (5 s), so a quote
-  changed by some other path shows up within that time even without an invalidation.
+- `mdfeed:tag:<digest>` and `mdfeed:set:<digest>`: for one normalized symbol set, its ETag
+  (small, for the 304 path) and its payload, tagged with the generation they were built at;
+  they live `MARKET_FEED_CACHE_SECONDS` (5 s), so a quote changed by some other path shows
+  up within that time even without an invalidation.
 - `mdfeed:lock:<digest>`: the single-flight refresh lock of one symbol set (cache.add).
 
 `feed_get()`:
 
-1. one cache round trip (get_many) for the generation and the set's entry; an entry of the
-   current generation is the answer: no query at all (this serves the 304s);
-2. otherwise one query reads the tickers and their quotes;
-3. if a vendor is configured, the market is open and a quote was last stored more than
+1. one cache round trip (get_many) for the generation and the set's small ETag entry: when
+   it is of the current generation and matches If-None-Match, the answer is 304 (no query);
+2. else the set's payload entry of the current generation is the answer (no query);
+3. otherwise one query reads the tickers and their quotes;
+4. if a vendor is configured, the market is open and a quote was last stored more than
    `MARKET_QUOTE_STALE_SECONDS` (15 s) ago, the caller tries to take the lock; the one that
    gets it makes ONE batched vendor call for the stale symbols, upserts them, bumps the
    generation and reads again (a second query); everyone else serves the stored values.
    The lock outlives the call by the stale window, so a set is refreshed at most once per
    window however many pollers there are, and a failing vendor is not hammered;
-4. the entry is cached; the ETag is a hash of the quotes' contents.
+5. both entries are cached; the ETag is a hash of the quotes' contents.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from django.conf import settings
@@ -83,20 +86,23 @@ class FeedError(ValueError):
 
 @dataclass
 class Feed:
+    """One answer of the feed. `not_modified`: the caller's ETag is current (no quotes
+    attached); `has_known`: at least one asked-for symbol is listed."""
+
     symbols: list[str]
     etag: str
+    has_known: bool
     quotes: list[dict[str, Any]] = field(default_factory=list)
     unknown: list[str] = field(default_factory=list)
     no_quote: list[str] = field(default_factory=list)
-
-    @property
-    def has_known(self) -> bool:
-        return bool(self.quotes or self.no_quote)
+    not_modified: bool = False
 
     def matches(self, if_none_match: str | None) -> bool:
         """Weak comparison against an If-None-Match header (a list, or *)."""
         if not if_none_match:
             return False
+        if if_none_match == self.etag:  # what our own pollers send
+            return True
         tags = parse_etags(if_none_match)
         if "*" in tags:
             return True
@@ -111,9 +117,15 @@ def parse_symbols(raw: str | None) -> list[str]:
     """ "aapl, MSFT,aapl" -> ["AAPL", "MSFT"] (upper-cased, de-duplicated, in order).
 
     Raises FeedError naming the parameter when it is empty, holds more than MAX_SYMBOLS
-    symbols or a symbol that cannot be one.
+    symbols or a symbol that cannot be one. Pollers send the same string again and again,
+    so good answers are memoized.
     """
-    parts = [p.strip().upper() for p in (raw or "").split(",")]
+    return list(_parse_symbols(raw or ""))
+
+
+@lru_cache(maxsize=4096)
+def _parse_symbols(raw: str) -> tuple[str, ...]:
+    parts = [p.strip().upper() for p in raw.split(",")]
     symbols = list(dict.fromkeys(p for p in parts if p))
     if not symbols:
         raise FeedError("Give one or more comma-separated symbols, e.g. ?symbols=AAPL,MSFT.")
@@ -127,21 +139,32 @@ def parse_symbols(raw: str | None) -> list[str]:
             f"Not a ticker symbol: {', '.join(bad[:5])} (letters, digits, '.' and '-', "
             "at most 12 characters)."
         )
-    return symbols
+    return tuple(symbols)
 
 
 # --- the feed ----------------------------------------------------------------------------
 
 
-def feed_get(*, symbols: Sequence[str], now: datetime | None = None) -> Feed:
-    """The feed for normalized `symbols` (see the module docstring for the steps)."""
+def feed_get(
+    *, symbols: Sequence[str], if_none_match: str | None = None, now: datetime | None = None
+) -> Feed:
+    """The feed for normalized `symbols` (see the module docstring for the steps).
+
+    When `if_none_match` holds the current ETag the answer is a Feed with `not_modified`
+    set and no quotes, read from the small ETag entry alone (the 304 path).
+    """
     digest = _digest(symbols)
-    entry_key = f"mdfeed:set:{digest}"
-    cached = cache.get_many([GEN_KEY, entry_key])
+    tag_key, set_key = f"mdfeed:tag:{digest}", f"mdfeed:set:{digest}"
+    cached = cache.get_many([GEN_KEY, tag_key])
     generation = cached.get(GEN_KEY, 0)
-    entry = cached.get(entry_key)
-    if entry is not None and entry["gen"] == generation:
-        return entry["feed"]
+    tag = cached.get(tag_key)
+    if tag is not None and tag[0] == generation and tag[2]:
+        probe = Feed(symbols=list(symbols), etag=tag[1], has_known=True, not_modified=True)
+        if probe.matches(if_none_match):
+            return probe
+    entry = cache.get(set_key)
+    if entry is not None and entry[0] == generation:
+        return _answer(entry[1], if_none_match)
 
     now = now or timezone.now()
     tickers = tickers_by_symbol(symbols)
@@ -149,7 +172,16 @@ def feed_get(*, symbols: Sequence[str], now: datetime | None = None) -> Feed:
         generation = cache.get(GEN_KEY, 0)
         tickers = tickers_by_symbol(symbols)
     feed = _build(symbols, tickers)
-    cache.set(entry_key, {"gen": generation, "feed": feed}, cache_seconds())
+    cache.set_many(
+        {tag_key: (generation, feed.etag, feed.has_known), set_key: (generation, feed)},
+        cache_seconds(),
+    )
+    return _answer(feed, if_none_match)
+
+
+def _answer(feed: Feed, if_none_match: str | None) -> Feed:
+    if feed.has_known and feed.matches(if_none_match):
+        return Feed(symbols=feed.symbols, etag=feed.etag, has_known=True, not_modified=True)
     return feed
 
 
@@ -209,7 +241,14 @@ def _build(symbols: Sequence[str], tickers: Iterable[Ticker]) -> Feed:
         )
     )  # fmt: skip
     etag = 'W/"' + hashlib.blake2b(fingerprint.encode(), digest_size=12).hexdigest() + '"'
-    return Feed(symbols=list(symbols), etag=etag, quotes=quotes, unknown=unknown, no_quote=no_quote)
+    return Feed(
+        symbols=list(symbols),
+        etag=etag,
+        has_known=bool(quotes or no_quote),
+        quotes=quotes,
+        unknown=unknown,
+        no_quote=no_quote,
+    )
 
 
 def _quote_of(ticker: Ticker) -> Quote | None:

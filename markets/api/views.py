@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
+from django.http import HttpRequest, HttpResponse, HttpResponseNotModified, QueryDict
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
@@ -14,6 +17,7 @@ from rest_framework import generics, status, viewsets
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import AllowAny
+from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -28,6 +32,7 @@ from markets.api.serializers import (
     QuoteSerializer,
     TickerSerializer,
 )
+from markets.api.throttles import FeedRateThrottle
 from markets.models import Ticker
 
 SYMBOL_PARAM = OpenApiParameter(
@@ -128,8 +133,9 @@ class QuoteListView(generics.ListAPIView):
 
 
 class MarketDataView(APIView):
-    """The polled quote feed behind the dashboard and the stock pages. Public (anonymous reads
-    are allowed and throttled at the anonymous rate), cached, and conditional:
+    """The polled quote feed behind the dashboard and the stock pages. Public: anonymous reads
+    are allowed, throttled per IP at the anonymous API rate (signed-in callers at the user
+    rate) in one-minute windows of its own. Cached and conditional:
 
     - send the previous `ETag` in `If-None-Match`; nothing changed → `304 Not Modified`;
     - at most 50 symbols; symbols Qunex does not list come back under `unknown` (`400` when
@@ -140,6 +146,40 @@ class MarketDataView(APIView):
     """
 
     permission_classes = [AllowAny]
+    throttle_classes = [FeedRateThrottle]
+    renderer_classes = [JSONRenderer]  # polled by scripts: no browsable page to negotiate
+
+    def dispatch(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        """Answer the common poll, a conditional GET whose ETag is still current, before
+        DRF's request wrapping, negotiation and rendering: an empty 304 needs none of it.
+        Everything else (first polls, changes, errors, token callers) goes through DRF."""
+        not_modified = self._not_modified(request)
+        if not_modified is not None:
+            return not_modified
+        return super().dispatch(request, *args, **kwargs)
+
+    def _not_modified(self, request: HttpRequest) -> HttpResponse | None:
+        meta = request.META
+        if request.method != "GET" or "HTTP_AUTHORIZATION" in meta:
+            return None
+        if_none_match = meta.get("HTTP_IF_NONE_MATCH")
+        if not if_none_match:
+            return None
+        symbols = _polled_symbols(meta.get("QUERY_STRING", ""))
+        if symbols is None:
+            return None
+        throttle = FeedRateThrottle()
+        if not throttle.allow_request(request, self):
+            return None  # DRF answers 429 with Retry-After
+        feed = quotes.feed_get(symbols=list(symbols), if_none_match=if_none_match)
+        if not feed.not_modified:
+            request.feed_throttled = True  # counted once: DRF's pass skips the throttle
+            return None
+        response = HttpResponseNotModified()
+        response["ETag"] = feed.etag
+        response["Cache-Control"] = "no-cache"
+        response["Vary"] = "Accept, Cookie"
+        return response
 
     @extend_schema(
         operation_id="market_data",
@@ -171,7 +211,7 @@ class MarketDataView(APIView):
             symbols = quotes.parse_symbols(request.query_params.get("symbols"))
         except quotes.FeedError as exc:
             return Response({exc.field: [str(exc)]}, status=status.HTTP_400_BAD_REQUEST)
-        feed = quotes.feed_get(symbols=symbols)
+        feed = quotes.feed_get(symbols=symbols, if_none_match=request.headers.get("If-None-Match"))
         if not feed.has_known:
             return Response(
                 {
@@ -181,7 +221,7 @@ class MarketDataView(APIView):
                 status=status.HTTP_400_BAD_REQUEST,
             )
         headers = {"ETag": feed.etag, "Cache-Control": "no-cache"}
-        if feed.matches(request.headers.get("If-None-Match")):
+        if feed.not_modified:
             return Response(status=status.HTTP_304_NOT_MODIFIED, headers=headers)
         return Response(self._payload(feed), headers=headers)
 
@@ -201,6 +241,16 @@ class MarketDataView(APIView):
             if market["is_open"]
             else quotes.closed_poll_seconds(),
         }
+
+
+@lru_cache(maxsize=4096)
+def _polled_symbols(query_string: str) -> tuple[str, ...] | None:
+    """The normalized symbols of a poll's query string, or None when they are not valid (the
+    DRF path then answers 400). A page polls with the same string every time: memoized."""
+    try:
+        return tuple(quotes.parse_symbols(QueryDict(query_string).get("symbols")))
+    except quotes.FeedError:
+        return None
 
 
 @extend_schema(exclude=True)

@@ -1,0 +1,8 @@
+"""Settings for the feed benchmark: Qunex's own settings with the benchmark's URLconf, which
+adds one trivial view to compare the feed against."""
+
+from __future__ import annotations
+
+from qunex.settings import *  # noqa: F403
+
+ROOT_URLCONF = "benchmarks.bench_urls"

@@ -1,0 +1,273 @@
+"""Load-test the quote feed's 304 path against a trivial Django view on the same server.
+
+    .venv/bin/python benchmarks/feed_load.py [--duration 10] [--connections 16] [--symbols 20]
+
+1. Builds a scratch SQLite database (migrate, then N tickers with a quote each).
+2. Starts gunicorn (gunicorn.conf.py, workers/threads from the environment) on a free
+   loopback port with DEBUG=false, a SECRET_KEY, ALLOWED_HOSTS=127.0.0.1,
+   SECURE_SSL_REDIRECT=false, a high anonymous API throttle (one client IP sends everything)
+   and benchmarks.bench_settings (Qunex plus `/bench/trivial`). REDIS_URL is passed through
+   when set: the feed's cache is then shared by the workers, as in production.
+3. Loads `/api/market-data?symbols=...` with the current ETag in If-None-Match (the 304
+   path the dashboards take every 15 s) and `/bench/trivial`, with wrk when it is installed
+   (`apt-get install -y wrk`), else with a small threaded http.client load generator.
+4. Prints both throughputs, the ratio (goal: >= 0.7) and one summary line; exits non-zero
+   on any error response or a ratio under the goal.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+GOAL = 0.7
+
+
+@dataclass
+class Result:
+    requests: int
+    seconds: float
+    errors: int
+    statuses: str
+
+    @property
+    def rps(self) -> float:
+        return self.requests / self.seconds if self.seconds else 0.0
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def server_env(db_path: Path) -> dict[str, str]:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"DATABASE_URL", "DEBUG", "SECRET_KEY", "DJANGO_SETTINGS_MODULE"}
+    }
+    env.update(
+        DJANGO_SETTINGS_MODULE="benchmarks.bench_settings",
+        DATABASE_URL=f"sqlite:///{db_path}",
+        DEBUG="false",
+        SECRET_KEY="feed-benchmark-" + "x" * 50,
+        ALLOWED_HOSTS="127.0.0.1",
+        SECURE_SSL_REDIRECT="false",
+        API_THROTTLE_ANON="100000000/min",
+        API_THROTTLE_USER="100000000/min",
+        LOG_LEVEL="WARNING",
+        PYTHONPATH=str(ROOT),
+    )
+    return env
+
+
+SEED = """
+import django
+django.setup()
+from datetime import timedelta
+from decimal import Decimal
+from django.utils import timezone
+from markets.models import Quote, Ticker
+now = timezone.now()
+for i in range({n}):
+    t = Ticker.objects.create(symbol=f"B{{i:03d}}", name=f"Bench {{i}}", sector="Bench")
+    Quote.objects.create(ticker=t, price=Decimal(100 + i), change=Decimal(1),
+                         change_pct=Decimal("0.5"), volume=1000, as_of=now - timedelta(seconds=30),
+                         source="bench")
+print(",".join(Ticker.objects.order_by("symbol").values_list("symbol", flat=True)))
+"""
+
+
+def prepare_database(env: dict[str, str], n: int) -> str:
+    python = sys.executable
+    subprocess.run(
+        [python, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True
+    )
+    out = subprocess.run(
+        [python, "-c", SEED.format(n=n)],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return out.stdout.strip().splitlines()[-1]
+
+
+def wait_until_up(port: int, proc: subprocess.Popen, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"gunicorn exited with {proc.returncode}")
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            conn.request("GET", "/bench/trivial")
+            if conn.getresponse().status == 200:
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise SystemExit("gunicorn did not answer in time")
+
+
+def get(port: int, path: str, headers: dict[str, str] | None = None):
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    conn.request("GET", path, headers=headers or {})
+    response = conn.getresponse()
+    body = response.read()
+    return response.status, response.getheader("ETag"), body
+
+
+def run_wrk(url: str, headers: dict[str, str], duration: int, connections: int) -> Result:
+    cmd = ["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "--latency"]
+    for name, value in headers.items():
+        cmd += ["-H", f"{name}: {value}"]
+    out = subprocess.run([*cmd, url], capture_output=True, text=True, check=True).stdout
+    total = int(re.search(r"(\d+) requests in ([\d.]+)(\w+)", out).group(1))
+    elapsed_match = re.search(r"requests in ([\d.]+)(ms|s|m)", out)
+    seconds = float(elapsed_match.group(1)) * {"ms": 0.001, "s": 1, "m": 60}[elapsed_match.group(2)]
+    non_ok = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    socket_errors = re.search(
+        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out
+    )
+    errors = int(non_ok.group(1)) if non_ok else 0
+    if socket_errors:
+        errors += sum(int(g) for g in socket_errors.groups())
+    if errors:
+        print(out, file=sys.stderr)
+    return Result(total, seconds, errors, "wrk")
+
+
+def run_python(
+    port: int, path: str, headers: dict[str, str], duration: int, connections: int, expect: int
+) -> Result:
+    """A threaded keep-alive load generator for machines without wrk."""
+    counts = {"ok": 0, "errors": 0}
+    lock = threading.Lock()
+    stop = time.monotonic() + duration
+
+    def worker():
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        ok = errors = 0
+        while time.monotonic() < stop:
+            try:
+                conn.request("GET", path, headers=headers)
+                response = conn.getresponse()
+                response.read()
+                if response.status == expect:
+                    ok += 1
+                else:
+                    errors += 1
+            except (OSError, http.client.HTTPException):
+                errors += 1
+                conn.close()
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        with lock:
+            counts["ok"] += ok
+            counts["errors"] += errors
+
+    started = time.monotonic()
+    threads = [threading.Thread(target=worker) for _ in range(connections)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return Result(
+        counts["ok"] + counts["errors"], time.monotonic() - started, counts["errors"], "python"
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--duration", type=int, default=10, help="seconds per run (default 10)")
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--symbols", type=int, default=20, help="symbols per feed request")
+    parser.add_argument("--python-client", action="store_true", help="do not use wrk")
+    args = parser.parse_args()
+
+    use_wrk = shutil.which("wrk") is not None and not args.python_client
+    with tempfile.TemporaryDirectory(prefix="qunex-feed-bench-") as tmp:
+        env = server_env(Path(tmp) / "bench.sqlite3")
+        print(f"preparing a scratch database with {args.symbols} tickers ...", flush=True)
+        symbols = prepare_database(env, args.symbols)
+        port = free_port()
+        cmd = [
+            sys.executable, "-m", "gunicorn", "qunex.wsgi",
+            "-c", str(ROOT / "gunicorn.conf.py"),
+            "-b", f"127.0.0.1:{port}",
+            "--access-logfile", "/dev/null",
+            "--max-requests", "0",
+        ]  # fmt: skip
+        log = open(Path(tmp) / "gunicorn.log", "w")  # noqa: SIM115 - closed below
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            wait_until_up(port, proc)
+            feed = f"/api/market-data?symbols={symbols}"
+            status, etag, body = get(port, feed)
+            if status != 200 or not etag:
+                raise SystemExit(f"feed answered {status}: {body[:300]!r}")
+            status, _, _ = get(port, feed, {"If-None-Match": etag})
+            if status != 304:
+                raise SystemExit(f"feed answered {status} to its own ETag, expected 304")
+            print(
+                f"gunicorn on 127.0.0.1:{port} "
+                f"(workers={os.environ.get('WEB_CONCURRENCY', 'default')}, "
+                f"cache={'redis' if env.get('REDIS_URL') else 'locmem'}); "
+                f"client: {'wrk' if use_wrk else 'python threads'}, "
+                f"{args.connections} connections, {args.duration}s per run",
+                flush=True,
+            )
+            runs: dict[str, list[Result]] = {"trivial view": [], "feed 304": []}
+            for name, path, headers, expect in (
+                ("trivial view", "/bench/trivial", {}, 200),
+                ("feed 304", feed, {"If-None-Match": etag}, 304),
+            ) * 3:
+                if use_wrk:
+                    url = f"http://127.0.0.1:{port}{path}"
+                    result = run_wrk(url, headers, args.duration, args.connections)
+                else:
+                    result = run_python(
+                        port, path, headers, args.duration, args.connections, expect
+                    )
+                runs[name].append(result)
+                print(
+                    f"  {name:13s} {result.rps:9.0f} req/s  "
+                    f"({result.requests} requests, {result.errors} errors)",
+                    flush=True,
+                )
+        finally:
+            proc.terminate()
+            proc.wait(10)
+            log.close()
+            server_log = (Path(tmp) / "gunicorn.log").read_text()
+            if "Traceback" in server_log or "ERROR" in server_log:
+                print(server_log[-3000:], file=sys.stderr)
+
+    feed_rps = max(r.rps for r in runs["feed 304"])
+    trivial_rps = max(r.rps for r in runs["trivial view"])
+    errors = sum(r.errors for rs in runs.values() for r in rs)
+    ratio = feed_rps / trivial_rps if trivial_rps else 0.0
+    print(f"ratio feed 304 / trivial view: {ratio:.2f} (goal >= {GOAL})")
+    ok = ratio >= GOAL and errors == 0
+    print(
+        f"{'OK' if ok else 'FAIL'}: feed 304 {feed_rps:.0f} req/s vs trivial {trivial_rps:.0f} "
+        f"req/s (best of 3 runs each), ratio {ratio:.2f}, {errors} errors, "
+        f"{args.symbols} symbols per request"
+    )
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
