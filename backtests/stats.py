@@ -131,11 +131,11 @@ def geometric_mean(returns: np.ndarray) -> float:
 
 def period_returns(equity: np.ndarray, cal: Calendar) -> np.ndarray:
     sampled = equity if cal.every_bar else equity[cal.period_ends]
+    if sampled.min() > 0:
+        return sampled[1:] / sampled[:-1] - 1
     with np.errstate(divide="ignore", invalid="ignore"):
         returns = sampled[1:] / sampled[:-1] - 1
-    if equity.min() <= 0:  # 0 / 0 -> NaN, dropped like pandas' dropna()
-        returns = returns[~np.isnan(returns)]
-    return returns
+    return returns[~np.isnan(returns)]  # 0 / 0 -> NaN, dropped like pandas' dropna()
 
 
 def annualised(equity: np.ndarray, cal: Calendar) -> tuple[float, float, np.ndarray]:
@@ -146,14 +146,18 @@ def annualised(equity: np.ndarray, cal: Calendar) -> tuple[float, float, np.ndar
     """
     returns = period_returns(equity, cal)
     count = len(returns)
-    if equity.min() > 0 and count:
-        sampled_last = float(equity[-1] if cal.every_bar else equity[cal.period_ends[-1]])
-        sampled_first = float(equity[0] if cal.every_bar else equity[cal.period_ends[0]])
-        gmean = (sampled_last / sampled_first) ** (1 / count) - 1
+    first = float(equity[0] if cal.every_bar else equity[cal.period_ends[0]])
+    last = float(equity[-1] if cal.every_bar else equity[cal.period_ends[-1]])
+    if count and first > 0 and last > 0 and count == len(cal.period_ends) - 1:
+        gmean = (last / first) ** (1 / count) - 1  # nothing dropped, nothing <= -100 %
     else:
         gmean = geometric_mean(returns)
     periods = cal.annual_periods
-    var = float(returns.var(ddof=1)) if count > 1 else math.nan
+    if count > 1:
+        deviations = returns - returns.mean()
+        var = float(deviations @ deviations) / (count - 1)
+    else:
+        var = math.nan
     ann_return = (1 + gmean) ** periods - 1
     vol = math.sqrt((var + (1 + gmean) ** 2) ** periods - (1 + gmean) ** (2 * periods))
     return ann_return, vol, returns

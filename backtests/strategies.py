@@ -232,7 +232,9 @@ def _cached(bars: Bars, key: tuple, compute: Callable[[], Any]) -> Any:
 
 def _follow(long: np.ndarray, warmup: int, allow_short: bool) -> Signal:
     """Always in the market by a boolean state: long where `long`, else short or flat."""
-    target = np.where(long, 1, -1 if allow_short else 0).astype(np.int8)
+    target = long.astype(np.int8)
+    if allow_short:
+        target = target * np.int8(2) - np.int8(1)
     target[: warmup + 1] = 0
     return Signal(target=target, warmup=warmup)
 
