@@ -386,3 +386,76 @@ def test_concurrent_stale_requests_make_one_vendor_call(cache_backend, vendor, p
     assert prices.count(Decimal("123.45")) == 1  # the refresher answers with new prices
     assert prices.count(Decimal("100")) == pollers - 1  # the others did not wait
     assert [Decimal(q["price"]) for q in after.quotes] == [Decimal("123.45")] * 2
+
+
+# --- throttling --------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def anon_rate(settings):
+    def set_rate(rate: str) -> None:
+        settings.REST_FRAMEWORK = {
+            **settings.REST_FRAMEWORK,
+            "DEFAULT_THROTTLE_RATES": {"anon": rate, "user": "1000/min"},
+        }
+
+    return set_rate
+
+
+@pytest.mark.django_db
+def test_anonymous_polls_are_throttled_at_the_anon_rate_304s_included(client, no_vendor, anon_rate):
+    anon_rate("3/min")
+    QuoteFactory(ticker=TickerFactory(symbol="AAPL"))
+    etag = client.get(FEED, {"symbols": "AAPL"})["ETag"]
+    assert client.get(FEED, {"symbols": "AAPL"}, HTTP_IF_NONE_MATCH=etag).status_code == 304
+    assert client.get(FEED, {"symbols": "AAPL"}, HTTP_IF_NONE_MATCH=etag).status_code == 304
+    limited = client.get(FEED, {"symbols": "AAPL"}, HTTP_IF_NONE_MATCH=etag)
+    assert limited.status_code == 429
+    assert 0 < int(limited["Retry-After"]) <= 61
+
+
+@pytest.mark.django_db
+def test_a_changed_poll_is_counted_once(client, no_vendor, anon_rate):
+    """A conditional poll that is not a 304 passes the fast path and then DRF: one count."""
+    anon_rate("2/min")
+    QuoteFactory(ticker=TickerFactory(symbol="AAPL"))
+    for _ in range(2):
+        assert (
+            client.get(FEED, {"symbols": "AAPL"}, HTTP_IF_NONE_MATCH='W/"old"').status_code == 200
+        )
+    assert client.get(FEED, {"symbols": "AAPL"}, HTTP_IF_NONE_MATCH='W/"old"').status_code == 429
+
+
+@pytest.mark.django_db
+def test_token_callers_get_304_through_drf(api_client, user, no_vendor):
+    from rest_framework.authtoken.models import Token
+
+    QuoteFactory(ticker=TickerFactory(symbol="AAPL"))
+    api_client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    etag = api_client.get(FEED, {"symbols": "AAPL"})["ETag"]
+    response = api_client.get(FEED, {"symbols": "AAPL"}, HTTP_IF_NONE_MATCH=etag)
+    assert response.status_code == 304
+    assert response["ETag"] == etag
+    api_client.credentials(HTTP_AUTHORIZATION="Token wrong")
+    bad = api_client.get(FEED, {"symbols": "AAPL"}, HTTP_IF_NONE_MATCH=etag)
+    assert bad.status_code == 401  # a bad token is refused even on a public endpoint
+
+
+@pytest.mark.parametrize("num_proxies", [None, 0, 1, 2])
+@pytest.mark.parametrize(
+    "meta",
+    [
+        {"REMOTE_ADDR": "10.0.0.1"},
+        {"REMOTE_ADDR": "10.0.0.1", "HTTP_X_FORWARDED_FOR": "1.2.3.4, 5.6.7.8"},
+    ],
+)
+def test_client_ident_matches_drf(settings, num_proxies, meta):
+    from django.test import RequestFactory
+    from rest_framework.request import Request
+    from rest_framework.throttling import BaseThrottle
+
+    from markets.api.throttles import client_ident
+
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "NUM_PROXIES": num_proxies}
+    request = Request(RequestFactory().get("/", **meta))
+    assert client_ident(request.META) == BaseThrottle().get_ident(request)
