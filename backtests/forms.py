@@ -274,20 +274,22 @@ class BacktestForm(forms.Form):
     def initial_from(cls, backtest) -> dict[str, Any]:
         """Initial values that reproduce an existing backtest (the 'Edit as new' link)."""
         spec_name = backtest.strategy
+
+        def plain(value: Decimal | None, scale: int = 1) -> str | None:
+            return None if value is None else format((value * scale).normalize(), "f")
+
         initial: dict[str, Any] = {
             "ticker": backtest.ticker.symbol,
             "start": backtest.start,
             "end": backtest.end,
             "strategy": spec_name,
-            "cash": backtest.cash,
-            "commission_pct": backtest.commission * PERCENT,
-            "commission_fixed": backtest.commission_fixed,
-            "spread_pct": backtest.spread * PERCENT,
+            "cash": plain(backtest.cash),
+            "commission_pct": plain(backtest.commission, 100),
+            "commission_fixed": plain(backtest.commission_fixed),
+            "spread_pct": plain(backtest.spread, 100),
             "long_short": backtest.long_short,
-            "stop_loss_pct": None if backtest.stop_loss is None else backtest.stop_loss * PERCENT,
-            "take_profit_pct": None
-            if backtest.take_profit is None
-            else backtest.take_profit * PERCENT,
+            "stop_loss_pct": plain(backtest.stop_loss, 100),
+            "take_profit_pct": plain(backtest.take_profit, 100),
             "walk_forward_pct": None
             if backtest.walk_forward is None
             else int(backtest.walk_forward * PERCENT),
