@@ -246,6 +246,9 @@ class Trade:
         }
 
 
+_new_fill = tuple.__new__
+
+
 class _Fill(NamedTuple):
     entry_bar: int
     exit_bar: int
@@ -371,20 +374,19 @@ def simulate(bars: Bars, signal: Signal, config: Config) -> Simulation:
         if size:  # the signal exit at the open, inline: this is the hot path
             exit_comm = fixed + abs(size) * price * rate
             cash += size * (price - entry_price) - exit_comm
-            fills.append(
-                _Fill(
-                    entry_bar,
-                    bar,
-                    size,
-                    entry_price,
-                    price,
-                    entry_comm,
-                    exit_comm,
-                    "signal",
-                    sl,
-                    tp,
-                )
+            fields = (
+                entry_bar,
+                bar,
+                size,
+                entry_price,
+                price,
+                entry_comm,
+                exit_comm,
+                "signal",
+                sl,
+                tp,
             )
+            fills.append(_new_fill(_Fill, fields))  # skips NamedTuple.__new__'s overhead
             size = 0
             if not direction:
                 ev_bar.append(bar)
