@@ -12,12 +12,16 @@ from numpy.lib.stride_tricks import sliding_window_view
 from scipy.signal import lfilter
 
 
-def sma(x: np.ndarray, n: int) -> np.ndarray:
-    """Simple moving average of the last n values; first defined at index n - 1."""
+def sma(x: np.ndarray, n: int, csum: np.ndarray | None = None) -> np.ndarray:
+    """Simple moving average of the last n values; first defined at index n - 1.
+
+    `csum` may pass `np.cumsum(x)` when several windows run over the same series.
+    """
     out = np.full(len(x), np.nan)
     if n > len(x):
         return out
-    csum = np.cumsum(x, dtype=float)
+    if csum is None:
+        csum = np.cumsum(x, dtype=float)
     out[n - 1] = csum[n - 1] / n
     out[n:] = (csum[n:] - csum[:-n]) / n
     return out

@@ -286,7 +286,11 @@ def _below(field_a: str, field_b: str, *, strict: bool = True) -> CheckFn:
 
 
 def _sma(bars: Bars, n: int) -> np.ndarray:
-    return _cached(bars, ("sma", n), lambda: ind.sma(bars.close, n))
+    def compute() -> np.ndarray:
+        csum = _cached(bars, ("cumsum",), lambda: np.cumsum(bars.close, dtype=float))
+        return ind.sma(bars.close, n, csum)
+
+    return _cached(bars, ("sma", n), compute)
 
 
 def _ema(bars: Bars, n: int) -> np.ndarray:
