@@ -111,7 +111,9 @@ def _calendar(index: pd.DatetimeIndex, ns: np.ndarray) -> Calendar:
     have_weekends = np.count_nonzero(weekday >= 5) / len(days) > 2 / 7 * 0.6
     annual = {7: 52, 31: 12, 365: 1}.get(freq_days, 365 if have_weekends else 252)
     freq = {7: "W", 31: "ME", 365: "YE"}.get(freq_days, "D")
-    if freq == "D":
+    if freq == "D" and period_ns >= NS_PER_DAY and not (ns % NS_PER_DAY).any():
+        ends = np.arange(len(days))  # midnight stamps of distinct days: one bar per day
+    elif freq == "D":
         ends = np.append(np.flatnonzero(days[1:] != days[:-1]), len(days) - 1)
     else:
         positions = pd.Series(np.arange(len(index)), index=index).resample(freq).last()
