@@ -275,22 +275,17 @@ class Simulation:
 
 
 def _table(fills: list[_Fill]) -> TradeTable:
-    entry_bar, exit_bar, pnl, returns, commissions = [], [], [], [], []
-    for f in fills:
-        commission = f.entry_commission + f.exit_commission
-        entry_bar.append(f.entry_bar)
-        exit_bar.append(f.exit_bar)
-        pnl.append(f.size * (f.exit_price - f.entry_price) - commission)
-        returns.append(_trade_return(f, commission))
-        commissions.append(commission)
-    return TradeTable(entry_bar, exit_bar, pnl, returns, commissions)
-
-
-def _trade_return(f: _Fill, commission: float) -> float:
-    """backtesting.py's `Trade.pl_pct`: price move in the trade's favour, less commissions
-    per unit of entry value (a fraction)."""
-    gross = (f.exit_price / f.entry_price - 1) * (1 if f.size > 0 else -1)
-    return gross - commission / (abs(f.size) * f.entry_price)
+    """P&L, return and commissions per fill, as backtesting.py's `Trade.pl` / `pl_pct`."""
+    if not fills:
+        return TradeTable([], [], [], [], [])
+    entry_bar, exit_bar, size, p_in, p_out, c_in, c_out, *_ = zip(*fills, strict=True)
+    commissions = [a + b for a, b in zip(c_in, c_out, strict=True)]
+    pnl = [s * (o - i) - c for s, i, o, c in zip(size, p_in, p_out, commissions, strict=True)]
+    returns = [
+        (o / i - 1) * (1 if s > 0 else -1) - c / (abs(s) * i)
+        for s, i, o, c in zip(size, p_in, p_out, commissions, strict=True)
+    ]
+    return TradeTable(list(entry_bar), list(exit_bar), pnl, returns, commissions)
 
 
 def _first_exit(
