@@ -215,12 +215,17 @@ def clean_params(strategy: str, params: Mapping[str, Any] | None) -> dict[str, N
 def compute_signal(
     bars: Bars, strategy: str, params: Mapping[str, Any], allow_short: bool
 ) -> Signal:
-    """Target positions for already-cleaned params; the engine clips shorts when not allowed."""
+    """Target positions for already-cleaned params: int8, one per bar, shorts clipped to flat
+    when not allowed (a registered strategy may ignore `allow_short`)."""
     signal = get_strategy(strategy).signal(bars, params, allow_short)
-    target = signal.target
+    target = np.asarray(signal.target, dtype=np.int8)
+    if target.shape != (len(bars),):
+        raise ValueError(
+            f"Strategy {strategy!r} returned {target.shape} targets for {len(bars)} bars."
+        )
     if not allow_short and target.min() < 0:
-        target = np.maximum(target, 0).astype(np.int8)
-    return Signal(target=target, warmup=signal.warmup)
+        target = np.maximum(target, 0)
+    return Signal(target=target, warmup=int(signal.warmup))
 
 
 # --- helpers shared by the built-in strategies -------------------------------------------

@@ -96,6 +96,17 @@ def test_a_new_strategy_registers_with_the_decorator_and_runs():
     assert "score_above" not in {s.name for s in list_strategies()}
 
 
+def test_a_strategy_returning_the_wrong_number_of_targets_is_an_error():
+    register("short_signal", label="Broken")(
+        lambda bars, p, allow_short: Signal(target=np.zeros(3, dtype=np.int8), warmup=0)
+    )
+    try:
+        with pytest.raises(ValueError, match=r"returned \(3,\) targets for 6 bars"):
+            compute_signal(closes([1, 2, 3, 4, 5, 6]), "short_signal", {}, allow_short=False)
+    finally:
+        unregister("short_signal")
+
+
 def test_a_default_outside_its_range_is_refused_at_registration():
     with pytest.raises(ValueError, match="default"):
         register("bad", label="Bad", params=(Param("n", int, 1, 5, 9),))(lambda *a: None)
