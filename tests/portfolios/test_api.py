@@ -20,7 +20,6 @@ from portfolios.models import (
     WatchlistItem,
 )
 from tests.portfolios.factories import (
-    PortfolioFactory,
     PriceAlertFactory,
     WatchlistFactory,
     WatchlistItemFactory,

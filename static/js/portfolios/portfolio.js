@@ -16,7 +16,7 @@
       layout: { background: { color: "transparent" }, textColor: cssVar("--muted", "#5c6370"), attributionLogo: false },
       grid: { vertLines: { color: cssVar("--border", "#dde1e7") }, horzLines: { color: cssVar("--border", "#dde1e7") } },
       rightPriceScale: { borderColor: cssVar("--border", "#dde1e7") },
-      timeScale: { borderColor: cssVar("--border", "#dde1e7") },
+      timeScale: { borderColor: cssVar("--border", "#dde1e7"), minBarSpacing: 0.05 },
       crosshair: { mode: 0 },
       localization: { priceFormatter: function (v) { return whole.format(v); } }
     };
