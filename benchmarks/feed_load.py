@@ -8,6 +8,7 @@
    SECURE_SSL_REDIRECT=false, a high anonymous API throttle (one client IP sends everything)
    and benchmarks.bench_settings (Qunex plus `/bench/trivial`). REDIS_URL is passed through
    when set: the feed's cache is then shared by the workers, as in production.
+   BENCH_ANON_RATE="" turns the anonymous throttle off, to see what its counter costs.
 3. Loads `/api/market-data?symbols=...` with the current ETag in If-None-Match (the 304
    path the dashboards take every 15 s) and `/bench/trivial`, with wrk when it is installed
    (`apt-get install -y wrk`), else with a small threaded http.client load generator.
@@ -66,7 +67,7 @@ def server_env(db_path: Path) -> dict[str, str]:
         SECRET_KEY="feed-benchmark-" + "x" * 50,
         ALLOWED_HOSTS="127.0.0.1",
         SECURE_SSL_REDIRECT="false",
-        API_THROTTLE_ANON="100000000/min",
+        API_THROTTLE_ANON=os.environ.get("BENCH_ANON_RATE", "100000000/min"),
         API_THROTTLE_USER="100000000/min",
         LOG_LEVEL="WARNING",
         PYTHONPATH=str(ROOT),

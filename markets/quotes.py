@@ -15,6 +15,8 @@ Cache layout (the default cache: Redis in production, local memory otherwise):
 
 `feed_get()`:
 
+0. a conditional request whose ETag this process saw current less than a second ago is a
+   304 at once (no cache round trip: most polls end here);
 1. one cache round trip (get_many) for the generation and the set's small ETag entry: when
    it is of the current generation and matches If-None-Match, the answer is 304 (no query);
 2. else the set's payload entry of the current generation is the answer (no query);
@@ -33,6 +35,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+import time
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -154,11 +157,16 @@ def feed_get(
     set and no quotes, read from the small ETag entry alone (the 304 path).
     """
     digest = _digest(symbols)
+    if if_none_match and (etag := _local_etag(digest)):
+        probe = Feed(symbols=list(symbols), etag=etag, has_known=True, not_modified=True)
+        if probe.matches(if_none_match):
+            return probe
     tag_key, set_key = f"mdfeed:tag:{digest}", f"mdfeed:set:{digest}"
     cached = cache.get_many([GEN_KEY, tag_key])
     generation = cached.get(GEN_KEY, 0)
     tag = cached.get(tag_key)
     if tag is not None and tag[0] == generation and tag[2]:
+        _remember_etag(digest, tag[1])
         probe = Feed(symbols=list(symbols), etag=tag[1], has_known=True, not_modified=True)
         if probe.matches(if_none_match):
             return probe
@@ -176,7 +184,36 @@ def feed_get(
         {tag_key: (generation, feed.etag, feed.has_known), set_key: (generation, feed)},
         cache_seconds(),
     )
+    if feed.has_known:
+        _remember_etag(digest, feed.etag)
     return _answer(feed, if_none_match)
+
+
+# Process-local memory of current ETags (digest -> (expires, etag)), so that most 304s need no
+# cache round trip at all; it lags a change made in another process by at most
+# MARKET_FEED_LOCAL_SECONDS (1 s, never more than the shared entries' lifetime).
+_LOCAL_ETAGS: dict[str, tuple[float, str]] = {}
+_LOCAL_MAX = 10_000
+
+
+def local_seconds() -> float:
+    return min(float(getattr(settings, "MARKET_FEED_LOCAL_SECONDS", 1)), cache_seconds())
+
+
+def _local_etag(digest: str) -> str | None:
+    remembered = _LOCAL_ETAGS.get(digest)
+    if remembered is None or remembered[0] <= time.monotonic():
+        return None
+    return remembered[1]
+
+
+def _remember_etag(digest: str, etag: str) -> None:
+    seconds = local_seconds()
+    if seconds <= 0:
+        return
+    if len(_LOCAL_ETAGS) >= _LOCAL_MAX:
+        _LOCAL_ETAGS.clear()
+    _LOCAL_ETAGS[digest] = (time.monotonic() + seconds, etag)
 
 
 def _answer(feed: Feed, if_none_match: str | None) -> Feed:
@@ -187,6 +224,7 @@ def _answer(feed: Feed, if_none_match: str | None) -> Feed:
 
 def feed_invalidate() -> None:
     """Make every cached feed entry stale: call after writing quotes."""
+    _LOCAL_ETAGS.clear()
     try:
         cache.incr(GEN_KEY)
     except ValueError:
