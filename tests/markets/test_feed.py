@@ -13,6 +13,7 @@ from urllib.parse import urlparse
 
 import pytest
 import time_machine
+from django.core.cache import cache
 from django.db import connection
 
 from markets import quotes
@@ -458,3 +459,22 @@ def test_client_ident_matches_drf(settings, num_proxies, meta):
     settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "NUM_PROXIES": num_proxies}
     request = Request(RequestFactory().get("/", **meta))
     assert client_ident(request.META) == BaseThrottle().get_ident(request)
+
+
+@pytest.mark.django_db
+def test_another_process_change_reaches_this_process_within_a_second(client, no_vendor, settings):
+    """The in-process ETag memory lags another process's invalidation by at most
+    MARKET_FEED_LOCAL_SECONDS; this process's own invalidation is immediate."""
+    settings.MARKET_FEED_LOCAL_SECONDS = 1
+    QuoteFactory(ticker=TickerFactory(symbol="AAPL"), price=Decimal("100"))
+    etag = client.get(FEED, {"symbols": "AAPL"})["ETag"]
+    Quote.objects.filter(ticker__symbol="AAPL").update(price=Decimal("98"))
+    cache.set(quotes.GEN_KEY, (cache.get(quotes.GEN_KEY) or 0) + 1)  # the other process's bump
+    assert client.get(FEED, {"symbols": "AAPL"}, HTTP_IF_NONE_MATCH=etag).status_code == 304
+    time.sleep(1.1)
+    assert client.get(FEED, {"symbols": "AAPL"}, HTTP_IF_NONE_MATCH=etag).status_code == 200
+
+    etag = client.get(FEED, {"symbols": "AAPL"})["ETag"]
+    Quote.objects.filter(ticker__symbol="AAPL").update(price=Decimal("97"))
+    quotes.feed_invalidate()
+    assert client.get(FEED, {"symbols": "AAPL"}, HTTP_IF_NONE_MATCH=etag).status_code == 200
