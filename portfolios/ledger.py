@@ -428,6 +428,9 @@ def _apply(state: _State, txn: Txn) -> None:
             state.add(txn.type.value, txn.amount)
 
 
+_ALLOCATION_QUANTUM = Decimal("1e-12")
+
+
 def _sell(lots: list[Lot], txn: Txn) -> Sale:
     """Close FIFO lots for `txn` in place; return the Sale with one row per lot touched."""
     held = sum((lot.quantity for lot in lots), ZERO)
@@ -447,8 +450,13 @@ def _sell(lots: list[Lot], txn: Txn) -> Sale:
         else:
             cost = lot.cost * take / lot.quantity
             lots[0] = replace(lot, quantity=lot.quantity - take, cost=lot.cost - cost)
-        # The last row takes what is left so the rows add up to the sale's proceeds exactly.
-        share = proceeds_left if remaining == 0 else proceeds * take / txn.quantity
+        # Shares are quantized so the subtraction below is exact; the last row takes what is
+        # left, so the rows add up to the sale's proceeds exactly.
+        share = (
+            proceeds_left
+            if remaining == 0
+            else (proceeds * take / txn.quantity).quantize(_ALLOCATION_QUANTUM)
+        )
         proceeds_left -= share
         rows.append(RealizedGain(txn.symbol, lot.acquired, txn.trade_date, take, share, cost))
     return Sale(txn=txn, rows=tuple(rows))
