@@ -5,6 +5,7 @@ NAV = [
     ("stocks", "Stocks", "/stocks/"),
     ("portfolios", "Portfolios", "/portfolios/"),
     ("watchlists", "Watchlists", "/watchlists/"),
+    ("alerts", "Alerts", "/alerts/"),
     ("backtests", "Backtests", "/backtests/"),
     ("news", "News", "/news/"),
     ("calendar", "Calendar", "/calendar/"),
