@@ -32,7 +32,8 @@ class Ticker(models.Model):
     currency = models.CharField(max_length=3, default="USD")
     active = models.BooleanField(default=True, db_index=True)
     is_demo = models.BooleanField(
-        default=False, help_text="Demo ticker with synthetic prices, labelled as demo wherever shown."
+        default=False,
+        help_text="Demo ticker with synthetic prices, labelled as demo wherever shown.",
     )
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -77,7 +78,9 @@ class DailyBar(models.Model):
         ordering = ["ticker", "date"]
         constraints = [
             models.UniqueConstraint(fields=["ticker", "date"], name="dailybar_unique_ticker_date"),
-            models.CheckConstraint(condition=models.Q(high__gte=models.F("low")), name="dailybar_high_gte_low"),
+            models.CheckConstraint(
+                condition=models.Q(high__gte=models.F("low")), name="dailybar_high_gte_low"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -131,7 +134,9 @@ class CorporateAction(models.Model):
     class Meta:
         ordering = ["ticker", "-ex_date"]
         constraints = [
-            models.UniqueConstraint(fields=["ticker", "kind", "ex_date"], name="corporateaction_unique"),
+            models.UniqueConstraint(
+                fields=["ticker", "kind", "ex_date"], name="corporateaction_unique"
+            ),
         ]
 
     def __str__(self) -> str:

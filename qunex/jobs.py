@@ -42,10 +42,14 @@ class Job:
     def count(self, key: str, n: int = 1) -> None:
         self.counts[key] += n
 
-    def progress(self, items: Iterable[T], *, total: int | None = None, desc: str = "") -> Iterator[T]:
+    def progress(
+        self, items: Iterable[T], *, total: int | None = None, desc: str = ""
+    ) -> Iterator[T]:
         """Iterate with a progress bar on a terminal (stderr), silently elsewhere."""
         show = self.verbosity >= 1 and sys.stderr.isatty()
-        yield from tqdm(items, total=total, desc=desc, disable=not show, file=sys.stderr, leave=False)
+        yield from tqdm(
+            items, total=total, desc=desc, disable=not show, file=sys.stderr, leave=False
+        )
 
     def log(self, message: str, *, level: int = 2) -> None:
         if self.verbosity >= level:
@@ -63,7 +67,16 @@ class JobCommand(BaseCommand):
         arguments = {
             k: v
             for k, v in options.items()
-            if k not in {"verbosity", "settings", "pythonpath", "traceback", "no_color", "force_color", "skip_checks"}
+            if k
+            not in {
+                "verbosity",
+                "settings",
+                "pythonpath",
+                "traceback",
+                "no_color",
+                "force_color",
+                "skip_checks",
+            }
         }
         run = JobRun.objects.create(
             command=name, arguments=_jsonable(arguments), started_at=timezone.now()
@@ -87,7 +100,9 @@ class JobCommand(BaseCommand):
             run.status = JobRun.Status.SUCCEEDED
         counts = ", ".join(f"{k} {v}" for k, v in sorted(job.counts.items())) or "nothing to do"
         seconds = (run.finished_at - run.started_at).total_seconds()
-        run.summary = f"{name}: {run.status} in {seconds:.1f}s: {counts}" + (f"; {note}" if note else "")
+        run.summary = f"{name}: {run.status} in {seconds:.1f}s: {counts}" + (
+            f"; {note}" if note else ""
+        )
         run.error = error
         run.save()
         if error:

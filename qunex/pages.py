@@ -13,7 +13,9 @@ class EmptyRoomView(TemplateView):
     points: tuple[str, ...] = ()
 
     def get_context_data(self, **kwargs):
-        return super().get_context_data(title=self.title, lead=self.lead, points=self.points, **kwargs)
+        return super().get_context_data(
+            title=self.title, lead=self.lead, points=self.points, **kwargs
+        )
 
 
 class PrivateEmptyRoomView(LoginRequiredMixin, EmptyRoomView):

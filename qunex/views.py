@@ -56,6 +56,7 @@ def health(request):
 @permission_classes([AllowAny])
 def api_root(request: Request) -> Response:
     """Where the API starts: its sections, the schema and the interactive docs."""
+
     def link(name: str) -> str:
         return request.build_absolute_uri(reverse(name))
 

@@ -5,82 +5,175 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='Ticker',
+            name="Ticker",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('symbol', models.CharField(max_length=12, unique=True)),
-                ('name', models.CharField(blank=True, max_length=200)),
-                ('exchange', models.CharField(blank=True, max_length=40)),
-                ('asset_type', models.CharField(choices=[('stock', 'Stock'), ('etf', 'ETF'), ('index', 'Index')], default='stock', max_length=8)),
-                ('sector', models.CharField(blank=True, db_index=True, max_length=80)),
-                ('industry', models.CharField(blank=True, max_length=120)),
-                ('market_cap', models.BigIntegerField(blank=True, null=True)),
-                ('currency', models.CharField(default='USD', max_length=3)),
-                ('active', models.BooleanField(db_index=True, default=True)),
-                ('is_demo', models.BooleanField(default=False, help_text='Demo ticker with synthetic prices, labelled as demo wherever shown.')),
-                ('updated_at', models.DateTimeField(auto_now=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("symbol", models.CharField(max_length=12, unique=True)),
+                ("name", models.CharField(blank=True, max_length=200)),
+                ("exchange", models.CharField(blank=True, max_length=40)),
+                (
+                    "asset_type",
+                    models.CharField(
+                        choices=[("stock", "Stock"), ("etf", "ETF"), ("index", "Index")],
+                        default="stock",
+                        max_length=8,
+                    ),
+                ),
+                ("sector", models.CharField(blank=True, db_index=True, max_length=80)),
+                ("industry", models.CharField(blank=True, max_length=120)),
+                ("market_cap", models.BigIntegerField(blank=True, null=True)),
+                ("currency", models.CharField(default="USD", max_length=3)),
+                ("active", models.BooleanField(db_index=True, default=True)),
+                (
+                    "is_demo",
+                    models.BooleanField(
+                        default=False,
+                        help_text="Demo ticker with synthetic prices, labelled as demo wherever shown.",
+                    ),
+                ),
+                ("updated_at", models.DateTimeField(auto_now=True)),
             ],
             options={
-                'ordering': ['symbol'],
+                "ordering": ["symbol"],
             },
         ),
         migrations.CreateModel(
-            name='Quote',
+            name="Quote",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('price', models.DecimalField(decimal_places=6, max_digits=18)),
-                ('change', models.DecimalField(blank=True, decimal_places=6, max_digits=18, null=True)),
-                ('change_pct', models.DecimalField(blank=True, decimal_places=4, help_text='Percent, not a fraction.', max_digits=12, null=True)),
-                ('volume', models.BigIntegerField(blank=True, null=True)),
-                ('as_of', models.DateTimeField()),
-                ('source', models.CharField(max_length=20)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('ticker', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='quote', to='markets.ticker')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("price", models.DecimalField(decimal_places=6, max_digits=18)),
+                (
+                    "change",
+                    models.DecimalField(blank=True, decimal_places=6, max_digits=18, null=True),
+                ),
+                (
+                    "change_pct",
+                    models.DecimalField(
+                        blank=True,
+                        decimal_places=4,
+                        help_text="Percent, not a fraction.",
+                        max_digits=12,
+                        null=True,
+                    ),
+                ),
+                ("volume", models.BigIntegerField(blank=True, null=True)),
+                ("as_of", models.DateTimeField()),
+                ("source", models.CharField(max_length=20)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "ticker",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="quote",
+                        to="markets.ticker",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='DailyBar',
+            name="DailyBar",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('date', models.DateField()),
-                ('open', models.DecimalField(decimal_places=6, max_digits=18)),
-                ('high', models.DecimalField(decimal_places=6, max_digits=18)),
-                ('low', models.DecimalField(decimal_places=6, max_digits=18)),
-                ('close', models.DecimalField(decimal_places=6, max_digits=18)),
-                ('adj_close', models.DecimalField(blank=True, decimal_places=6, max_digits=18, null=True)),
-                ('volume', models.BigIntegerField(default=0)),
-                ('source', models.CharField(max_length=20)),
-                ('ticker', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='bars', to='markets.ticker')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("date", models.DateField()),
+                ("open", models.DecimalField(decimal_places=6, max_digits=18)),
+                ("high", models.DecimalField(decimal_places=6, max_digits=18)),
+                ("low", models.DecimalField(decimal_places=6, max_digits=18)),
+                ("close", models.DecimalField(decimal_places=6, max_digits=18)),
+                (
+                    "adj_close",
+                    models.DecimalField(blank=True, decimal_places=6, max_digits=18, null=True),
+                ),
+                ("volume", models.BigIntegerField(default=0)),
+                ("source", models.CharField(max_length=20)),
+                (
+                    "ticker",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="bars",
+                        to="markets.ticker",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['ticker', 'date'],
-                'constraints': [models.UniqueConstraint(fields=('ticker', 'date'), name='dailybar_unique_ticker_date'), models.CheckConstraint(condition=models.Q(('high__gte', models.F('low'))), name='dailybar_high_gte_low')],
+                "ordering": ["ticker", "date"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("ticker", "date"), name="dailybar_unique_ticker_date"
+                    ),
+                    models.CheckConstraint(
+                        condition=models.Q(("high__gte", models.F("low"))),
+                        name="dailybar_high_gte_low",
+                    ),
+                ],
             },
         ),
         migrations.CreateModel(
-            name='CorporateAction',
+            name="CorporateAction",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('split', 'Split'), ('dividend', 'Cash dividend')], max_length=10)),
-                ('ex_date', models.DateField()),
-                ('ratio_from', models.DecimalField(blank=True, decimal_places=6, max_digits=12, null=True)),
-                ('ratio_to', models.DecimalField(blank=True, decimal_places=6, max_digits=12, null=True)),
-                ('amount', models.DecimalField(blank=True, decimal_places=6, max_digits=14, null=True)),
-                ('pay_date', models.DateField(blank=True, null=True)),
-                ('source', models.CharField(max_length=20)),
-                ('ticker', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='corporate_actions', to='markets.ticker')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("split", "Split"), ("dividend", "Cash dividend")], max_length=10
+                    ),
+                ),
+                ("ex_date", models.DateField()),
+                (
+                    "ratio_from",
+                    models.DecimalField(blank=True, decimal_places=6, max_digits=12, null=True),
+                ),
+                (
+                    "ratio_to",
+                    models.DecimalField(blank=True, decimal_places=6, max_digits=12, null=True),
+                ),
+                (
+                    "amount",
+                    models.DecimalField(blank=True, decimal_places=6, max_digits=14, null=True),
+                ),
+                ("pay_date", models.DateField(blank=True, null=True)),
+                ("source", models.CharField(max_length=20)),
+                (
+                    "ticker",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="corporate_actions",
+                        to="markets.ticker",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['ticker', '-ex_date'],
-                'constraints': [models.UniqueConstraint(fields=('ticker', 'kind', 'ex_date'), name='corporateaction_unique')],
+                "ordering": ["ticker", "-ex_date"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("ticker", "kind", "ex_date"), name="corporateaction_unique"
+                    )
+                ],
             },
         ),
     ]

