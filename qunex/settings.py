@@ -277,6 +277,9 @@ REST_FRAMEWORK = {
         "user": env_str("API_THROTTLE_USER", "1200/min"),
     },
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Proxies in front of the app (1 on Render), so throttles key on the real client IP and
+    # a client cannot dodge them with a forged X-Forwarded-For.
+    "NUM_PROXIES": env_int("NUM_PROXIES", 0),
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Qunex API",
@@ -300,6 +303,13 @@ ANTHROPIC_API_KEY = env_str("ANTHROPIC_API_KEY")
 SEC_USER_AGENT = env_str("SEC_USER_AGENT", "Qunex admin@qunex.local")
 MARKET_DATA_PROVIDERS = env_list("MARKET_DATA_PROVIDERS", ["polygon", "finnhub", "alphavantage"])
 HTTP_TIMEOUT = env_int("HTTP_TIMEOUT", 10)
+
+# --- The 15-second quote feed ---------------------------------------------------------------
+MARKET_FEED_POLL_SECONDS = env_int("MARKET_FEED_POLL_SECONDS", 15)
+MARKET_FEED_CLOSED_POLL_SECONDS = env_int("MARKET_FEED_CLOSED_POLL_SECONDS", 60)
+MARKET_FEED_CACHE_SECONDS = env_int("MARKET_FEED_CACHE_SECONDS", 5)
+MARKET_QUOTE_STALE_SECONDS = env_int("MARKET_QUOTE_STALE_SECONDS", 15)
+MARKET_FEED_LOCAL_SECONDS = env_int("MARKET_FEED_LOCAL_SECONDS", 1)
 
 # --- Logging --------------------------------------------------------------------------------
 LOGGING = {
