@@ -104,7 +104,7 @@ class Bars:
         if not (index.is_monotonic_increasing and index.is_unique):
             raise ValueError("Bar dates must be unique and increasing.")
         arrays = _float_columns(df, [by_lower.get(name) for name in _COLUMNS])
-        if any(np.isnan(arrays[c]).any() for c in _COLUMNS[:4]):
+        if any(math.isnan(arrays[c].min()) for c in _COLUMNS[:4]):  # min() propagates NaN
             raise ValueError("Open, high, low and close must not contain missing values.")
         known = {*_COLUMNS, "date"}
         extra = {
@@ -246,10 +246,9 @@ class Trade:
         }
 
 
-_new_fill = tuple.__new__
-
-
 class _Fill(NamedTuple):
+    """One trade as the bracket-aware fill loop records it."""
+
     entry_bar: int
     exit_bar: int
     size: int
@@ -262,30 +261,67 @@ class _Fill(NamedTuple):
     take_profit: float | None
 
 
+_new_fill = tuple.__new__  # builds a _Fill without NamedTuple.__new__'s overhead
+
+
+@dataclass
+class Fills:
+    """Closed trades as columns, in time order (sizes are negative for shorts)."""
+
+    entry_bar: np.ndarray
+    exit_bar: np.ndarray
+    size: np.ndarray
+    entry_price: np.ndarray  # includes the spread
+    exit_price: np.ndarray
+    entry_commission: np.ndarray
+    exit_commission: np.ndarray
+    reason: list[str]
+    stop_loss: list[float | None]
+    take_profit: list[float | None]
+
+    def __len__(self) -> int:
+        return len(self.entry_bar)
+
+    @classmethod
+    def from_rows(cls, rows: list[_Fill]) -> Fills:
+        columns = list(zip(*rows, strict=True)) or [()] * len(_Fill._fields)
+        bars_and_sizes = (np.array(c, dtype=np.int64) for c in columns[:3])
+        prices_and_costs = (np.array(c, dtype=float) for c in columns[3:7])
+        return cls(*bars_and_sizes, *prices_and_costs, *map(list, columns[7:]))
+
+    def rows(self) -> list[_Fill]:
+        numbers = (getattr(self, name).tolist() for name in _Fill._fields[:7])
+        return list(map(_Fill, *numbers, self.reason, self.stop_loss, self.take_profit))
+
+    def table(self) -> TradeTable:
+        """P&L, return and commissions per trade, as backtesting.py's `Trade.pl` / `pl_pct`."""
+        p_in, p_out = self.entry_price, self.exit_price
+        commissions = self.entry_commission + self.exit_commission
+        pnl = self.size * (p_out - p_in) - commissions
+        returns = (p_out / p_in - 1) * np.sign(self.size) - commissions / (np.abs(self.size) * p_in)
+        return TradeTable(self.entry_bar, self.exit_bar, pnl, returns, commissions)
+
+
 @dataclass
 class Simulation:
     """Raw engine output: the equity curve and fills, before any statistics."""
 
     equity: np.ndarray
-    fills: list[_Fill]
+    fills: Fills
     open_fill: _Fill | None  # exit fields describe a mark at the last close
 
     def trade_table(self) -> TradeTable:
-        return _table(self.fills)
+        return self.fills.table()
 
 
-def _table(fills: list[_Fill]) -> TradeTable:
-    """P&L, return and commissions per fill, as backtesting.py's `Trade.pl` / `pl_pct`."""
-    if not fills:
-        return TradeTable([], [], [], [], [])
-    entry_bar, exit_bar, size, p_in, p_out, c_in, c_out, *_ = zip(*fills, strict=True)
-    commissions = [a + b for a, b in zip(c_in, c_out, strict=True)]
-    pnl = [s * (o - i) - c for s, i, o, c in zip(size, p_in, p_out, commissions, strict=True)]
-    returns = [
-        (o / i - 1) * (1 if s > 0 else -1) - c / (abs(s) * i)
-        for s, i, o, c in zip(size, p_in, p_out, commissions, strict=True)
-    ]
-    return TradeTable(list(entry_bar), list(exit_bar), pnl, returns, commissions)
+class _Events(NamedTuple):
+    """The account after each event (bars in time order): equity is `cash + size * (close -
+    entry)` from an event's bar until the next; the last event of a bar holds at its close."""
+
+    bar: Any  # int array or list
+    cash: Any
+    size: Any
+    entry: Any
 
 
 def _first_exit(
@@ -307,6 +343,18 @@ def _first_exit(
     return None if best is None else (start + best[0], best[1])
 
 
+def _orders(bars: Bars, signal: Signal) -> tuple[np.ndarray, np.ndarray]:
+    """(fill bars, wanted positions) of each change of target: a change decided at bar i
+    fills at bar i + 1; flat before `signal.first_bar`; no decision on the last bar."""
+    n, target = len(bars), signal.target
+    first = min(max(signal.first_bar, 0), n)
+    decisions = target[first : n - 1]
+    changed = np.flatnonzero(decisions[1:] != decisions[:-1]) + (first + 1)
+    if len(decisions) and decisions[0] != 0:
+        changed = np.concatenate(([first], changed))
+    return changed + 1, target[changed]
+
+
 def simulate(bars: Bars, signal: Signal, config: Config) -> Simulation:
     """Fill the target changes of `signal` on `bars` and return equity and fills.
 
@@ -318,41 +366,112 @@ def simulate(bars: Bars, signal: Signal, config: Config) -> Simulation:
        with whole shares sized on the cash left.
     4. Equity at each close = cash + size * (close - entry price).
     """
-    n = len(bars)
-    opens = bars.open
-    target = signal.target
-    first = min(max(signal.first_bar, 0), n)
-    decisions = target[first : n - 1]
-    changed = np.flatnonzero(decisions[1:] != decisions[:-1]) + (first + 1)
-    if len(decisions) and decisions[0] != 0:
-        changed = np.concatenate(([first], changed))
-    directions = target[changed].tolist()
-    fill_bars = (changed + 1).tolist()
-    fill_opens = opens[changed + 1].tolist()
+    fill_bars, directions = _orders(bars, signal)
+    if config.stop_loss is None and config.take_profit is None:
+        events, fills, open_fill = _fill_orders(bars, fill_bars, directions, config)
+    else:
+        events, fills, open_fill = _fill_with_brackets(bars, fill_bars, directions, config)
+    equity = _equity(bars.close, config.cash, events)
+    sim = Simulation(equity=equity, fills=fills, open_fill=open_fill)
+    if equity.min() <= 0:
+        return _stop_when_broke(sim, bars, config)
+    return sim
 
+
+def _fill_orders(
+    bars: Bars, fill_bars: np.ndarray, directions: np.ndarray, config: Config
+) -> tuple[_Events, Fills, _Fill | None]:
+    """Fill orders without stop-loss or take-profit.
+
+    Each position opened at one order is closed at the next, so only the cash (which sizes
+    every new position) needs a loop; prices, commissions and trades are computed for all
+    orders at once, with the same arithmetic as the loop in `_fill_with_brackets`.
+    """
+    rate, fixed, spread = config.commission, config.commission_fixed, config.spread
+    prices = bars.open[fill_bars]
+    cash, size, entry = config.cash, 0, 0.0
+    cash_after, size_after = [], []
+    for price, direction in zip(prices.tolist(), directions.tolist(), strict=True):
+        if size:  # close at the open
+            cash += size * (price - entry) - (fixed + abs(size) * price * rate)
+            size = 0
+        if direction:
+            entry = price * (1 + spread) if direction > 0 else price * (1 - spread)
+            per_unit = entry + (fixed + FULL_EQUITY * price * rate) / FULL_EQUITY
+            units = int((cash * FULL_EQUITY) // per_unit)
+            if units > 0:  # else nothing is affordable: stay flat
+                size = units if direction > 0 else -units
+                cash -= fixed + units * entry * rate
+        cash_after.append(cash)
+        size_after.append(size)
+
+    sizes = np.array(size_after, dtype=np.int64)
+    entries = np.where(directions > 0, prices * (1 + spread), prices * (1 - spread))
+    held = sizes != 0
+    events = _Events(fill_bars, cash_after, sizes, np.where(held, entries, 0.0))
+    opened, closed = np.flatnonzero(held[:-1]), np.flatnonzero(held[:-1]) + 1
+    units, signals = np.abs(sizes[opened]), ["signal"] * len(opened)
+    fills = Fills(
+        entry_bar=fill_bars[opened],
+        exit_bar=fill_bars[closed],
+        size=sizes[opened],
+        entry_price=entries[opened],
+        exit_price=prices[closed],
+        entry_commission=fixed + units * entries[opened] * rate,
+        exit_commission=fixed + units * prices[closed] * rate,
+        reason=signals,
+        stop_loss=[None] * len(opened),
+        take_profit=[None] * len(opened),
+    )
+    open_fill = None
+    if len(sizes) and held[-1]:
+        entry, units = float(entries[-1]), abs(size)
+        open_fill = _open_fill(bars, int(fill_bars[-1]), size, entry, fixed + units * entry * rate)
+    return events, fills, open_fill
+
+
+def _open_fill(
+    bars: Bars,
+    entry_bar: int,
+    size: int,
+    entry_price: float,
+    entry_comm: float,
+    sl: float | None = None,
+    tp: float | None = None,
+) -> _Fill:
+    """A position still open on the last bar, marked to its close."""
+    last = len(bars) - 1
+    close = float(bars.close[last])
+    return _Fill(entry_bar, last, size, entry_price, close, entry_comm, 0.0, "open", sl, tp)
+
+
+def _fill_with_brackets(
+    bars: Bars, fill_bars: np.ndarray, directions: np.ndarray, config: Config
+) -> tuple[_Events, Fills, _Fill | None]:
+    """Fill orders, closing positions early at their stop-loss or take-profit."""
+    opens = bars.open
     rate, fixed, spread = config.commission, config.commission_fixed, config.spread
     sl_pct, tp_pct = config.stop_loss, config.take_profit
-    brackets = sl_pct is not None or tp_pct is not None
     cash = config.cash
     size = 0
     entry_bar, entry_price, entry_comm = 0, 0.0, 0.0
     sl = tp = None
     fills: list[_Fill] = []
-    # State after each event (index 0: the start): bar, cash, shares, entry price.
-    ev_bar, ev_cash, ev_size, ev_entry = [-1], [cash], [0], [0.0]
+    events = _Events([], [], [], [])
+
+    def record(bar: int) -> None:
+        events.bar.append(bar)
+        events.cash.append(cash)
+        events.size.append(size)
+        events.entry.append(entry_price if size else 0.0)
 
     def close_position(bar: int, price: float, reason: str) -> None:
         nonlocal cash, size
         exit_comm = fixed + abs(size) * price * rate
         cash += size * (price - entry_price) - exit_comm
-        fills.append(
-            _Fill(entry_bar, bar, size, entry_price, price, entry_comm, exit_comm, reason, sl, tp)
-        )
+        fields = (entry_bar, bar, size, entry_price, price, entry_comm, exit_comm, reason, sl, tp)
+        fills.append(_new_fill(_Fill, fields))
         size = 0
-        ev_bar.append(bar)
-        ev_cash.append(cash)
-        ev_size.append(0)
-        ev_entry.append(0.0)
 
     def check_brackets(until: int) -> None:
         hit = _first_exit(bars, entry_bar, until, size > 0, sl, tp)
@@ -362,109 +481,73 @@ def simulate(bars: Bars, signal: Signal, config: Config) -> Simulation:
             worse = (size > 0) == (reason == "stop_loss")
             price = float(opens[bar])
             close_position(bar, min(price, level) if worse else max(price, level), reason)
+            record(bar)
 
-    for bar, direction, price in zip(fill_bars, directions, fill_opens, strict=True):
-        if size and brackets:
+    orders = zip(fill_bars.tolist(), directions.tolist(), opens[fill_bars].tolist(), strict=True)
+    for bar, direction, price in orders:
+        if size:
             check_brackets(bar)
-        if size:  # the signal exit at the open, inline: this is the hot path
-            exit_comm = fixed + abs(size) * price * rate
-            cash += size * (price - entry_price) - exit_comm
-            fields = (
-                entry_bar,
-                bar,
-                size,
-                entry_price,
-                price,
-                entry_comm,
-                exit_comm,
-                "signal",
-                sl,
-                tp,
-            )
-            fills.append(_new_fill(_Fill, fields))  # skips NamedTuple.__new__'s overhead
-            size = 0
-            if not direction:
-                ev_bar.append(bar)
-                ev_cash.append(cash)
-                ev_size.append(0)
-                ev_entry.append(0.0)
-        if not direction:
-            continue
-        adjusted = price * (1 + spread) if direction > 0 else price * (1 - spread)
-        per_unit = adjusted + (fixed + FULL_EQUITY * price * rate) / FULL_EQUITY
-        units = int((cash * 1.0 * FULL_EQUITY) // per_unit)
-        if units <= 0:
-            if ev_bar[-1] != bar or ev_size[-1]:
-                ev_bar.append(bar)  # flat after the exit: nothing could be bought
-                ev_cash.append(cash)
-                ev_size.append(0)
-                ev_entry.append(0.0)
-            continue
-        size = units if direction > 0 else -units
-        entry_bar, entry_price = bar, adjusted
-        entry_comm = fixed + units * adjusted * rate
-        cash -= entry_comm
-        if brackets:
-            sl = tp = None
-            if sl_pct is not None:
-                sl = adjusted * (1 - sl_pct) if size > 0 else adjusted * (1 + sl_pct)
-            if tp_pct is not None:
-                tp = adjusted * (1 + tp_pct) if size > 0 else adjusted * (1 - tp_pct)
-        ev_bar.append(bar)
-        ev_cash.append(cash)
-        ev_size.append(size)
-        ev_entry.append(entry_price)
-    if size and brackets:
-        check_brackets(n)
-
-    equity = _equity(bars.close, ev_bar, ev_cash, ev_size, ev_entry)
-    open_fill = None
+        if size:  # the signal exit at the open
+            close_position(bar, price, "signal")
+        if direction:
+            adjusted = price * (1 + spread) if direction > 0 else price * (1 - spread)
+            per_unit = adjusted + (fixed + FULL_EQUITY * price * rate) / FULL_EQUITY
+            units = int((cash * FULL_EQUITY) // per_unit)
+            if units > 0:  # else nothing is affordable: stay flat
+                size = units if direction > 0 else -units
+                entry_bar, entry_price = bar, adjusted
+                entry_comm = fixed + units * adjusted * rate
+                cash -= entry_comm
+                sl, tp = _bracket_levels(entry_price, size > 0, sl_pct, tp_pct)
+        record(bar)
     if size:
-        last = float(bars.close[-1])
-        open_fill = _Fill(
-            entry_bar, n - 1, size, entry_price, last, entry_comm, 0.0, "open", sl, tp
-        )
-    sim = Simulation(equity=equity, fills=fills, open_fill=open_fill)
-    if equity.min() <= 0:
-        return _stop_when_broke(sim, bars, config)
-    return sim
+        check_brackets(len(bars))
+    open_fill = _open_fill(bars, entry_bar, size, entry_price, entry_comm, sl, tp) if size else None
+    return events, Fills.from_rows(fills), open_fill
 
 
-def _equity(
-    close: np.ndarray,
-    ev_bar: list[int],
-    ev_cash: list[float],
-    ev_size: list[int],
-    ev_entry: list[float],
-) -> np.ndarray:
-    """Step the account state from event to event and mark it to each close.
+def _bracket_levels(
+    entry: float, long: bool, sl_pct: float | None, tp_pct: float | None
+) -> tuple[float | None, float | None]:
+    """Stop-loss and take-profit prices for a position entered at `entry`."""
+    sl = tp = None
+    if sl_pct is not None:
+        sl = entry * (1 - sl_pct) if long else entry * (1 + sl_pct)
+    if tp_pct is not None:
+        tp = entry * (1 + tp_pct) if long else entry * (1 - tp_pct)
+    return sl, tp
 
-    Event 0 is the starting state; when several events share a bar the last one holds at
-    its close. Each state is repeated over the bars until the next event.
-    """
+
+def _equity(close: np.ndarray, start_cash: float, events: _Events) -> np.ndarray:
+    """Step the account from event to event and mark it to each close (`start_cash` before
+    the first event). Each state holds from its bar until the next event's."""
     n = len(close)
-    if len(ev_bar) == 1:
-        return np.full(n, float(ev_cash[0]))
-    starts = np.array(ev_bar)
-    starts[0] = 0
-    state = np.array([ev_cash, ev_size, ev_entry], dtype=float)
-    keep = np.ones(len(starts), dtype=bool)
+    equity = np.full(n, float(start_cash))
+    if not len(events.bar):
+        return equity
+    starts = np.asarray(events.bar)
+    state = [np.asarray(events.cash), np.asarray(events.size, dtype=float), events.entry]
+    keep = np.ones(len(starts), dtype=bool)  # the last event of each bar
     keep[:-1] = starts[1:] != starts[:-1]
     if not keep.all():
-        starts, state = starts[keep], state[:, keep]
+        starts = starts[keep]
+        state = [np.asarray(column)[keep] for column in state]
     lengths = np.empty_like(starts)
     lengths[:-1] = starts[1:] - starts[:-1]
     lengths[-1] = n - starts[-1]
-    cash, size, entry = np.repeat(state, lengths, axis=1)
-    return cash + (close * size - size * entry)
+    cash, size, entry = (np.repeat(column, lengths) for column in state)
+    first = starts[0]
+    equity[first:] = cash + (close[first:] * size - size * entry)
+    return equity
 
 
 def _stop_when_broke(sim: Simulation, bars: Bars, config: Config) -> Simulation:
     """If equity reaches 0, close everything at that bar's close and stay at 0 (as the
     reference does), dropping what would have happened later."""
     bar = int(np.argmax(sim.equity <= 0))
-    fills = [f for f in sim.fills if f.exit_bar <= bar]
-    held = next((f for f in sim.fills if f.entry_bar <= bar < f.exit_bar), None)
+    rows = sim.fills.rows()
+    fills = [f for f in rows if f.exit_bar <= bar]
+    held = next((f for f in rows if f.entry_bar <= bar < f.exit_bar), None)
     if held is None and sim.open_fill and sim.open_fill.entry_bar <= bar:
         held = sim.open_fill
     if held is not None:
@@ -475,7 +558,7 @@ def _stop_when_broke(sim: Simulation, bars: Bars, config: Config) -> Simulation:
         )
     equity = sim.equity.copy()
     equity[bar:] = 0.0
-    return Simulation(equity=equity, fills=fills, open_fill=None)
+    return Simulation(equity=equity, fills=Fills.from_rows(fills), open_fill=None)
 
 
 @dataclass
@@ -547,30 +630,33 @@ def json_value(value: Any) -> Any:
     return value
 
 
-def _trades(
-    fills: list[_Fill], bars: Bars, table: TradeTable, *, open_: bool = False
-) -> list[Trade]:
-    """Trade records for `fills`; P&L and returns come from `table` (computed once)."""
-    times = bars.times([b for f in fills for b in (f.entry_bar, f.exit_bar)])
-    return [
-        Trade(
-            f.size,
-            f.entry_bar,
-            None if open_ else f.exit_bar,
-            times[2 * i],
-            None if open_ else times[2 * i + 1],
-            f.entry_price,
-            f.exit_price,
-            table.pnl[i],
-            table.returns[i] * 100,
-            table.commissions[i],
-            f.reason,
-            f.stop_loss,
-            f.take_profit,
-            times[2 * i + 1] if open_ else None,
-        )
-        for i, f in enumerate(fills)
-    ]
+def _trades(fills: Fills, bars: Bars, table: TradeTable) -> list[Trade]:
+    """Records of the closed trades; P&L and returns come from `table` (computed once)."""
+    if not len(fills):
+        return []
+    entry_bar, exit_bar = fills.entry_bar.tolist(), fills.exit_bar.tolist()
+    times = bars.times([*entry_bar, *exit_bar])
+    columns = (
+        fills.size.tolist(),
+        entry_bar,
+        exit_bar,
+        times[: len(entry_bar)],
+        times[len(entry_bar) :],
+        fills.entry_price.tolist(),
+        fills.exit_price.tolist(),
+        table.pnl.tolist(),
+        (table.returns * 100).tolist(),
+        table.commissions.tolist(),
+    )
+    return list(map(Trade, *columns, fills.reason, fills.stop_loss, fills.take_profit))
+
+
+def _open_trade(fill: _Fill, bars: Bars) -> Trade:
+    """The trade still open on the last bar, marked to its close."""
+    fills = Fills.from_rows([fill])
+    (trade,) = _trades(fills, bars, fills.table())
+    trade.exit_bar, trade.exit_time, trade.mark_time = None, None, trade.exit_time
+    return trade
 
 
 def run_backtest(
@@ -602,11 +688,7 @@ def run_backtest(
         equity_values=sim.equity,
         drawdown_values=dd,
         trades=_trades(sim.fills, bars, table),
-        open_trade=(
-            _trades([sim.open_fill], bars, _table([sim.open_fill]), open_=True)[0]
-            if sim.open_fill
-            else None
-        ),
+        open_trade=_open_trade(sim.open_fill, bars) if sim.open_fill else None,
         stats=stats,
         warmup=signal.warmup,
     )

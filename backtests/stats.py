@@ -76,14 +76,13 @@ class Calendar:
 
 @dataclass(frozen=True)
 class TradeTable:
-    """Closed trades as parallel lists, in time order (tens to hundreds of items: plain
-    Python beats numpy's per-call overhead here)."""
+    """Closed trades as parallel arrays, in time order."""
 
-    entry_bar: list[int]
-    exit_bar: list[int]
-    pnl: list[float]
-    returns: list[float]  # fraction, net of commissions
-    commissions: list[float]
+    entry_bar: np.ndarray  # int
+    exit_bar: np.ndarray  # int
+    pnl: np.ndarray
+    returns: np.ndarray  # fraction, net of commissions
+    commissions: np.ndarray
 
     def __len__(self) -> int:
         return len(self.pnl)
@@ -106,12 +105,13 @@ def _calendar(index: pd.DatetimeIndex, ns: np.ndarray) -> Calendar:
     mid = len(gaps) // 2
     period_ns = int(gaps[mid]) if len(gaps) % 2 else int((gaps[mid - 1] + gaps[mid]) // 2)
     freq_days = period_ns // NS_PER_DAY
-    days = (ns // NS_PER_DAY).astype(np.int32)
+    days = ns // NS_PER_DAY
     weekday = (days + 3) % 7  # 1970-01-01 was a Thursday (weekday 3)
     have_weekends = np.count_nonzero(weekday >= 5) / len(days) > 2 / 7 * 0.6
     annual = {7: 52, 31: 12, 365: 1}.get(freq_days, 365 if have_weekends else 252)
     freq = {7: "W", 31: "ME", 365: "YE"}.get(freq_days, "D")
-    if freq == "D" and period_ns >= NS_PER_DAY and not (ns % NS_PER_DAY).any():
+    midnights = period_ns >= NS_PER_DAY and (days * NS_PER_DAY == ns).all()  # no `%`: slower
+    if freq == "D" and midnights:
         ends = np.arange(len(days))  # midnight stamps of distinct days: one bar per day
     elif freq == "D":
         ends = np.append(np.flatnonzero(days[1:] != days[:-1]), len(days) - 1)
@@ -156,7 +156,7 @@ def annualised(equity: np.ndarray, cal: Calendar) -> tuple[float, float, np.ndar
         gmean = geometric_mean(returns)
     periods = cal.annual_periods
     if count > 1:
-        deviations = returns - returns.mean()
+        deviations = returns - returns.sum() / count  # = returns.mean(), without its overhead
         var = float(deviations @ deviations) / (count - 1)
     else:
         var = math.nan
@@ -208,7 +208,7 @@ def _timedelta(ns: int) -> pd.Timedelta:
 
 def _market_log_deviations(close: np.ndarray) -> tuple[np.ndarray, float]:
     market = np.log(close[1:] / close[:-1])
-    deviations = market - market.mean()
+    deviations = market - market.sum() / len(market)
     return deviations, float(deviations @ deviations)
 
 
@@ -225,11 +225,7 @@ def _beta(equity: np.ndarray, bars: Bars) -> float:
         return float(np.log(equity[1:] / equity[:-1]) @ market / market_ss)
     with np.errstate(divide="ignore", invalid="ignore"):  # equity hit 0: inf/nan like np.cov
         own = np.log(equity[1:] / equity[:-1])
-        return float((own - own.mean()) @ market / market_ss)
-
-
-def _mean(x: list[float]) -> float:
-    return sum(x) / len(x) if x else math.nan
+        return float((own - own.sum() / len(own)) @ market / market_ss)
 
 
 def _div(a: float, b: float) -> float:
@@ -248,13 +244,12 @@ def _nan_to_zero(x: float) -> float:
 
 def _exposure(trades: TradeTable, n_bars: int) -> float:
     """Share of bars between a trade's entry and exit bar (inclusive) of any trade."""
-    covered, last = 0, -1
-    for entry, exit_ in zip(trades.entry_bar, trades.exit_bar, strict=True):
-        start = max(entry, last + 1)
-        if exit_ >= start:
-            covered += exit_ - start + 1
-            last = exit_
-    return covered / n_bars
+    if not len(trades):
+        return 0.0
+    reached = np.maximum.accumulate(trades.exit_bar)  # last bar covered so far
+    starts = trades.entry_bar.copy()
+    starts[1:] = np.maximum(starts[1:], reached[:-1] + 1)  # count no bar twice
+    return int(np.maximum(trades.exit_bar - starts + 1, 0).sum()) / n_bars
 
 
 def compute_stats(
@@ -279,7 +274,7 @@ def compute_stats(
     s["Exposure Time [%]"] = _exposure(trades, len(equity)) * 100
     s["Equity Final [$]"] = last
     s["Equity Peak [$]"] = float(equity.max())
-    s["Commissions [$]"] = float(sum(trades.commissions))
+    s["Commissions [$]"] = float(sum(trades.commissions.tolist()))
     s["Return [%]"] = (last - first) / first * 100
     bh_base = float(close[warmup])
     s["Buy & Hold Return [%]"] = (float(close[-1]) - bh_base) / bh_base * 100
@@ -302,7 +297,7 @@ def compute_stats(
 
     durations, peaks = drawdown_periods(dd, ns)
     s["Max. Drawdown [%]"] = max_dd * 100
-    s["Avg. Drawdown [%]"] = -float(peaks.mean()) * 100 if len(peaks) else math.nan
+    s["Avg. Drawdown [%]"] = -float(peaks.sum() / len(peaks)) * 100 if len(peaks) else math.nan
     res, n_dd = cal.resolution_ns, len(durations)
     s["Max. Drawdown Duration"] = _ceil(durations.max() if n_dd else 0, min(n_dd, 1), res)
     s["Avg. Drawdown Duration"] = _ceil(durations.sum(), n_dd, res)
@@ -311,8 +306,9 @@ def compute_stats(
 
 
 def _trade_stats(trades: TradeTable, ns: np.ndarray, res: int) -> dict[str, Any]:
-    """Trade statistics in one pass over the trades (definitions as backtesting.py's)."""
-    pl, returns, n = trades.pnl, trades.returns, len(trades)
+    """Trade statistics, definitions as backtesting.py's. Sums run left to right over
+    Python floats (the same rounding as always); the rest is vectorised."""
+    n = len(trades)
     if not n:
         undefined: dict[str, Any] = dict.fromkeys(
             STAT_KEYS[STAT_KEYS.index("# Trades") :], math.nan
@@ -321,36 +317,31 @@ def _trade_stats(trades: TradeTable, ns: np.ndarray, res: int) -> dict[str, Any]
             {"# Trades": 0, "Max. Trade Duration": pd.NaT, "Avg. Trade Duration": pd.NaT}
         )
         return undefined
-    wins = 0
-    win_pl = loss_pl = gain_ret = loss_ret = log_growth = 0.0
-    n_loss = 0
-    ruined = False
-    for p, r in zip(pl, returns, strict=True):
-        if p > 0:
-            wins += 1
-            win_pl += p
-        elif p < 0:
-            n_loss += 1
-            loss_pl += p
-        if r > 0:
-            gain_ret += r
-        elif r < 0:
-            loss_ret += r
-        if r <= -1:
-            ruined = True
-        else:
-            log_growth += math.log(1 + r)
-    win_rate = wins / n
+    pl, returns = trades.pnl.tolist(), trades.returns.tolist()
+    win_pl = [p for p in pl if p > 0]
+    loss_pl = [p for p in pl if p < 0]
+    gain_ret = sum([r for r in returns if r > 0], 0.0)
+    loss_ret = sum([r for r in returns if r < 0], 0.0)
+    worst = min(returns)
+    if worst > -1:
+        growth = (trades.returns + 1).tolist()
+        avg_trade = (math.exp(sum(map(math.log, growth), 0.0) / n) - 1) * 100
+    else:
+        avg_trade = 0.0  # a trade lost everything: the geometric mean is undefined
+    win_rate = len(win_pl) / n
     mean_pl = sum(pl) / n
-    pl_std = math.sqrt(sum((p - mean_pl) ** 2 for p in pl) / (n - 1)) if n > 1 else math.nan
+    pl_std = math.sqrt(sum([(p - mean_pl) ** 2 for p in pl]) / (n - 1)) if n > 1 else math.nan
     spans = (ns[trades.exit_bar] - ns[trades.entry_bar]).tolist()
-    payoff = _div(win_pl / wins if wins else math.nan, -loss_pl / n_loss if n_loss else math.nan)
+    payoff = _div(
+        sum(win_pl, 0.0) / len(win_pl) if win_pl else math.nan,
+        -sum(loss_pl, 0.0) / len(loss_pl) if loss_pl else math.nan,
+    )
     return {
         "# Trades": n,
         "Win Rate [%]": win_rate * 100,
         "Best Trade [%]": max(returns) * 100,
-        "Worst Trade [%]": min(returns) * 100,
-        "Avg. Trade [%]": 0.0 if ruined else (math.exp(log_growth / n) - 1) * 100,
+        "Worst Trade [%]": worst * 100,
+        "Avg. Trade [%]": avg_trade,
         "Max. Trade Duration": _ceil(max(spans), 1, res),
         "Avg. Trade Duration": _ceil(sum(spans), n, res),
         "Profit Factor": gain_ret / (abs(loss_ret) or math.nan),
