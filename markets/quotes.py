@@ -18,7 +18,9 @@ Cache layout (the default cache: Redis in production, local memory otherwise):
 0. a conditional request whose ETag this process saw current less than a second ago is a
    304 at once (no cache round trip: most polls end here);
 1. one cache round trip (get_many) for the generation and the set's small ETag entry: when
-   it is of the current generation and matches If-None-Match, the answer is 304 (no query);
+   it is of the current generation and matches If-None-Match, the answer is 304 (no query).
+   The API reads these two entries in the same Redis pipeline as its throttle counter
+   (markets/api/throttles.py), so a 304 from Redis costs one round trip in all;
 2. else the set's payload entry of the current generation is the answer (no query);
 3. otherwise one query reads the tickers and their quotes;
 4. if a vendor is configured, the market is open and a quote was last stored more than
@@ -28,6 +30,12 @@ Cache layout (the default cache: Redis in production, local memory otherwise):
    The lock outlives the call by the stale window, so a set is refreshed at most once per
    window however many pollers there are, and a failing vendor is not hammered;
 5. both entries are cached; the ETag is a hash of the quotes' contents.
+
+Tunables (read from settings with these defaults): MARKET_FEED_POLL_SECONDS (15, the poll
+interval clients are told while the market is open), MARKET_FEED_CLOSED_POLL_SECONDS (60,
+while closed), MARKET_FEED_CACHE_SECONDS (5, life of the shared entries),
+MARKET_QUOTE_STALE_SECONDS (15, age at which an open market's quote is refreshed) and
+MARKET_FEED_LOCAL_SECONDS (1, life of the in-process ETag memory, capped at the former).
 """
 
 from __future__ import annotations
@@ -37,7 +45,7 @@ import logging
 import re
 import time
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -149,20 +157,24 @@ def _parse_symbols(raw: str) -> tuple[str, ...]:
 
 
 def feed_get(
-    *, symbols: Sequence[str], if_none_match: str | None = None, now: datetime | None = None
+    *,
+    symbols: Sequence[str],
+    if_none_match: str | None = None,
+    now: datetime | None = None,
+    prefetched: Mapping[str, Any] | None = None,
 ) -> Feed:
     """The feed for normalized `symbols` (see the module docstring for the steps).
 
     When `if_none_match` holds the current ETag the answer is a Feed with `not_modified`
-    set and no quotes, read from the small ETag entry alone (the 304 path).
+    set and no quotes, read from the small ETag entry alone (the 304 path). `prefetched`:
+    the cache entries of `feed_check_keys(symbols)` when the caller has read them already
+    (the API reads them in the throttle's round trip), so step 1 costs no round trip.
     """
+    if (local := feed_local(symbols=symbols, if_none_match=if_none_match)) is not None:
+        return local
     digest = _digest(symbols)
-    if if_none_match and (etag := _local_etag(digest)):
-        probe = Feed(symbols=list(symbols), etag=etag, has_known=True, not_modified=True)
-        if probe.matches(if_none_match):
-            return probe
     tag_key, set_key = f"mdfeed:tag:{digest}", f"mdfeed:set:{digest}"
-    cached = cache.get_many([GEN_KEY, tag_key])
+    cached = cache.get_many([GEN_KEY, tag_key]) if prefetched is None else prefetched
     generation = cached.get(GEN_KEY, 0)
     tag = cached.get(tag_key)
     if tag is not None and tag[0] == generation and tag[2]:
@@ -187,6 +199,23 @@ def feed_get(
     if feed.has_known:
         _remember_etag(digest, feed.etag)
     return _answer(feed, if_none_match)
+
+
+def feed_local(*, symbols: Sequence[str], if_none_match: str | None) -> Feed | None:
+    """Step 0 alone: a not-modified Feed when this process saw `if_none_match` current for
+    `symbols` less than MARKET_FEED_LOCAL_SECONDS ago, else None. No cache round trip."""
+    if not if_none_match:
+        return None
+    etag = _local_etag(_digest(symbols))
+    if etag is None:
+        return None
+    probe = Feed(symbols=list(symbols), etag=etag, has_known=True, not_modified=True)
+    return probe if probe.matches(if_none_match) else None
+
+
+def feed_check_keys(symbols: Sequence[str]) -> list[str]:
+    """The cache keys step 1 reads (the generation and the set's ETag entry)."""
+    return [GEN_KEY, f"mdfeed:tag:{_digest(symbols)}"]
 
 
 # Process-local memory of current ETags (digest -> (expires, etag)), so that most 304s need no
@@ -297,7 +326,12 @@ def _quote_of(ticker: Ticker) -> Quote | None:
 
 
 def _digest(symbols: Sequence[str]) -> str:
-    return hashlib.blake2b(",".join(symbols).encode(), digest_size=10).hexdigest()
+    return _digest_of(",".join(symbols))
+
+
+@lru_cache(maxsize=4096)
+def _digest_of(joined: str) -> str:
+    return hashlib.blake2b(joined.encode(), digest_size=10).hexdigest()
 
 
 # --- refresh -----------------------------------------------------------------------------

@@ -168,10 +168,19 @@ class MarketDataView(APIView):
         symbols = _polled_symbols(meta.get("QUERY_STRING", ""))
         if symbols is None:
             return None
+        # The ETag this process saw current a moment ago needs no cache read; otherwise the
+        # throttle reads the feed's ETag entries in its own round trip (when it makes one).
+        feed = quotes.feed_local(symbols=symbols, if_none_match=if_none_match)
         throttle = FeedRateThrottle()
-        if not throttle.allow_request(request, self):
-            return None  # DRF answers 429 with Retry-After
-        feed = quotes.feed_get(symbols=list(symbols), if_none_match=if_none_match)
+        allowed, prefetched = throttle.check(
+            request, also_get=() if feed is not None else quotes.feed_check_keys(symbols)
+        )
+        if not allowed:
+            return None  # DRF answers 429 with Retry-After (a refused client is remembered)
+        if feed is None:
+            feed = quotes.feed_get(
+                symbols=list(symbols), if_none_match=if_none_match, prefetched=prefetched
+            )
         if not feed.not_modified:
             request.feed_throttled = True  # counted once: DRF's pass skips the throttle
             return None

@@ -17,6 +17,7 @@ from django.core.cache import cache
 from django.db import connection
 
 from markets import quotes
+from markets.api import throttles
 from markets.models import Quote
 from markets.providers import FailoverProvider, Provider, ProviderError, QuoteRecord
 from tests.factories import QuoteFactory, TickerFactory
@@ -402,8 +403,20 @@ def anon_rate(settings):
     return set_rate
 
 
+@pytest.fixture(autouse=True)
+def _fresh_worker():
+    """Each test starts as a fresh worker: no throttle leases, no remembered ETags."""
+    throttles.BOOK.clear()
+    quotes._LOCAL_ETAGS.clear()
+    yield
+    throttles.BOOK.clear()
+    quotes._LOCAL_ETAGS.clear()
+
+
 @pytest.mark.django_db
-def test_anonymous_polls_are_throttled_at_the_anon_rate_304s_included(client, no_vendor, anon_rate):
+def test_anonymous_polls_are_throttled_at_the_anon_rate_304s_included(
+    cache_backend, client, no_vendor, anon_rate
+):
     anon_rate("3/min")
     QuoteFactory(ticker=TickerFactory(symbol="AAPL"))
     etag = client.get(FEED, {"symbols": "AAPL"})["ETag"]
@@ -415,7 +428,7 @@ def test_anonymous_polls_are_throttled_at_the_anon_rate_304s_included(client, no
 
 
 @pytest.mark.django_db
-def test_a_changed_poll_is_counted_once(client, no_vendor, anon_rate):
+def test_a_changed_poll_is_counted_once(cache_backend, client, no_vendor, anon_rate):
     """A conditional poll that is not a 304 passes the fast path and then DRF: one count."""
     anon_rate("2/min")
     QuoteFactory(ticker=TickerFactory(symbol="AAPL"))
@@ -478,3 +491,135 @@ def test_another_process_change_reaches_this_process_within_a_second(client, no_
     Quote.objects.filter(ticker__symbol="AAPL").update(price=Decimal("97"))
     quotes.feed_invalidate()
     assert client.get(FEED, {"symbols": "AAPL"}, HTTP_IF_NONE_MATCH=etag).status_code == 200
+
+
+# --- the throttle's leases (markets/api/throttles.py) ------------------------------------------
+
+
+def _anon_request(ip: str = "10.1.1.1"):
+    from django.contrib.auth.models import AnonymousUser
+    from django.test import RequestFactory
+
+    request = RequestFactory().get(FEED, {"symbols": "AAPL"}, REMOTE_ADDR=ip)
+    request.user = AnonymousUser()
+    return request
+
+
+@pytest.fixture
+def counter_calls(monkeypatch):
+    """Every round trip the throttle makes to the shared counter, as (key, amount)."""
+    calls: list[tuple[str, int]] = []
+    real = throttles.counter_add
+
+    def spy(key, amount, ttl, *, also_get=()):
+        calls.append((key, amount))
+        return real(key, amount, ttl, also_get=also_get)
+
+    monkeypatch.setattr(throttles, "counter_add", spy)
+    return calls
+
+
+@pytest.mark.parametrize("limit", [3, 40, 1000])
+def test_one_worker_gets_exactly_its_limit(cache_backend, anon_rate, counter_calls, limit):
+    anon_rate(f"{limit}/min")
+    with time_machine.travel(OPEN, tick=False):  # one window
+        allowed = [throttles.FeedRateThrottle().allow_request(_anon_request(), None)]
+        allowed += [
+            throttles.FeedRateThrottle().allow_request(_anon_request(), None)
+            for _ in range(limit + 20)
+        ]
+    assert allowed.count(True) == limit
+    assert allowed[:limit] == [True] * limit  # refused only once the limit is used up
+    # Leases: a hammering client costs far fewer round trips than requests (1, 2, 4, ...,
+    # LEASE_MAX), then refusals cost none; a small limit is counted one by one.
+    amounts = [amount for _, amount in counter_calls]
+    if limit == 3:
+        assert amounts == [1, 1, 1, 1]  # the 4th is refused
+    else:
+        assert amounts[:4] == [1, 2, 4, 8 if limit > 100 else 4]  # 40: at most 1/8 of 33 left
+        assert len(amounts) < {40: 30, 1000: 70}[limit], amounts
+        assert amounts[-2:] == [1, 1]  # the last request under the limit, then the refusal
+    assert max(amount for _, amount in counter_calls) <= throttles.LEASE_MAX
+
+
+def test_workers_sharing_a_client_never_exceed_its_limit(cache_backend, anon_rate, monkeypatch):
+    """Three workers (three lease books) serve one client in turn: the shared counter keeps
+    the total at the limit; leases held by other workers may refuse it a little early, never
+    more than 1/LEASE_SHARE of the limit per other worker."""
+    limit = 400
+    anon_rate(f"{limit}/min")
+    books = [throttles.LeaseBook() for _ in range(3)]
+    allowed = 0
+    with time_machine.travel(OPEN, tick=False):
+        for i in range(limit * 2):
+            # Bursts of 1..5 requests per worker, as keep-alive connections would send them.
+            monkeypatch.setattr(throttles, "BOOK", books[(i // (1 + i % 5)) % 3])
+            allowed += throttles.FeedRateThrottle().allow_request(_anon_request(), None)
+    assert allowed <= limit
+    assert allowed >= limit - 2 * limit // throttles.LEASE_SHARE
+    other_client = [
+        throttles.FeedRateThrottle().allow_request(_anon_request("10.9.9.9"), None)
+        for _ in range(3)
+    ]
+    assert other_client == [True] * 3  # counted per client
+
+
+def test_a_refused_client_costs_no_round_trip_until_the_window_ends(
+    cache_backend, anon_rate, counter_calls
+):
+    anon_rate("2/min")
+    with time_machine.travel(OPEN + timedelta(seconds=20), tick=False):
+        results = [throttles.FeedRateThrottle() for _ in range(50)]
+        allowed = [t.allow_request(_anon_request(), None) for t in results]
+    assert allowed == [True, True] + [False] * 48
+    assert len(counter_calls) == 3  # two counted requests and the one that found the limit
+    assert results[-1].wait() == 40  # Retry-After: the rest of the one-minute window
+    with time_machine.travel(OPEN + timedelta(seconds=61), tick=False):  # the next window
+        assert throttles.FeedRateThrottle().allow_request(_anon_request(), None)
+
+
+def test_the_counter_is_shared_through_the_cache(cache_backend, anon_rate):
+    """What one worker counted, another sees: the count lives in the cache, not the worker."""
+    anon_rate("5/min")
+    with time_machine.travel(OPEN, tick=False):
+        for _ in range(3):
+            assert throttles.FeedRateThrottle().allow_request(_anon_request(), None)
+        throttles.BOOK.clear()  # another worker, with no leases of its own
+        answers = [
+            throttles.FeedRateThrottle().allow_request(_anon_request(), None) for _ in range(3)
+        ]
+        window = int(OPEN.timestamp() // 60)
+        assert cache.get(f"throttle:feed:10.1.1.1:{window}") == 6
+    assert answers == [True, True, False]
+
+
+@pytest.mark.django_db
+def test_a_redis_304_costs_one_round_trip(cache_backend, client, no_vendor, monkeypatch):
+    """Throttle count and ETag check travel in one pipeline; with a lease in hand, or the
+    ETag remembered in-process, a 304 costs at most one round trip, usually none."""
+    if cache_backend != "redis":
+        pytest.skip("round trips are a Redis matter")
+    from redis.connection import AbstractConnection
+
+    QuoteFactory(ticker=TickerFactory(symbol="AAPL"))
+    etag = client.get(FEED, {"symbols": "AAPL"})["ETag"]
+    sent: list[bytes] = []
+    real = AbstractConnection.send_packed_command
+
+    def spy(self, command, check_health=True):
+        sent.append(command)
+        return real(self, command, check_health)
+
+    monkeypatch.setattr(AbstractConnection, "send_packed_command", spy)
+    per_poll = []
+    for _ in range(6):
+        throttles.BOOK.clear()  # no lease: the counter must be asked
+        quotes._LOCAL_ETAGS.clear()  # no remembered ETag: the cache must be asked
+        before = len(sent)
+        assert client.get(FEED, {"symbols": "AAPL"}, HTTP_IF_NONE_MATCH=etag).status_code == 304
+        per_poll.append(len(sent) - before)
+    assert per_poll == [1] * 6
+    sent.clear()
+    for _ in range(10):  # a lease and the remembered ETag: most polls need no round trip
+        assert client.get(FEED, {"symbols": "AAPL"}, HTTP_IF_NONE_MATCH=etag).status_code == 304
+    assert len(sent) <= 4
