@@ -315,8 +315,8 @@ class Simulation:
 
 
 class _Events(NamedTuple):
-    """The account after each event (bars in time order): equity is `cash + size * (close -
-    entry)` from an event's bar until the next; the last event of a bar holds at its close."""
+    """The account after each event, one event per bar at most (bars increasing): equity is
+    `cash + size * (close - entry)` from an event's bar until the next event's."""
 
     bar: Any  # int array or list
     cash: Any
@@ -406,20 +406,24 @@ def _fill_orders(
         size_after.append(size)
 
     sizes = np.array(size_after, dtype=np.int64)
-    entries = np.where(directions > 0, prices * (1 + spread), prices * (1 - spread))
+    if spread:
+        entries = np.where(directions > 0, prices * (1 + spread), prices * (1 - spread))
+    else:
+        entries = prices  # price * 1.0 is the price, to the bit
     held = sizes != 0
     events = _Events(fill_bars, cash_after, sizes, np.where(held, entries, 0.0))
-    opened, closed = np.flatnonzero(held[:-1]), np.flatnonzero(held[:-1]) + 1
-    units, signals = np.abs(sizes[opened]), ["signal"] * len(opened)
+    opened = np.flatnonzero(held[:-1])  # each closes at the next order
+    closed = opened + 1
+    units, entry_prices, exit_prices = np.abs(sizes[opened]), entries[opened], prices[closed]
     fills = Fills(
         entry_bar=fill_bars[opened],
         exit_bar=fill_bars[closed],
         size=sizes[opened],
-        entry_price=entries[opened],
-        exit_price=prices[closed],
-        entry_commission=fixed + units * entries[opened] * rate,
-        exit_commission=fixed + units * prices[closed] * rate,
-        reason=signals,
+        entry_price=entry_prices,
+        exit_price=exit_prices,
+        entry_commission=fixed + units * entry_prices * rate,
+        exit_commission=fixed + units * exit_prices * rate,
+        reason=["signal"] * len(opened),
         stop_loss=[None] * len(opened),
         take_profit=[None] * len(opened),
     )
@@ -460,6 +464,9 @@ def _fill_with_brackets(
     events = _Events([], [], [], [])
 
     def record(bar: int) -> None:
+        if events.bar and events.bar[-1] == bar:  # the last event of a bar holds at its close
+            for column in events:
+                column.pop()
         events.bar.append(bar)
         events.cash.append(cash)
         events.size.append(size)
@@ -526,16 +533,12 @@ def _equity(close: np.ndarray, start_cash: float, events: _Events) -> np.ndarray
     if not len(events.bar):
         return equity
     starts = np.asarray(events.bar)
-    state = [np.asarray(events.cash), np.asarray(events.size, dtype=float), events.entry]
-    keep = np.ones(len(starts), dtype=bool)  # the last event of each bar
-    keep[:-1] = starts[1:] != starts[:-1]
-    if not keep.all():
-        starts = starts[keep]
-        state = [np.asarray(column)[keep] for column in state]
     lengths = np.empty_like(starts)
     lengths[:-1] = starts[1:] - starts[:-1]
     lengths[-1] = n - starts[-1]
-    cash, size, entry = (np.repeat(column, lengths) for column in state)
+    cash = np.repeat(events.cash, lengths)
+    size = np.repeat(np.asarray(events.size, dtype=float), lengths)
+    entry = np.repeat(events.entry, lengths)
     first = starts[0]
     equity[first:] = cash + (close[first:] * size - size * entry)
     return equity
@@ -577,11 +580,11 @@ class BacktestResult:
 
     @cached_property
     def equity(self) -> pd.Series:
-        return pd.Series(self.equity_values, index=self.index, name="equity")
+        return pd.Series(self.equity_values, index=self.index, name="equity", copy=False)
 
     @cached_property
     def drawdown(self) -> pd.Series:
-        return pd.Series(self.drawdown_values, index=self.index, name="drawdown")
+        return pd.Series(self.drawdown_values, index=self.index, name="drawdown", copy=False)
 
     def trades_frame(self) -> pd.DataFrame:
         return pd.DataFrame([t.to_dict() for t in self.trades])

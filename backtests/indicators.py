@@ -17,11 +17,12 @@ def sma(x: np.ndarray, n: int, csum: np.ndarray | None = None) -> np.ndarray:
 
     `csum` may pass `np.cumsum(x)` when several windows run over the same series.
     """
-    out = np.full(len(x), np.nan)
     if n > len(x):
-        return out
+        return np.full(len(x), np.nan)
     if csum is None:
         csum = np.cumsum(x, dtype=float)
+    out = np.empty(len(x))
+    out[: n - 1] = np.nan
     out[n - 1] = csum[n - 1] / n
     out[n:] = (csum[n:] - csum[:-n]) / n
     return out

@@ -101,13 +101,14 @@ def _calendar(index: pd.DatetimeIndex, ns: np.ndarray) -> Calendar:
     252 periods (365 when weekends hold more than 60 % of their 2/7 share of the bars)."""
     if index.tz is not None:  # calendar days are local days
         ns = index.tz_localize(None).as_unit("ns").asi8
-    gaps = np.sort(np.diff(ns[-100:]))
+    last = ns[-100:]
+    gaps = np.sort(last[1:] - last[:-1])
     mid = len(gaps) // 2
     period_ns = int(gaps[mid]) if len(gaps) % 2 else int((gaps[mid - 1] + gaps[mid]) // 2)
     freq_days = period_ns // NS_PER_DAY
     days = ns // NS_PER_DAY
-    weekday = (days + 3) % 7  # 1970-01-01 was a Thursday (weekday 3)
-    have_weekends = np.count_nonzero(weekday >= 5) / len(days) > 2 / 7 * 0.6
+    weekend_days = len(days) - np.count_nonzero(np.is_busday(days.view("datetime64[D]")))
+    have_weekends = weekend_days / len(days) > 2 / 7 * 0.6
     annual = {7: 52, 31: 12, 365: 1}.get(freq_days, 365 if have_weekends else 252)
     freq = {7: "W", 31: "ME", 365: "YE"}.get(freq_days, "D")
     midnights = period_ns >= NS_PER_DAY and (days * NS_PER_DAY == ns).all()  # no `%`: slower
@@ -131,7 +132,13 @@ def geometric_mean(returns: np.ndarray) -> float:
     return float(np.exp(np.log(growth).sum() / (len(growth) or np.nan)) - 1)
 
 
-def period_returns(equity: np.ndarray, cal: Calendar) -> np.ndarray:
+def period_returns(
+    equity: np.ndarray, cal: Calendar, growth: np.ndarray | None = None
+) -> np.ndarray:
+    """Returns from one period's last equity to the next. `growth` may pass
+    `equity[1:] / equity[:-1]` when the caller has it and equity stays positive."""
+    if growth is not None and cal.every_bar:
+        return growth - 1
     sampled = equity if cal.every_bar else equity[cal.period_ends]
     if sampled.min() > 0:
         return sampled[1:] / sampled[:-1] - 1
@@ -140,13 +147,15 @@ def period_returns(equity: np.ndarray, cal: Calendar) -> np.ndarray:
     return returns[~np.isnan(returns)]  # 0 / 0 -> NaN, dropped like pandas' dropna()
 
 
-def annualised(equity: np.ndarray, cal: Calendar) -> tuple[float, float, np.ndarray]:
+def annualised(
+    equity: np.ndarray, cal: Calendar, growth: np.ndarray | None = None
+) -> tuple[float, float, np.ndarray]:
     """(annual return, annual volatility, period returns), both as fractions.
 
     The geometric mean of the period returns telescopes to (last / first) ** (1 / count)
     when equity stays positive, which saves a log per period.
     """
-    returns = period_returns(equity, cal)
+    returns = period_returns(equity, cal, growth)
     count = len(returns)
     first = float(equity[0] if cal.every_bar else equity[cal.period_ends[0]])
     last = float(equity[-1] if cal.every_bar else equity[cal.period_ends[-1]])
@@ -177,9 +186,9 @@ def drawdown_periods(dd: np.ndarray, ns: np.ndarray) -> tuple[np.ndarray, np.nda
     2. A drawdown runs between consecutive candidates at least two bars apart.
     3. Its duration is the time between them, its depth the largest dd in between.
     """
-    ends = np.flatnonzero(dd == 0)
-    if not len(ends) or ends[-1] != len(dd) - 1:
-        ends = np.append(ends, len(dd) - 1)
+    candidates = dd == 0
+    candidates[-1] = True
+    ends = np.flatnonzero(candidates)
     prev, cur = ends[:-1], ends[1:]
     keep = cur > prev + 1
     prev, cur = prev[keep], cur[keep]
@@ -212,17 +221,18 @@ def _market_log_deviations(close: np.ndarray) -> tuple[np.ndarray, float]:
     return deviations, float(deviations @ deviations)
 
 
-def _beta(equity: np.ndarray, bars: Bars) -> float:
+def _beta(equity: np.ndarray, bars: Bars, growth: np.ndarray | None) -> float:
     """cov(equity log returns, market log returns) / var(market log returns), bar by bar.
 
     The market's deviations from their mean sum to zero, so the equity side needs no
-    centring: sum((e - mean(e)) * d) = sum(e * d).
+    centring: sum((e - mean(e)) * d) = sum(e * d). `growth` is `equity[1:] / equity[:-1]`
+    when equity stays positive, else None.
     """
     if len(equity) < 3:
         return np.nan
     market, market_ss = bars.memo(("market_log",), lambda: _market_log_deviations(bars.close))
-    if equity.min() > 0:
-        return float(np.log(equity[1:] / equity[:-1]) @ market / market_ss)
+    if growth is not None:
+        return float(np.log(growth) @ market / market_ss)
     with np.errstate(divide="ignore", invalid="ignore"):  # equity hit 0: inf/nan like np.cov
         own = np.log(equity[1:] / equity[:-1])
         return float((own - own.sum() / len(own)) @ market / market_ss)
@@ -265,12 +275,14 @@ def compute_stats(
     index, close, ns = bars.index, bars.close, bars.ns
     cal = calendar(bars)
     first, last = float(equity[0]), float(equity[-1])
+    # Bar-to-bar growth, shared by the period returns and Beta (None once equity hits 0).
+    growth = equity[1:] / equity[:-1] if equity.min() > 0 else None
     s: dict[str, Any] = {}
     if index.tz is None:  # boxing from the int64 ns is cheaper than indexing the index
         s["Start"], s["End"] = pd.Timestamp(int(ns[0])), pd.Timestamp(int(ns[-1]))
     else:
         s["Start"], s["End"] = index[0], index[-1]
-    duration = s["Duration"] = s["End"] - s["Start"]
+    duration = s["Duration"] = _timedelta(int(ns[-1] - ns[0]))  # = End - Start, even with a tz
     s["Exposure Time [%]"] = _exposure(trades, len(equity)) * 100
     s["Equity Final [$]"] = last
     s["Equity Peak [$]"] = float(equity.max())
@@ -279,7 +291,7 @@ def compute_stats(
     bh_base = float(close[warmup])
     s["Buy & Hold Return [%]"] = (float(close[-1]) - bh_base) / bh_base * 100
 
-    ann_return, vol, period_rets = annualised(equity, cal)
+    ann_return, vol, period_rets = annualised(equity, cal, growth)
     s["Return (Ann.) [%]"] = ann_return * 100
     s["Volatility (Ann.) [%]"] = vol * 100
     years = (duration.days + duration.seconds / 86400) / 365.25
@@ -291,7 +303,7 @@ def compute_stats(
     dd = drawdown(equity) if drawdown_ is None else drawdown_
     max_dd = -_nan_to_zero(float(dd.max()))
     s["Calmar Ratio"] = _div(ann_return, -max_dd or math.nan)
-    beta = _beta(equity, bars)
+    beta = _beta(equity, bars, growth)
     s["Alpha [%]"] = s["Return [%]"] - beta * s["Buy & Hold Return [%]"]
     s["Beta"] = beta
 

@@ -225,6 +225,8 @@ def compute_signal(
         )
     if not allow_short and target.min() < 0:
         target = np.maximum(target, 0)
+    if target is signal.target and type(signal.warmup) is int:
+        return signal
     return Signal(target=target, warmup=int(signal.warmup))
 
 
