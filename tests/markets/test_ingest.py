@@ -11,6 +11,7 @@ import pytest
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
+from markets import services
 from markets.models import CorporateAction, DailyBar, Quote, Ticker
 from markets.providers import Bar, Dividend, QuoteRecord, Split, TickerInfo
 from markets.services import (
@@ -96,6 +97,8 @@ def test_a_bad_bar_writes_nothing_and_names_the_record():
         ("open", Decimal("-1"), "open -1 is not a positive price"),
         ("volume", -5, "volume -5 is not a count"),
         ("close", Decimal("1e13"), "not a positive price below 10^12"),
+        ("date", "2024-01-02", "date '2024-01-02' is not a date"),
+        ("source", "", "source '' must be 1-20 characters"),
     ],
 )
 def test_impossible_values_are_refused(field, value, message):
@@ -116,7 +119,8 @@ def test_unknown_ticker_writes_nothing():
 def test_bars_upsert_query_count_does_not_grow_with_rows():
     TickerFactory(symbol="AAPL")
     # SQLite: ticker ids, savepoint, max id, one multi-row upsert, release.
-    # PostgreSQL: ticker ids, savepoint, drop/create staging, COPY, upsert, drop, release.
+    # PostgreSQL (new bars): ticker ids, savepoint, stored spans, savepoint, COPY into the
+    # table, release, release.
     with CaptureQueriesContext(connection) as one:
         bars_upsert(bars=make_bars("AAPL", 1))
     DailyBar.objects.all().delete()
@@ -129,24 +133,61 @@ def test_bars_upsert_of_nothing_does_nothing():
     assert bars_upsert(bars=[]) == UpsertResult()
 
 
-@pytest.mark.postgres
-def test_postgres_path_stages_with_copy_and_counts():
+def _postgres_only() -> None:
     if connection.vendor != "postgresql":
         pytest.skip("PostgreSQL only: set DATABASE_URL=postgres://...")
+
+
+def _sql(queries: CaptureQueriesContext) -> str:
+    return " ".join(q["sql"] for q in queries)
+
+
+@pytest.mark.postgres
+def test_postgres_new_bars_are_copied_straight_in_and_the_rest_staged():
+    _postgres_only()
     TickerFactory(symbol="AAPL")
     bars = make_bars("AAPL", 300)
     with CaptureQueriesContext(connection) as queries:
-        assert bars_upsert(bars=bars) == UpsertResult(created=300)
-    sql = " ".join(q["sql"] for q in queries)
-    assert "CREATE TEMP TABLE markets_bar_stage" in sql
-    assert "ON CONFLICT (ticker_id, date) DO UPDATE" in sql
-    assert bars_upsert(bars=bars) == UpsertResult(unchanged=300)
-    changed = [*bars[:-1], Bar(**{**_fields(bars[-1]), "volume": 7})]
-    assert bars_upsert(bars=changed) == UpsertResult(updated=1, unchanged=299)
+        assert bars_upsert(bars=bars[:200]) == UpsertResult(created=200)
+    assert "COPY markets_dailybar (ticker_id, date, open" in _sql(queries)
+    assert "markets_bar_stage" not in _sql(queries)
+
+    # the same days again: staged, compared, nothing written
+    with CaptureQueriesContext(connection) as queries:
+        assert bars_upsert(bars=bars[:200]) == UpsertResult(unchanged=200)
+    assert "CREATE TEMP TABLE markets_bar_stage" in _sql(queries)
+    assert "ON CONFLICT (ticker_id, date) DO UPDATE" in _sql(queries)
+
+    # stored days and the days after them in one call; one stored day changed
+    changed = [*bars[:199], Bar(**{**_fields(bars[199]), "volume": 7}), *bars[200:]]
+    assert bars_upsert(bars=changed) == UpsertResult(created=100, updated=1, unchanged=199)
+    assert DailyBar.objects.count() == 300
+    assert DailyBar.objects.get(date=bars[199].date).volume == 7
+
+    # a gap inside the stored span is filled through the staging table
+    DailyBar.objects.filter(date=bars[150].date).delete()
+    assert bars_upsert(bars=changed) == UpsertResult(created=1, unchanged=299)
+
     # twice in one transaction: the staging table of the first call is gone
     with transaction.atomic():
         bars_upsert(bars=bars[:10])
         assert bars_upsert(bars=bars[:10]) == UpsertResult(unchanged=10)
+
+
+@pytest.mark.postgres
+def test_postgres_a_day_stored_meanwhile_falls_back_to_the_upsert(monkeypatch):
+    """Another transaction may store some of the days between the span query and the COPY
+    (here: the split is told nothing is stored). The unique constraint refuses the COPY, its
+    savepoint is rolled back, and every bar goes through the upsert, counted right."""
+    _postgres_only()
+    TickerFactory(symbol="AAPL")
+    bars = make_bars("AAPL", 20)
+    bars_upsert(bars=bars[:5])
+    monkeypatch.setattr(services, "_split_by_span", lambda rows, spans: (rows, []))
+    changed = [Bar(**{**_fields(bars[0]), "close": Decimal("99.5")}), *bars[1:]]
+    assert bars_upsert(bars=changed) == UpsertResult(created=15, updated=1, unchanged=4)
+    assert DailyBar.objects.count() == 20
+    assert DailyBar.objects.get(date=D0).close == Decimal("99.5")
 
 
 # --- quotes, tickers, corporate actions ----------------------------------------------------
