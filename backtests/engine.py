@@ -20,6 +20,7 @@ the default size, see docs/backtest-statistics.md):
 from __future__ import annotations
 
 import hashlib
+import itertools
 import math
 import sys
 from collections.abc import Mapping
@@ -129,12 +130,12 @@ class Bars:
         """Bar times as int64 nanoseconds since the epoch (UTC for a tz-aware index)."""
         return self.memo(("ns",), lambda: _as_ns(self.index))
 
-    def times(self, bar_numbers: list[int]) -> list[datetime]:
+    def times(self, bar_numbers: list[int] | np.ndarray) -> list[datetime]:
         """The bars' times as datetimes (local wall time with tzinfo for a tz-aware index)."""
         if self.index.tz is not None:
             return list(self.index.take(np.asarray(bar_numbers, dtype=np.intp)))
-        picked = self.ns[np.asarray(bar_numbers, dtype=np.intp)].astype("datetime64[ns]")
-        return picked.astype("datetime64[us]").astype(object).tolist()
+        picked = self.ns[np.asarray(bar_numbers, dtype=np.intp)].view("datetime64[ns]")
+        return picked.astype("datetime64[us]").tolist()  # datetime objects
 
     def head(self, stop: int) -> Bars:
         """The first `stop` bars as new Bars (own memo)."""
@@ -200,8 +201,9 @@ def bars_fingerprint(data: pd.DataFrame | Bars) -> str:
     return digest.hexdigest()
 
 
-@dataclass(slots=True)
-class Trade:
+class Trade(NamedTuple):
+    """One trade (a record: built in bulk, so a tuple rather than a dataclass)."""
+
     size: int  # shares, negative for a short
     entry_bar: int
     exit_bar: int | None  # None while open
@@ -294,12 +296,17 @@ class Fills:
         return list(map(_Fill, *numbers, self.reason, self.stop_loss, self.take_profit))
 
     def table(self) -> TradeTable:
-        """P&L, return and commissions per trade, as backtesting.py's `Trade.pl` / `pl_pct`."""
-        p_in, p_out = self.entry_price, self.exit_price
         commissions = self.entry_commission + self.exit_commission
-        pnl = self.size * (p_out - p_in) - commissions
-        returns = (p_out / p_in - 1) * np.sign(self.size) - commissions / (np.abs(self.size) * p_in)
+        pnl, returns = _pnl_and_return(self.size, self.entry_price, self.exit_price, commissions)
         return TradeTable(self.entry_bar, self.exit_bar, pnl, returns, commissions)
+
+
+def _pnl_and_return(size: Any, p_in: Any, p_out: Any, commission: Any) -> tuple[Any, Any]:
+    """P&L and return (a fraction) of trades, as backtesting.py's `Trade.pl` / `pl_pct`;
+    numpy arrays or single numbers."""
+    pnl = size * (p_out - p_in) - commission
+    returns = (p_out / p_in - 1) * np.sign(size) - commission / (np.abs(size) * p_in)
+    return pnl, returns
 
 
 @dataclass
@@ -389,11 +396,11 @@ def _fill_orders(
     """
     rate, fixed, spread = config.commission, config.commission_fixed, config.spread
     prices = bars.open[fill_bars]
-    cash, size, entry = config.cash, 0, 0.0
+    cash, size, units, entry = config.cash, 0, 0, 0.0
     cash_after, size_after = [], []
     for price, direction in zip(prices.tolist(), directions.tolist(), strict=True):
         if size:  # close at the open
-            cash += size * (price - entry) - (fixed + abs(size) * price * rate)
+            cash += size * (price - entry) - (fixed + units * price * rate)
             size = 0
         if direction:
             entry = price * (1 + spread) if direction > 0 else price * (1 - spread)
@@ -638,8 +645,8 @@ def _trades(fills: Fills, bars: Bars, table: TradeTable) -> list[Trade]:
     if not len(fills):
         return []
     entry_bar, exit_bar = fills.entry_bar.tolist(), fills.exit_bar.tolist()
-    times = bars.times([*entry_bar, *exit_bar])
-    columns = (
+    times = bars.times(np.concatenate((fills.entry_bar, fills.exit_bar)))
+    rows = zip(
         fills.size.tolist(),
         entry_bar,
         exit_bar,
@@ -650,16 +657,35 @@ def _trades(fills: Fills, bars: Bars, table: TradeTable) -> list[Trade]:
         table.pnl.tolist(),
         (table.returns * 100).tolist(),
         table.commissions.tolist(),
+        fills.reason,
+        fills.stop_loss,
+        fills.take_profit,
+        itertools.repeat(None),  # mark_time: only for an open trade
     )
-    return list(map(Trade, *columns, fills.reason, fills.stop_loss, fills.take_profit))
+    return [tuple.__new__(Trade, row) for row in rows]  # skips NamedTuple.__new__'s overhead
 
 
 def _open_trade(fill: _Fill, bars: Bars) -> Trade:
     """The trade still open on the last bar, marked to its close."""
-    fills = Fills.from_rows([fill])
-    (trade,) = _trades(fills, bars, fills.table())
-    trade.exit_bar, trade.exit_time, trade.mark_time = None, None, trade.exit_time
-    return trade
+    entry_time, mark_time = bars.times([fill.entry_bar, fill.exit_bar])
+    commission = fill.entry_commission + fill.exit_commission
+    pnl, ret = _pnl_and_return(fill.size, fill.entry_price, fill.exit_price, commission)
+    return Trade(
+        fill.size,
+        fill.entry_bar,
+        None,
+        entry_time,
+        None,
+        fill.entry_price,
+        fill.exit_price,
+        float(pnl),
+        float(ret * 100),
+        commission,
+        fill.reason,
+        fill.stop_loss,
+        fill.take_profit,
+        mark_time,
+    )
 
 
 def run_backtest(
