@@ -13,6 +13,7 @@ since then, so seeding again tomorrow adds one bar and changes none of the other
 from __future__ import annotations
 
 import zlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -249,13 +250,21 @@ def _info(spec: DemoTicker, last_close: Decimal | None) -> TickerInfo:
     )
 
 
+def _asset_types(specs: Iterable[DemoTicker]) -> dict[str, str]:
+    """Stock or ETF per symbol: set on every seed, so a database seeded before the ETFs were
+    typed is corrected (the dashboard's gainers and losers are stocks only)."""
+    return {s.symbol: s.asset_type for s in specs}
+
+
 def seed(*, user=None, stdout: TextIO) -> None:
     """Load the demo universe (idempotent). With a vendor key configured, only the tickers
     are created, as real tickers without prices, for `refresh_market_data` to fill in. A
     ticker that already holds real data is left alone."""
     if any(vendor_keys().values()):
         with transaction.atomic():
-            result = tickers_upsert(infos=[_info(s, None) for s in UNIVERSE])
+            result = tickers_upsert(
+                infos=[_info(s, None) for s in UNIVERSE], asset_types=_asset_types(UNIVERSE)
+            )
         stdout.write(
             f"Market data: vendor key set, so no demo prices; {result.created} ticker(s) added. "
             "Run `manage.py refresh_market_data` to load real prices."
@@ -271,7 +280,10 @@ def seed(*, user=None, stdout: TextIO) -> None:
     specs = [s for s in UNIVERSE if s.symbol not in real]
     bars = {s.symbol: demo_bars(s, days) for s in specs}
     with transaction.atomic():
-        tickers_upsert(infos=[_info(s, bars[s.symbol][-1].close) for s in specs])
+        tickers_upsert(
+            infos=[_info(s, bars[s.symbol][-1].close) for s in specs],
+            asset_types=_asset_types(specs),
+        )
         Ticker.objects.filter(symbol__in=[s.symbol for s in specs], is_demo=False).update(
             is_demo=True
         )

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
@@ -377,10 +377,22 @@ def quotes_upsert(*, quotes: Iterable[QuoteRecord]) -> UpsertResult:
 # --- tickers and corporate actions ---------------------------------------------------------
 
 
-def tickers_upsert(*, infos: Iterable[TickerInfo]) -> UpsertResult:
+def tickers_upsert(
+    *, infos: Iterable[TickerInfo], asset_types: Mapping[str, str] | None = None
+) -> UpsertResult:
     """Create or update tickers from vendor details. A blank vendor field (no sector, no
-    market cap) never blanks a stored value; `is_demo` and `active` are left as they are."""
+    market cap) never blanks a stored value; `is_demo` and `active` are left as they are.
+    `asset_types` (symbol -> stock / etf / index; vendor details do not carry it) sets the
+    asset type of a new ticker and corrects a stored one; a symbol not in it keeps its own."""
     records = {_symbol(i.symbol): i for i in infos}
+    types = {_symbol(symbol): kind for symbol, kind in (asset_types or {}).items()}
+    wrong = [
+        f"{s}: asset type {k!r} is not one of {', '.join(Ticker.AssetType.values)}"
+        for s, k in sorted(types.items())
+        if k not in Ticker.AssetType.values
+    ]
+    if wrong:
+        raise IngestError(wrong)
     with transaction.atomic():
         existing = {t.symbol: t for t in Ticker.objects.filter(symbol__in=records)}
         new, changed = [], []
@@ -392,10 +404,12 @@ def tickers_upsert(*, infos: Iterable[TickerInfo]) -> UpsertResult:
                 "industry": info.industry[:120],
                 "market_cap": info.market_cap,
                 "currency": (info.currency or "USD")[:3].upper(),
+                "asset_type": types.get(symbol, ""),
             }
             ticker = existing.get(symbol)
             if ticker is None:
-                new.append(Ticker(symbol=symbol, **values))
+                kind = values["asset_type"] or Ticker.AssetType.STOCK
+                new.append(Ticker(symbol=symbol, **{**values, "asset_type": kind}))
                 continue
             dirty = False
             for name, value in values.items():
@@ -408,7 +422,7 @@ def tickers_upsert(*, infos: Iterable[TickerInfo]) -> UpsertResult:
         if changed:
             for ticker in changed:
                 ticker.updated_at = timezone.now()
-            Ticker.objects.bulk_update(changed, [*TICKER_FIELDS, "updated_at"])
+            Ticker.objects.bulk_update(changed, [*TICKER_FIELDS, "asset_type", "updated_at"])
     return UpsertResult(len(new), len(changed), len(records) - len(new) - len(changed))
 
 
@@ -759,16 +773,33 @@ def _refresh_quotes(tickers: list[Ticker], failover: FailoverProvider, report: R
             continue  # no configured vendor offers quotes
         report.fail(symbol, f"quote: {error.message}")
     good = list(fetched.results.values())
+    written = 0
     try:
         with transaction.atomic():
-            report.add("quotes", quotes_upsert(quotes=good))
+            result = quotes_upsert(quotes=good)
+        report.add("quotes", result)
+        written = result.written
     except IngestError:
         for record in good:  # find the bad ones; store the rest
             try:
                 with transaction.atomic():
-                    report.add("quotes", quotes_upsert(quotes=[record]))
+                    result = quotes_upsert(quotes=[record])
+                report.add("quotes", result)
+                written += result.written
             except IngestError as exc:
                 report.fail(record.symbol, f"quote from {record.source} cannot be stored: {exc}")
+    if written:
+        _feed_invalidate_on_commit()
+
+
+def _feed_invalidate_on_commit() -> None:
+    """New quotes show on the polled feed at once rather than when its 5 s cache expires.
+    After the commit, so no poller caches the old quotes again in between; never on a
+    rolled-back dry run; a cache outage is logged, not a failed run (the feed then catches
+    up when its entries expire)."""
+    from markets.quotes import feed_invalidate  # markets.quotes imports this module
+
+    transaction.on_commit(feed_invalidate, robust=True)
 
 
 def tickers_sync(

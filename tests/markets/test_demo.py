@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import numpy as np
@@ -13,6 +13,7 @@ from django.db.models import Count, F, Max, Min, Q
 
 from markets import calendar, demo
 from markets.models import DailyBar, Quote, Ticker
+from markets.selectors import movers
 from tests.factories import DailyBarFactory, TickerFactory
 
 NOW = datetime(2026, 11, 26, 15, tzinfo=UTC)  # Thanksgiving: the last session is the 25th
@@ -66,6 +67,9 @@ REQUIRED = [
 ]
 
 
+ETFS = {"SPY", "QQQ", "DIA", "IWM", "XLK", "XLF", "XLV", "XLE", "XLY", "XLP", "XLI", "XLU", "XLB", "XLRE", "XLC"}  # fmt: skip
+
+
 def spec(symbol: str) -> demo.DemoTicker:
     return next(s for s in demo.UNIVERSE if s.symbol == symbol)
 
@@ -81,7 +85,9 @@ def test_universe_has_the_well_known_names_with_sectors():
             assert s.sector and s.industry, s.symbol
             assert s.shares_m > 0
     assert spec("XLK").sector == "Information Technology"
-    assert spec("SPY").asset_type == Ticker.AssetType.ETF
+    etfs = {s.symbol for s in demo.UNIVERSE if s.asset_type == Ticker.AssetType.ETF}
+    assert etfs == ETFS
+    assert {s.asset_type for s in demo.UNIVERSE if s.symbol not in ETFS} == {"stock"}
     assert spec("BRK.B").sector == "Financials"
 
 
@@ -159,6 +165,10 @@ def test_seed_loads_every_ticker_on_nyse_sessions_only_and_is_idempotent(setting
     assert aapl.market_cap == int(Decimal(14_900_000_000) * last_two[0].close)
     assert Quote.objects.count() == len(demo.UNIVERSE)
     assert f"{len(sessions) * len(demo.UNIVERSE)} bars added" in out.getvalue()
+    assert set(tickers.filter(asset_type="etf").values_list("symbol", flat=True)) == ETFS
+    gainers, losers = movers(limit=len(demo.UNIVERSE))
+    shown = {q.ticker.symbol for q in gainers + losers}
+    assert shown and not shown & ETFS  # the dashboard's top gainers/losers are stocks
 
     closes = list(
         DailyBar.objects.order_by("ticker__symbol", "date").values_list("close", flat=True)
@@ -197,3 +207,30 @@ def test_seed_with_a_vendor_key_adds_real_tickers_without_prices(settings):
     assert not Ticker.objects.filter(is_demo=True).exists()
     assert not DailyBar.objects.exists()
     assert "refresh_market_data" in out.getvalue()
+
+
+@pytest.mark.django_db
+@time_machine.travel(NOW, tick=False)
+def test_seeding_again_corrects_an_etf_stored_as_a_stock(settings, monkeypatch):
+    """A database seeded before the ETFs were typed holds them as stocks; seeding again
+    corrects them, and a further seed changes no ticker."""
+    settings.POLYGON_API_KEY = settings.FINNHUB_API_KEY = settings.ALPHA_VANTAGE_API_KEY = ""
+    monkeypatch.setattr(demo, "UNIVERSE", (spec("AAPL"), spec("SPY"), spec("XLK")))
+    demo.seed(user=None, stdout=io.StringIO())
+    Ticker.objects.update(asset_type="stock")
+
+    demo.seed(user=None, stdout=io.StringIO())
+    types = dict(Ticker.objects.values_list("symbol", "asset_type"))
+    assert types == {"AAPL": "stock", "SPY": "etf", "XLK": "etf"}
+    stamps = dict(Ticker.objects.values_list("symbol", "updated_at"))
+    with time_machine.travel(NOW + timedelta(hours=1), tick=False):
+        demo.seed(user=None, stdout=io.StringIO())
+    assert dict(Ticker.objects.values_list("symbol", "updated_at")) == stamps
+
+
+@pytest.mark.django_db
+def test_seed_with_a_vendor_key_types_the_etfs(settings):
+    settings.POLYGON_API_KEY = "key"
+    TickerFactory(symbol="XLF", asset_type="stock")  # added earlier by hand, untyped
+    demo.seed(user=None, stdout=io.StringIO())
+    assert set(Ticker.objects.filter(asset_type="etf").values_list("symbol", flat=True)) == ETFS

@@ -255,6 +255,25 @@ def test_tickers_upsert_creates_updates_and_keeps_known_values():
     assert not t.is_demo
 
 
+def test_tickers_upsert_sets_and_corrects_the_asset_type():
+    TickerFactory(symbol="SPY", asset_type="stock")  # stored before it was typed
+    infos = [info("SPY", name="SPDR S&P 500 ETF Trust"), info("QQQ"), info("AAPL")]
+    types = {"spy": "etf", "QQQ": "etf"}  # AAPL: not given, so the default (stock)
+    assert tickers_upsert(infos=infos, asset_types=types) == UpsertResult(created=2, updated=1)
+    assert dict(Ticker.objects.values_list("symbol", "asset_type")) == {
+        "AAPL": "stock",
+        "QQQ": "etf",
+        "SPY": "etf",
+    }
+    assert tickers_upsert(infos=infos, asset_types=types) == UpsertResult(unchanged=3)
+    # without asset types (a vendor sync) the stored ones stay
+    assert tickers_upsert(infos=infos) == UpsertResult(unchanged=3)
+    assert Ticker.objects.get(symbol="SPY").asset_type == "etf"
+    with pytest.raises(IngestError, match="SPY: asset type 'fund' is not one of stock, etf"):
+        tickers_upsert(infos=infos, asset_types={"SPY": "fund"})
+    assert Ticker.objects.get(symbol="SPY").asset_type == "etf"
+
+
 def test_corporate_actions_upsert():
     TickerFactory(symbol="AAPL")
     split = Split("AAPL", date(2020, 8, 31), Decimal(1), Decimal(4), "polygon")
