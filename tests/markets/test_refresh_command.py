@@ -27,6 +27,8 @@ from markets.providers import (
     Split,
     TickerInfo,
 )
+from markets.quotes import feed_get
+from markets.services import quotes_upsert
 from qunex.models import JobRun
 from tests.factories import DailyBarFactory, QuoteFactory, TickerFactory
 from tests.markets import FakeVendor, Reply, fake_session, fixture
@@ -229,6 +231,36 @@ def test_dry_run_fetches_and_writes_nothing(monkeypatch):
     assert DailyBar.objects.count() == 1
     assert not Quote.objects.exists()
     assert polygon.calls
+
+
+def _feed_price(symbol: str) -> Decimal:
+    (quote,) = feed_get(symbols=[symbol]).quotes
+    return Decimal(quote["price"])
+
+
+def test_new_quotes_show_on_the_feed_at_once(monkeypatch, django_capture_on_commit_callbacks):
+    aapl = real_ticker("AAPL")
+    QuoteFactory(ticker=aapl, price=90, as_of=NOW - timedelta(days=1), source="polygon")
+    assert _feed_price("AAPL") == 90  # now cached for MARKET_FEED_CACHE_SECONDS
+    # control: a quote written without an invalidation stays hidden behind the cache
+    quotes_upsert(quotes=[QuoteRecord("AAPL", Decimal(95), None, None, 5, NOW, "polygon")])
+    assert _feed_price("AAPL") == 90
+
+    use(monkeypatch, Scripted("polygon"))  # quotes AAPL at 101
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        out, _ = refresh()
+    assert "quotes_updated 1" in out
+    assert len(callbacks) == 1
+    assert _feed_price("AAPL") == 101
+
+    # unchanged quotes, or a dry run (rolled back), leave the feed's cache alone
+    with django_capture_on_commit_callbacks() as callbacks:
+        out, _ = refresh("--since", str(MONDAY))
+        assert "quotes_unchanged 1" in out
+        Quote.objects.all().delete()
+        out, _ = refresh("--dry-run")
+        assert "quotes_created 1" in out
+    assert callbacks == []
 
 
 def test_limit_takes_the_stalest_tickers_first(monkeypatch):
