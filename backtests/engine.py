@@ -91,7 +91,8 @@ class Bars:
     def from_frame(cls, df: pd.DataFrame) -> Bars:
         """Accepts Open/High/Low/Close[/Volume] columns in any case and a DatetimeIndex (or a
         `date` column). Other numeric columns are kept in `extra` for strategies to use."""
-        by_lower = {str(c).lower(): c for c in df.columns}
+        columns = df.columns.tolist()  # iterating the Index itself boxes each name: slower
+        by_lower = {str(c).lower(): c for c in columns}
         missing = [c for c in _COLUMNS[:4] if c not in by_lower]
         if missing:
             raise ValueError(f"Bars need columns {', '.join(missing)}.")
@@ -110,7 +111,7 @@ class Bars:
         known = {*_COLUMNS, "date"}
         extra = {
             str(c).lower(): df[c].to_numpy(dtype=float)
-            for c in df.columns
+            for c in columns
             if str(c).lower() not in known and pd.api.types.is_numeric_dtype(df[c])
         }
         return cls(index=index, extra=extra, **arrays)
@@ -356,7 +357,7 @@ def _orders(bars: Bars, signal: Signal) -> tuple[np.ndarray, np.ndarray]:
     n, target = len(bars), signal.target
     first = min(max(signal.first_bar, 0), n)
     decisions = target[first : n - 1]
-    changed = np.flatnonzero(decisions[1:] != decisions[:-1]) + (first + 1)
+    changed = (decisions[1:] != decisions[:-1]).nonzero()[0] + (first + 1)
     if len(decisions) and decisions[0] != 0:
         changed = np.concatenate(([first], changed))
     return changed + 1, target[changed]
@@ -419,7 +420,7 @@ def _fill_orders(
         entries = prices  # price * 1.0 is the price, to the bit
     held = sizes != 0
     events = _Events(fill_bars, cash_after, sizes, np.where(held, entries, 0.0))
-    opened = np.flatnonzero(held[:-1])  # each closes at the next order
+    opened = held[:-1].nonzero()[0]  # each closes at the next order
     closed = opened + 1
     units, entry_prices, exit_prices = np.abs(sizes[opened]), entries[opened], prices[closed]
     fills = Fills(
@@ -536,17 +537,18 @@ def _equity(close: np.ndarray, start_cash: float, events: _Events) -> np.ndarray
     """Step the account from event to event and mark it to each close (`start_cash` before
     the first event). Each state holds from its bar until the next event's."""
     n = len(close)
-    equity = np.full(n, float(start_cash))
     if not len(events.bar):
-        return equity
+        return np.full(n, float(start_cash))
     starts = np.asarray(events.bar)
     lengths = np.empty_like(starts)
     lengths[:-1] = starts[1:] - starts[:-1]
     lengths[-1] = n - starts[-1]
-    cash = np.repeat(events.cash, lengths)
-    size = np.repeat(np.asarray(events.size, dtype=float), lengths)
-    entry = np.repeat(events.entry, lengths)
+    cash = np.asarray(events.cash).repeat(lengths)
+    size = np.asarray(events.size, dtype=float).repeat(lengths)
+    entry = np.asarray(events.entry).repeat(lengths)
     first = starts[0]
+    equity = np.empty(n)
+    equity[:first] = start_cash
     equity[first:] = cash + (close[first:] * size - size * entry)
     return equity
 

@@ -188,7 +188,7 @@ def drawdown_periods(dd: np.ndarray, ns: np.ndarray) -> tuple[np.ndarray, np.nda
     """
     candidates = dd == 0
     candidates[-1] = True
-    ends = np.flatnonzero(candidates)
+    ends = candidates.nonzero()[0]
     prev, cur = ends[:-1], ends[1:]
     keep = cur > prev + 1
     prev, cur = prev[keep], cur[keep]
