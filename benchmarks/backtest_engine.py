@@ -8,7 +8,8 @@ docs/backtest-statistics.md. Two measurements:
 1. One run (fast=10, slow=30): backtesting.py's `Backtest.run()` on a prepared Backtest
    against `run_backtest()` (a) from the DataFrame, bar validation included, and (b) on
    prepared Bars with nothing memoised (the counterpart of a prepared Backtest: indicators,
-   calendar and statistics are all recomputed). Best of N each.
+   calendar and statistics are all recomputed). The three are timed in turn, round after
+   round, so they share the machine's load; best round of N each.
 2. A 100-combination sweep (fast 5..14 x slow 20..65): `Backtest.optimize()` (which spreads
    the runs over every CPU) against `sweep()` on one core, best of a few.
 
@@ -23,7 +24,9 @@ import resource
 import sys
 import time
 import warnings
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -101,14 +104,25 @@ def best_of(fn, repeat: int, number: int = 1) -> tuple[float, float]:
     CPU time is the fairer clock on a shared machine (other jobs steal wall time from both
     engines, unevenly); wall time is what a user waits.
     """
-    walls, cpus = [], []
+    return interleaved({"fn": (fn, number)}, repeat)["fn"]
+
+
+def interleaved(
+    cases: dict[str, tuple[Callable[[], Any], int]], repeat: int
+) -> dict[str, tuple[float, float]]:
+    """(wall, cpu) per case `name: (fn, calls a round)`: the fastest mean seconds of a round's
+    calls over `repeat` rounds. Each round times every case in turn, so a burst of load from
+    other jobs hits them alike."""
+    walls: dict[str, list[float]] = {name: [] for name in cases}
+    cpus: dict[str, list[float]] = {name: [] for name in cases}
     for _ in range(repeat):
-        wall, cpu = time.perf_counter(), _cpu()
-        for _ in range(number):
-            fn()
-        walls.append((time.perf_counter() - wall) / number)
-        cpus.append((_cpu() - cpu) / number)
-    return min(walls), min(cpus)
+        for name, (fn, number) in cases.items():
+            wall, cpu = time.perf_counter(), _cpu()
+            for _ in range(number):
+                fn()
+            walls[name].append((time.perf_counter() - wall) / number)
+            cpus[name].append((_cpu() - cpu) / number)
+    return {name: (min(walls[name]), min(cpus[name])) for name in cases}
 
 
 def main() -> int:
@@ -135,19 +149,21 @@ def main() -> int:
     ] == ref._trades["ExitBar"].tolist()
     params = {"fast": FAST, "slow": SLOW}
     prepared = Bars.from_frame(df)
-    ref_wall, ref_cpu = best_of(bt.run, args.repeat * 2)
-    # `.equity` builds the pandas Series (backtesting.py builds its equity DataFrame too).
-    frame_wall, frame_cpu = best_of(
-        lambda: run_backtest(df, "sma_cross", params, config=CONFIG).equity,
-        args.repeat * 2,
-        number=50,
+
+    def ours(data: pd.DataFrame | Bars) -> None:
+        # `.equity` builds the pandas Series (backtesting.py builds its equity DataFrame too).
+        run_backtest(data, "sma_cross", params, config=CONFIG).equity  # noqa: B018
+
+    timings = interleaved(
+        {
+            "ref": (bt.run, 1),
+            "frame": (lambda: ours(df), 50),
+            # tail(0): the same arrays in new Bars with an empty memo, so nothing is reused.
+            "bars": (lambda: ours(prepared.tail(0)), 50),
+        },
+        args.repeat * 3,
     )
-    # tail(0): the same arrays in new Bars with an empty memo, so nothing is reused.
-    bars_wall, bars_cpu = best_of(
-        lambda: run_backtest(prepared.tail(0), "sma_cross", params, config=CONFIG).equity,
-        args.repeat * 2,
-        number=50,
-    )
+    (ref_wall, ref_cpu), (frame_wall, frame_cpu), (bars_wall, bars_cpu) = timings.values()
     run_ratio, bars_ratio = ref_cpu / frame_cpu, ref_cpu / bars_cpu
     print("single run (best of; CPU time, wall time in brackets)")
     print(f"  backtesting.py Backtest.run()      {ref_cpu * 1e3:8.3f} ms  [{ref_wall * 1e3:8.3f}]")
