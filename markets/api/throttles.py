@@ -161,8 +161,8 @@ class LeaseBook:
             if len(self._leases) >= _BOOK_MAX:
                 now = time.time()
                 self._leases = {k: v for k, v in self._leases.items() if v.window_end > now}
-                if len(self._leases) >= _BOOK_MAX:
-                    self._leases.clear()
+                if len(self._leases) >= _BOOK_MAX // 2:  # so the sweep stays rare
+                    self._leases.clear()  # unused tokens are lost: never more than the limit
             lease = self._leases[key] = _Lease(limit=limit, window_end=window_end)
         return lease
 

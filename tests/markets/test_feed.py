@@ -624,3 +624,12 @@ def test_a_redis_304_costs_one_round_trip(cache_backend, client, no_vendor, monk
     for _ in range(10):  # a lease and the remembered ETag: most polls need no round trip
         assert client.get(FEED, {"symbols": "AAPL"}, HTTP_IF_NONE_MATCH=etag).status_code == 304
     assert len(sent) <= 4
+
+
+def test_the_lease_book_stays_bounded(monkeypatch):
+    monkeypatch.setattr(throttles, "_BOOK_MAX", 100)
+    book = throttles.LeaseBook()
+    for i in range(1000):
+        assert book.take(f"k{i}", 10, window_end=time.time() + 60) == (None, 1)
+        assert book.grant(f"k{i}", 10, time.time() + 60, size=1, total=1)
+        assert len(book._leases) <= 100
