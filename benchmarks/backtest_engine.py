@@ -150,16 +150,16 @@ def main() -> int:
     params = {"fast": FAST, "slow": SLOW}
     prepared = Bars.from_frame(df)
 
-    def ours(data: pd.DataFrame | Bars) -> None:
+    def run_ours(data: pd.DataFrame | Bars) -> None:
         # `.equity` builds the pandas Series (backtesting.py builds its equity DataFrame too).
         run_backtest(data, "sma_cross", params, config=CONFIG).equity  # noqa: B018
 
     timings = interleaved(
         {
             "ref": (bt.run, 1),
-            "frame": (lambda: ours(df), 50),
+            "frame": (lambda: run_ours(df), 50),
             # tail(0): the same arrays in new Bars with an empty memo, so nothing is reused.
-            "bars": (lambda: ours(prepared.tail(0)), 50),
+            "bars": (lambda: run_ours(prepared.tail(0)), 50),
         },
         args.repeat * 3,
     )
