@@ -261,6 +261,34 @@ def test_changing_future_bars_cannot_change_earlier_decisions_or_equity():
     assert compared > 50 and moved > 10
 
 
+@pytest.mark.parametrize("allow_short", [False, True])
+def test_fills_without_brackets_match_the_bracket_loop_to_the_bit(allow_short):
+    """Without stop-loss/take-profit the engine fills orders column-wise; with a stop so far
+    away that it never triggers the bracket-checking loop runs instead. Both must agree
+    exactly: same trades, same equity, float for float."""
+    bars = synthetic_bars(1500, seed=11)
+    costs = {"commission": 0.001, "commission_fixed": 2.0, "spread": 0.0005}
+    plain = Config(allow_short=allow_short, **costs)
+    bracketed = Config(allow_short=allow_short, stop_loss=0.99, **costs)
+    trades = 0
+    for spec in list_strategies():
+        if spec.name == "scripted":
+            continue
+        a = run_backtest(bars, spec.name, config=plain)
+        b = run_backtest(bars, spec.name, config=bracketed)
+        assert {t.exit_reason for t in b.trades} <= {"signal"}, spec.name  # never triggered
+        assert a.equity.tolist() == b.equity.tolist(), spec.name
+        unbracketed = [t._replace(stop_loss=None) for t in b.trades]
+        assert a.trades == unbracketed, spec.name
+        if a.open_trade:
+            assert a.open_trade == b.open_trade._replace(stop_loss=None), spec.name
+        assert a.stats.keys() == b.stats.keys()
+        for key, value in a.stats.items():
+            assert value == b.stats[key] or (value != value and b.stats[key] != b.stats[key])
+        trades += len(a.trades)
+    assert trades > 100
+
+
 def test_to_dict_is_json_and_carries_everything_a_job_stores():
     result = run([0, 1, 1, -1, -1, 0, 0], allow_short=True, commission=0.001)
     data = json.loads(json.dumps(result.to_dict(), allow_nan=False))
