@@ -1,4 +1,5 @@
 from allauth.account.decorators import secure_admin_login
+from csp.decorators import csp_update
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
@@ -11,10 +12,17 @@ admin.site.login = secure_admin_login(admin.site.login)
 admin.site.site_header = "Qunex staff panel"
 admin.site.site_title = "Qunex staff"
 
+# Swagger UI injects one fixed <style> element; allow exactly that one by its hash (it is
+# the bundled drf-spectacular-sidecar version's, so a version bump may change it).
+SWAGGER_STYLE_HASH = "'sha256-MMpT0iDxyjALd9PdfepImGX3DBfJPXZ4IlDWdPAgtn0='"
+swagger_ui = csp_update({"style-src": [SWAGGER_STYLE_HASH]})(
+    SpectacularSwaggerSplitView.as_view(url_name="api-schema")
+)
+
 api_patterns = [
     path("", views.api_root, name="api-root"),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
+    path("docs/", swagger_ui, name="api-docs"),
     path("", include("markets.api.urls")),
     path("", include("portfolios.api.urls")),
     path("", include("backtests.api.urls")),
