@@ -17,7 +17,9 @@ def test_a_non_loopback_connection_fails():
 def test_a_vendor_request_fails_before_it_leaves_the_machine():
     import requests
 
-    with pytest.raises((SocketBlockedError, SocketConnectBlockedError, requests.exceptions.ConnectionError)):
+    with pytest.raises(
+        (SocketBlockedError, SocketConnectBlockedError, requests.exceptions.ConnectionError)
+    ):
         requests.get("https://api.polygon.io/v1/marketstatus/now", timeout=1)
 
 
