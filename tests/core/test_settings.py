@@ -138,3 +138,10 @@ def test_check_deploy_passes_with_production_like_environment():
         timeout=120,
     )
     assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_migrations_match_the_models_in_every_app():
+    from django.core.management import call_command
+
+    # Exits non-zero (SystemExit) when a model change has no migration.
+    call_command("makemigrations", "--check", "--dry-run", verbosity=0)
