@@ -88,16 +88,17 @@ class Transaction(models.Model):
         indexes = [models.Index(fields=["portfolio", "trade_date"])]
         constraints = [
             models.CheckConstraint(
-                condition=~Q(type__in=[t.value for t in (*TRADE_TYPES, TxnType.SPLIT)])
+                condition=~Q(type__in=sorted(t.value for t in (*TRADE_TYPES, TxnType.SPLIT)))
                 | Q(quantity__gt=0),
                 name="transaction_quantity_positive",
             ),
             models.CheckConstraint(
-                condition=~Q(type__in=[t.value for t in AMOUNT_TYPES]) | Q(amount__gt=0),
+                condition=~Q(type__in=sorted(t.value for t in AMOUNT_TYPES)) | Q(amount__gt=0),
                 name="transaction_amount_positive",
             ),
             models.CheckConstraint(
-                condition=~Q(type__in=[t.value for t in SYMBOL_TYPES]) | Q(ticker__isnull=False),
+                condition=~Q(type__in=sorted(t.value for t in SYMBOL_TYPES))
+                | Q(ticker__isnull=False),
                 name="transaction_ticker_required",
             ),
             models.CheckConstraint(

@@ -329,7 +329,7 @@ class Migration(migrations.Migration):
             constraint=models.CheckConstraint(
                 condition=models.Q(
                     models.Q(
-                        ("type__in", ["dividend", "interest", "deposit", "withdrawal", "fee"]),
+                        ("type__in", ["deposit", "dividend", "fee", "interest", "withdrawal"]),
                         _negated=True,
                     ),
                     ("amount__gt", 0),
@@ -342,7 +342,7 @@ class Migration(migrations.Migration):
             model_name="transaction",
             constraint=models.CheckConstraint(
                 condition=models.Q(
-                    models.Q(("type__in", ["split", "buy", "dividend", "sell"]), _negated=True),
+                    models.Q(("type__in", ["buy", "dividend", "sell", "split"]), _negated=True),
                     ("ticker__isnull", False),
                     _connector="OR",
                 ),
