@@ -16,6 +16,7 @@ import pandas as pd
 from django.db.models import Count, Prefetch, QuerySet
 
 from markets.models import DailyBar, Ticker
+from markets.prices import PriceInfo, latest_prices, price_annotations, price_info
 from portfolios import performance as perf
 from portfolios.ledger import ZERO, Ledger, LedgerError, TxnType, build_ledger
 from portfolios.models import (
@@ -27,7 +28,6 @@ from portfolios.models import (
     Watchlist,
     WatchlistItem,
 )
-from portfolios.prices import PriceInfo, latest_prices, price_annotations, price_info
 
 PERIOD_LABELS = {
     "1M": "1 month",

@@ -4,6 +4,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from markets.models import Ticker
+from markets.prices import price_info
 from portfolios.ledger import TxnType
 from portfolios.models import (
     AlertFiring,
@@ -14,7 +15,6 @@ from portfolios.models import (
     Watchlist,
     WatchlistItem,
 )
-from portfolios.prices import price_info
 
 
 class OwnedPrimaryKeyField(serializers.PrimaryKeyRelatedField):

@@ -9,8 +9,8 @@ from decimal import Decimal as D
 import pytest
 
 from markets.models import Quote
+from markets.prices import latest_prices
 from portfolios import selectors
-from portfolios.prices import latest_prices
 from tests.factories import DailyBarFactory, QuoteFactory, TickerFactory
 from tests.portfolios.factories import PortfolioFactory, TransactionFactory
 
