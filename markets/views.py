@@ -14,7 +14,7 @@ from qunex import dashboard
 
 STOCKS_PER_PAGE = 50  # also the feed's symbol limit: a page polls in one request
 
-# Dashboard slots the insights app fills later; a registered panel of the same name wins.
+# Placeholder slots the insights app fills; a registered panel of the same name wins.
 DASHBOARD_SLOTS = (
     (
         "ai_scores",
@@ -125,12 +125,15 @@ def stock_detail_view(request: HttpRequest, symbol: str) -> HttpResponse:
             {"symbol": symbol.upper()[:20], "sectors": []},
             status=404,
         )
+    panels = dashboard.render_stock_context(request, ticker)
+    registered = {p["name"] for p in panels}
     context = {
         "ticker": ticker,
         "quote": _quote(ticker),
         "stats": selectors.key_stats(ticker=ticker),
         "market": quotes.market_status(),
-        "slots": STOCK_SLOTS,
+        "panels": panels,
+        "slots": [s for s in STOCK_SLOTS if s[0] not in registered],
         "feed": _feed_context(),
         "ranges": ["1M", "6M", "1Y", "5Y", "Max"],
     }

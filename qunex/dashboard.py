@@ -8,6 +8,10 @@ An app registers a panel in its `AppConfig.ready()`:
 The dashboard view renders every registered panel in `order`, calling
 `context(request) -> dict` for each. A context function must run a constant number of
 queries (the dashboard's query budget is asserted in tests).
+
+A stock page panel works the same way, registered with `register_stock_panel`; its context
+function also receives the page's `Ticker`: `context(request, ticker) -> dict`. A registered
+stock panel replaces the stock page's placeholder slot of the same name.
 """
 
 from __future__ import annotations
@@ -38,6 +42,39 @@ def register_panel(
     order: int = 100,
 ) -> None:
     _PANELS[name] = Panel(name=name, template=template, context=context, order=order)
+
+
+@dataclass(frozen=True)
+class StockPanel:
+    name: str
+    template: str
+    context: Callable[[HttpRequest, Any], dict[str, Any]]
+    order: int = 100
+
+
+_STOCK_PANELS: dict[str, StockPanel] = {}
+
+
+def register_stock_panel(
+    name: str,
+    *,
+    template: str,
+    context: Callable[[HttpRequest, Any], dict[str, Any]],
+    order: int = 100,
+) -> None:
+    _STOCK_PANELS[name] = StockPanel(name=name, template=template, context=context, order=order)
+
+
+def stock_panels() -> list[StockPanel]:
+    return sorted(_STOCK_PANELS.values(), key=lambda p: (p.order, p.name))
+
+
+def render_stock_context(request: HttpRequest, ticker: Any) -> list[dict[str, Any]]:
+    """[{name, template, context}] for the stock page to `{% dashboard_panel %}`."""
+    return [
+        {"name": p.name, "template": p.template, "context": p.context(request, ticker)}
+        for p in stock_panels()
+    ]
 
 
 def panels() -> list[Panel]:

@@ -304,6 +304,18 @@ SEC_USER_AGENT = env_str("SEC_USER_AGENT", "Qunex admin@qunex.local")
 MARKET_DATA_PROVIDERS = env_list("MARKET_DATA_PROVIDERS", ["polygon", "finnhub", "alphavantage"])
 HTTP_TIMEOUT = env_int("HTTP_TIMEOUT", 10)
 
+# --- Insights: news and its AI analysis (issue 9) -------------------------------------------
+
+
+# --- Insights: insider trades (issue 10) ----------------------------------------------------
+
+
+# --- Insights: economic calendar (issue 10) -------------------------------------------------
+
+
+# --- Insights: AI score (issue 11) ----------------------------------------------------------
+
+
 # --- The 15-second quote feed ---------------------------------------------------------------
 MARKET_FEED_POLL_SECONDS = env_int("MARKET_FEED_POLL_SECONDS", 15)
 MARKET_FEED_CLOSED_POLL_SECONDS = env_int("MARKET_FEED_CLOSED_POLL_SECONDS", 60)

@@ -27,6 +27,7 @@ api_patterns = [
     path("", include("portfolios.api.urls")),
     path("", include("backtests.api.urls")),
     path("", include("accounts.api.urls")),
+    path("", include("insights.api_urls")),
 ]
 
 urlpatterns = [
