@@ -1,6 +1,6 @@
 """Each insights area registers its own admin classes."""
 
-import insights.calendar.admin  # noqa: F401
-import insights.insiders.admin  # noqa: F401
-import insights.news.admin  # noqa: F401
+import insights.calendar.admin
+import insights.insiders.admin
+import insights.news.admin
 import insights.scores.admin  # noqa: F401

@@ -12,7 +12,7 @@ from django.db import models
 
 from markets.models import Ticker
 
-__all__ = ["StoryGroup", "Article", "ArticleTicker", "ArticleAnalysis", "TickerSentiment"]
+__all__ = ["Article", "ArticleAnalysis", "ArticleTicker", "StoryGroup", "TickerSentiment"]
 
 
 class StoryGroup(models.Model):
@@ -69,6 +69,9 @@ class ArticleTicker(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["article", "ticker"], name="articleticker_unique")
         ]
+
+    def __str__(self) -> str:
+        return f"{self.ticker_id} in article {self.article_id} ({self.origin})"
 
 
 class ArticleAnalysis(models.Model):
@@ -133,3 +136,6 @@ class TickerSentiment(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["analysis", "ticker"], name="tickersentiment_unique")
         ]
+
+    def __str__(self) -> str:
+        return f"{self.ticker_id}: {self.sentiment:+.2f}"
