@@ -17,6 +17,7 @@ Only idempotent methods (GET, HEAD, PUT, DELETE, OPTIONS, TRACE) are retried; pa
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Collection
 from typing import Any
@@ -105,3 +106,22 @@ def make_session(
     session.headers["User-Agent"] = user_agent
     session.hooks["response"].append(_raise_for_status)
     return session
+
+
+_shared: QunexSession | None = None
+_shared_lock = threading.Lock()
+
+
+def shared_session() -> QunexSession:
+    """The one outbound session of this process, built on first use with `HTTP_TIMEOUT`.
+
+    Vendor adapters take a `session` argument (tests pass a session wired to fakes) and
+    default to this one."""
+    global _shared
+    if _shared is None:
+        with _shared_lock:
+            if _shared is None:
+                from django.conf import settings
+
+                _shared = make_session(timeout=settings.HTTP_TIMEOUT)
+    return _shared
