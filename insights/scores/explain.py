@@ -56,7 +56,12 @@ def describe(feature: str, value: float | None, contribution: float) -> str:
     """One sentence, e.g. "12-month return of +35.2% raised the forecast by 0.41 points"."""
     name = DESCRIPTIONS.get(feature, feature)
     shown = format_value(feature, value)
-    what = f"{name} missing" if shown == "missing" else f"{name} of {shown}"
+    if shown == "missing":
+        what = f"{name} missing"
+    elif feature == "mkt_above_sma200":
+        what = f"{name}: {shown}," if shown == "yes" else "Market below its 200-day average"
+    else:
+        what = f"{name} of {shown}"
     verb = "raised" if contribution > 0 else "lowered"
     return (
         f"{what[0].upper()}{what[1:]} {verb} the forecast by {abs(contribution) * 100:.2f} points."
