@@ -27,13 +27,10 @@ THRESHOLD = Param("threshold", int, 1, 10, 8, "Hold while the stored AI score is
 
 def ai_score_signal(bars: Bars, p: Mapping[str, Any], allow_short: bool) -> Signal:
     """Long while the AI score stored for the session is at or above the threshold; flat on
-    days without a stored score."""
+    days without a stored score (and throughout when the bars carry no `ai_score` column)."""
     scores = bars.extra.get(COLUMN)
-    if scores is None:
-        raise ValueError(
-            "The AI score strategy needs the stored scores as an 'ai_score' bars column "
-            "(insights.scores.strategy.scores_column); none was given."
-        )
+    if scores is None:  # no stored score for any session: flat throughout
+        return Signal(target=np.zeros(len(bars), dtype=np.int8), warmup=0)
     scores = np.asarray(scores, dtype=float)
     with np.errstate(invalid="ignore"):
         long = np.nan_to_num(scores, nan=0.0) >= p["threshold"]

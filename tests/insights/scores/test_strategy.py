@@ -53,13 +53,13 @@ def test_never_looks_ahead():
         assert a[: k + 1].tolist() == b[: k + 1].tolist()
 
 
-def test_without_stored_scores_it_says_so():
+def test_without_stored_scores_it_stays_flat():
     df = pd.DataFrame(
         {"Open": [1.0, 2.0], "High": [1.0, 2.0], "Low": [1.0, 2.0], "Close": [1.0, 2.0]},
         index=pd.bdate_range("2024-01-01", periods=2),
     )
-    with pytest.raises(ValueError, match="ai_score"):
-        compute_signal(Bars.from_frame(df), "ai_score", {"threshold": 8}, False)
+    signal = compute_signal(Bars.from_frame(df), "ai_score", {"threshold": 8}, False)
+    assert signal.target.tolist() == [0, 0]
 
 
 @pytest.mark.django_db
