@@ -6,21 +6,36 @@ from __future__ import annotations
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics, serializers
-from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.pagination import PageNumberPagination
 
 from insights.scores import selectors
 from insights.scores.models import AIScore, ModelVersion
 from markets.models import Ticker
 
 
-def _no_control(value: str) -> str:
-    if any(not ch.isprintable() for ch in value):
-        raise serializers.ValidationError("Must not contain control characters.")
-    return value
+class StrictPagination(PageNumberPagination):
+    """Page numbers as the schema says: one positive whole number, else 400 naming `page`."""
+
+    def paginate_queryset(self, queryset, request, view=None):
+        values = request.query_params.getlist(self.page_query_param)
+        if values and (len(values) > 1 or not values[0].isdigit() or int(values[0]) < 1):
+            raise ValidationError({self.page_query_param: ["Must be one positive whole number."]})
+        return super().paginate_queryset(queryset, request, view)
+
+    def get_schema_operation_parameters(self, view):
+        params = super().get_schema_operation_parameters(view)
+        for param in params:
+            if param["name"] == self.page_query_param:
+                param["schema"] = {"type": "integer", "minimum": 1}
+        return params
+
+
+def has_control(value: str) -> bool:
+    return any(not ch.isprintable() for ch in value)
 
 
 class ScoreQuerySerializer(serializers.Serializer):
-    sector = serializers.CharField(required=False, max_length=80, validators=[_no_control])
     min_score = serializers.IntegerField(required=False, min_value=1, max_value=10)
     ordering = serializers.ChoiceField(
         required=False, choices=sorted(selectors.ORDERS), default="-score"
@@ -102,6 +117,7 @@ class ModelVersionSerializer(serializers.ModelSerializer):
 
 
 BAD_REQUEST = OpenApiResponse(description="A query parameter is invalid; the body names it.")
+NO_PAGE = OpenApiResponse(description="No such page.")
 
 
 @extend_schema(
@@ -110,22 +126,32 @@ BAD_REQUEST = OpenApiResponse(description="A query parameter is invalid; the bod
     "contributions (largest first) that add up to forecast minus baseline. Filter by "
     "`sector` and `min_score`; `ordering` one of " + ", ".join(sorted(selectors.ORDERS)) + ".",
     parameters=[
-        OpenApiParameter("sector", OpenApiTypes.STR, description="Exact sector name."),
-        OpenApiParameter("min_score", OpenApiTypes.INT, description="1-10."),
+        OpenApiParameter(
+            "sector",
+            OpenApiTypes.STR,
+            description="Exact sector name; one with control characters matches nothing.",
+        ),
+        OpenApiParameter(
+            "min_score", {"type": "integer", "minimum": 1, "maximum": 10}, description="1-10."
+        ),
         OpenApiParameter("ordering", OpenApiTypes.STR, enum=sorted(selectors.ORDERS)),
     ],
-    responses={200: ScoreSerializer(many=True), 400: BAD_REQUEST},
+    responses={200: ScoreSerializer(many=True), 400: BAD_REQUEST, 404: NO_PAGE},
 )
 class LatestScoresView(generics.ListAPIView):
     serializer_class = ScoreSerializer
     filter_backends: list = []
+    pagination_class = StrictPagination
 
     def get_queryset(self):
         query = ScoreQuerySerializer(data=self.request.query_params)
         query.is_valid(raise_exception=True)
         data = query.validated_data
+        sector = self.request.query_params.get("sector", "")
+        if has_control(sector) or len(sector) > 200:
+            return AIScore.objects.none()
         return selectors.latest_scores(
-            sector=data.get("sector", ""),
+            sector=sector,
             min_score=data.get("min_score"),
             order=data.get("ordering", "-score"),
         )
@@ -141,16 +167,19 @@ class LatestScoresView(generics.ListAPIView):
     responses={
         200: HistoryPointSerializer(many=True),
         400: BAD_REQUEST,
-        404: OpenApiResponse(description="Unknown symbol."),
+        404: OpenApiResponse(description="Unknown symbol, or no such page."),
     },
 )
 class ScoreHistoryView(generics.ListAPIView):
     serializer_class = HistoryPointSerializer
     filter_backends: list = []
+    pagination_class = StrictPagination
 
     def get_queryset(self):
-        symbol = self.kwargs["symbol"].upper()
-        ticker = Ticker.objects.filter(symbol=symbol).only("id").first()
+        symbol = self.kwargs["symbol"].upper()[:20]
+        ticker = None
+        if not has_control(symbol):
+            ticker = Ticker.objects.filter(symbol=symbol).only("id").first()
         if ticker is None:
             raise NotFound(f"Unknown symbol {symbol!r}: it is not in the Qunex universe.")
         return AIScore.objects.filter(ticker=ticker).order_by("-date")
@@ -160,11 +189,12 @@ class ScoreHistoryView(generics.ListAPIView):
     description="Every trained model version, newest first: data window, features, "
     "hyperparameters, data fingerprint, walk-forward out-of-sample metrics next to the "
     "momentum baseline's, and whether it is the promoted (scoring) model.",
-    responses={200: ModelVersionSerializer(many=True), 400: BAD_REQUEST},
+    responses={200: ModelVersionSerializer(many=True), 400: BAD_REQUEST, 404: NO_PAGE},
 )
 class ModelVersionListView(generics.ListAPIView):
     serializer_class = ModelVersionSerializer
     filter_backends: list = []
+    pagination_class = StrictPagination
 
     def get_queryset(self):
         return selectors.model_versions()

@@ -59,7 +59,8 @@ def test_latest_scores_filter_and_order(api):
         ({"min_score": "junk"}, "min_score"),
         ({"min_score": "11"}, "min_score"),
         ({"ordering": "price"}, "ordering"),
-        ({"sector": "Energy\x00"}, "sector"),
+        ({"page": ""}, "page"),
+        ({"page": "0"}, "page"),
     ],
 )
 def test_bad_filters_are_400_naming_the_field(api, query, field):
@@ -67,6 +68,13 @@ def test_bad_filters_are_400_naming_the_field(api, query, field):
     response = api.get("/api/ai-scores/", query)
     assert response.status_code == 400
     assert field in response.json()
+
+
+def test_control_characters_match_nothing(api):
+    make_scores(4)
+    response = api.get("/api/ai-scores/", {"sector": "Energy\x00"})
+    assert response.status_code == 200 and response.json()["count"] == 0
+    assert api.get("/api/ai-scores/Q0\x0100/history/").status_code == 404
 
 
 def test_history_per_ticker_newest_first_and_404(api):
