@@ -28,6 +28,9 @@ class ModelVersion(models.Model):
     trained_at = models.DateTimeField(db_index=True)
     data_start = models.DateField(help_text="First session of the training data.")
     data_end = models.DateField(help_text="Last session with a known label.")
+    last_bar = models.DateField(
+        null=True, help_text="Last session of bars the model saw (labels look 20 sessions ahead)."
+    )
     tickers = models.PositiveIntegerField(default=0, help_text="Tickers in the training universe.")
     rows = models.PositiveIntegerField(default=0, help_text="Labelled (ticker, day) rows.")
     features = models.JSONField(default=list)

@@ -170,7 +170,10 @@ def track_record(*, months: int = 36) -> dict[str, Any]:
     their day and the bars that came after them (cached for an hour, keyed by the newest
     score and bar so new data shows at once).
 
-    1. Load the stored scores of the last `months` (date, ticker, score, prediction).
+    1. Load the stored scores of the last `months` (date, ticker, score, prediction), keeping
+       only out-of-sample ones: scored by a model whose data ended on or before the score
+       date. A past day backfilled with a model trained on later bars is in-sample and left
+       out (counted in `in_sample`).
     2. Load those tickers' closes and the market's from the first score date onwards.
     3. Realised = close[D+20]/close[D] - market[D+20]/market[D]; scores whose 20 sessions
        have not passed yet are left out.
@@ -188,10 +191,25 @@ def track_record(*, months: int = 36) -> dict[str, Any]:
     start = newest["d"] - timedelta(days=int(months * 30.5))
     rows = list(
         AIScore.objects.filter(date__gte=start).values_list(
-            "date", "ticker_id", "score", "predicted_excess_return", "is_demo"
+            "date",
+            "ticker_id",
+            "score",
+            "predicted_excess_return",
+            "is_demo",
+            "model_version__last_bar",
         )
     )
-    result = _track_from_rows(rows, start)
+    kept = [r[:5] for r in rows if r[5] is not None and r[5] <= r[0]]
+    in_sample = len(rows) - len(kept)
+    if not kept:
+        result = {
+            "empty": False,
+            "pending": True,
+            "demo": any(r[4] for r in rows),
+            "in_sample": in_sample,
+        }
+    else:
+        result = _track_from_rows(kept, start) | {"in_sample": in_sample}
     cache.set(key, result, TRACK_CACHE_SECONDS)
     return result
 
@@ -257,6 +275,12 @@ def _track_from_rows(rows: list[tuple], start: date) -> dict[str, Any]:
         }
         for q, r in allq.iterrows()
     ]
+    grid = scores.pivot_table(index="quarter", columns="score", values="realised", aggfunc="mean")
+    grid = grid.reindex(columns=range(1, 11))
+    by_quarter_score = [
+        {"quarter": q, "cells": [_f(row.get(s)) for s in range(1, 11)]}
+        for q, row in grid.iterrows()
+    ]
     n_bins = min(10, max(1, len(scores) // 5))
     scores["bin"] = pd.qcut(scores["pred"].rank(method="first"), n_bins, labels=False)
     calib = scores.groupby("bin")[["pred", "realised"]].mean()
@@ -270,6 +294,7 @@ def _track_from_rows(rows: list[tuple], start: date) -> dict[str, Any]:
         "demo": demo,
         "by_score": by_score_rows,
         "quarters": quarters,
+        "by_quarter_score": by_quarter_score,
         "calibration": calibration,
         "first": scores["date"].min().date(),
         "last": scores["date"].max().date(),

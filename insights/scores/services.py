@@ -105,6 +105,7 @@ def model_retrain(
         trained_at=timezone.now(),
         data_start=labelled.min().date(),
         data_end=labelled.max().date(),
+        last_bar=close.index[-1].date(),
         tickers=len(data["universe"]),
         rows=int(y.notna().sum()),
         features=list(features.FEATURES),

@@ -131,7 +131,7 @@ def _coefficients(version: ModelVersion) -> list[dict[str, Any]]:
 @require_GET
 def track_record_view(request: HttpRequest) -> HttpResponse:
     record = selectors.track_record()
-    context: dict[str, Any] = {"record": record}
+    context: dict[str, Any] = {"record": record, "score_range": range(1, 11)}
     if not record.get("empty") and not record.get("pending"):
         context["score_chart"] = selectors.bar_chart(record["by_score"], "mean")
         context["quarter_chart"] = selectors.bar_chart(record["quarters"], "spread")

@@ -49,4 +49,11 @@ class Command(JobCommand):
         scored = sum(result.counts.values())
         if not scored:
             return f"no stock has a bar on {result.day}"
-        return f"{result.day} with model v{result.version.pk}{demo}"
+        note = f"{result.day} with model v{result.version.pk}{demo}"
+        last_bar = result.version.last_bar
+        if last_bar and result.day < last_bar:
+            note += (
+                f"; in sample: the model saw bars up to {last_bar}, so the track record leaves "
+                "these scores out"
+            )
+        return note

@@ -97,6 +97,7 @@ def make_version(**kwargs):
         "trained_at": timezone.now(),
         "data_start": date(2020, 1, 2),
         "data_end": date(2024, 1, 2),
+        "last_bar": date(2024, 1, 31),
         "features": list(FEATURES),
         "fingerprint": "0" * 64,
         "metrics": {"rank_ic_mean": 0.02, "test_days": 100, "independent_days": 5},

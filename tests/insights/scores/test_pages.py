@@ -136,8 +136,19 @@ def test_track_record_uses_stored_scores_and_later_bars(client):
     from tests.insights.scores.factories import seed_market
 
     tickers, close = seed_market(n_tickers=10, n_days=60, seed=1)
-    version = make_version(promoted=True)
+    version = make_version(promoted=True, last_bar=close.index[5].date())
+    backfilled = make_version(last_bar=close.index[-1].date())  # trained on later bars
     day = close.index[10].date()
+    AIScore.objects.create(
+        ticker=tickers[0],
+        date=close.index[11].date(),
+        score=1,
+        label="Strong sell",
+        predicted_excess_return=-1.0,
+        baseline=0.0,
+        contributions=[],
+        model_version=backfilled,
+    )
     for i, t in enumerate(tickers):
         AIScore.objects.create(
             ticker=t,
@@ -162,6 +173,7 @@ def test_track_record_uses_stored_scores_and_later_bars(client):
     }
     got = {r["score"]: r["mean"] for r in record["by_score"]}
     assert got == pytest.approx(expected, abs=1e-6)  # closes are stored to 6 decimals
+    assert record["in_sample"] == 1 and record["count"] == 10  # the backfill is left out
     page = client.get("/ai-scores/track-record/").content.decode()
     assert "Calibration" in page and "<rect" in page and "<circle" in page
 
