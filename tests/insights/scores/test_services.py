@@ -160,3 +160,15 @@ def test_commands_print_one_summary_line_and_fail_clearly(market, capsys):
 def test_retrain_without_data_fails_clearly(db):
     with pytest.raises(CommandError, match="No active stocks"):
         call_command("retrain_model")
+
+
+def test_backfill_command_scores_a_past_session_and_flags_in_sample(market, capsys):
+    _, close = market
+    services.model_retrain(params=FAST)
+    day = close.index[300].date()
+    call_command("update_ai_scores", "--date", day.isoformat())
+    out = capsys.readouterr().out
+    assert f"created 24; {day}" in out and "in sample" in out
+    assert AIScore.objects.filter(date=day).count() == 24
+    with pytest.raises(CommandError, match="not a date"):
+        call_command("update_ai_scores", "--date", "2024-13-01")
