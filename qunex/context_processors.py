@@ -10,6 +10,7 @@ NAV = [
     ("news", "News", "/news/"),
     ("calendar", "Calendar", "/calendar/"),
     ("insiders", "Insiders", "/insiders/"),
+    ("ai_scores", "AI scores", "/ai-scores/"),
 ]
 
 

@@ -1,3 +1,114 @@
+"""The AI-score model registry and the scores it produced.
+
+A `ModelVersion` is one trained model: when, on which data (window, tickers, fingerprint),
+with which features and hyperparameters, how it did out of sample (walk-forward metrics next
+to the momentum baseline's) and the fitted numbers themselves (`artifact`: the app's own JSON,
+nothing that can run code when loaded). At most one version is promoted: the one that scores.
+
+An `AIScore` is one ticker's score on one session as it was stored that day (one row per
+ticker and session), with the model version that produced it; the track record is computed
+from these rows only.
+"""
+
 from __future__ import annotations
 
-__all__: list[str] = []
+from django.db import models
+
+from markets.models import Ticker
+
+__all__ = ["AIScore", "ModelVersion"]
+
+
+class ModelVersionQuerySet(models.QuerySet):
+    def promoted(self):
+        return self.filter(promoted=True)
+
+
+class ModelVersion(models.Model):
+    trained_at = models.DateTimeField(db_index=True)
+    data_start = models.DateField(help_text="First session of the training data.")
+    data_end = models.DateField(help_text="Last session with a known label.")
+    last_bar = models.DateField(
+        null=True, help_text="Last session of bars the model saw (labels look 20 sessions ahead)."
+    )
+    tickers = models.PositiveIntegerField(default=0, help_text="Tickers in the training universe.")
+    rows = models.PositiveIntegerField(default=0, help_text="Labelled (ticker, day) rows.")
+    features = models.JSONField(default=list)
+    hyperparameters = models.JSONField(default=dict)
+    fingerprint = models.CharField(max_length=64, help_text="sha256 of the training closes.")
+    metrics = models.JSONField(default=dict, help_text="Walk-forward out-of-sample metrics.")
+    baseline_metrics = models.JSONField(default=dict, help_text="Momentum-only baseline.")
+    folds = models.JSONField(default=list)
+    artifact = models.JSONField(help_text="The fitted model as plain numbers (app-written).")
+    artifact_format = models.CharField(max_length=20, default="ridge-v1")
+    promoted = models.BooleanField(default=False, db_index=True)
+    promoted_at = models.DateTimeField(null=True, blank=True)
+    is_demo = models.BooleanField(
+        default=False, help_text="Trained on the synthetic demo prices: labelled demo everywhere."
+    )
+    note = models.CharField(max_length=300, blank=True)
+
+    objects = ModelVersionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-trained_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["promoted"],
+                condition=models.Q(promoted=True),
+                name="modelversion_one_promoted",
+            )
+        ]
+
+    def __str__(self) -> str:
+        demo = " (demo data)" if self.is_demo else ""
+        return f"Model v{self.pk} {self.trained_at:%Y-%m-%d}{demo}"
+
+    @property
+    def rank_ic(self) -> float | None:
+        return (self.metrics or {}).get("rank_ic_mean")
+
+    @property
+    def baseline_rank_ic(self) -> float | None:
+        return (self.baseline_metrics or {}).get("rank_ic_mean")
+
+
+class AIScoreQuerySet(models.QuerySet):
+    def latest_date(self):
+        return self.aggregate(d=models.Max("date"))["d"]
+
+
+class AIScore(models.Model):
+    ticker = models.ForeignKey(Ticker, on_delete=models.CASCADE, related_name="ai_scores")
+    date = models.DateField(db_index=True, help_text="Session whose close the score uses.")
+    score = models.PositiveSmallIntegerField(help_text="1 (worst decile) to 10 (best).")
+    label = models.CharField(max_length=12)
+    predicted_excess_return = models.FloatField(
+        help_text="Forecast 20-session return in excess of the market (fraction)."
+    )
+    baseline = models.FloatField(help_text="The model's forecast for an average stock.")
+    contributions = models.JSONField(
+        default=list, help_text="Every feature's push, largest first; they add up to the gap."
+    )
+    model_version = models.ForeignKey(ModelVersion, on_delete=models.PROTECT, related_name="scores")
+    is_demo = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = AIScoreQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-date", "-score", "ticker_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["ticker", "date"], name="aiscore_unique_ticker_date"),
+            models.CheckConstraint(
+                condition=models.Q(score__gte=1, score__lte=10), name="aiscore_score_1_10"
+            ),
+        ]
+        indexes = [models.Index(fields=["date", "score"])]
+
+    def __str__(self) -> str:
+        return f"{self.ticker_id} {self.date} {self.score}"
+
+    @property
+    def top_contributions(self) -> list[dict]:
+        return list(self.contributions or [])[:5]

@@ -79,14 +79,16 @@ def test_stock_list_queries_do_not_grow_with_the_universe(client):
     #   1. SELECT COUNT(*) of the filtered tickers (paginator)
     #   2. SELECT the page: ticker LEFT JOIN quote ORDER BY ... LIMIT 50
     #   3. SELECT DISTINCT sector (the filter's options)
-    assert _same_for_1_and_50(client, lambda s: "/stocks/?sort=-price") == 3
+    #   4. SELECT the page's latest AI scores (insights' ai_score_badge tag, one query)
+    assert _same_for_1_and_50(client, lambda s: "/stocks/?sort=-price") == 4
 
 
 def test_stock_page_queries_do_not_grow_with_the_universe(client):
     # Anonymous stock page:
     #   1. SELECT ticker LEFT JOIN quote WHERE symbol = ...
     #   2. SELECT the latest year of bars (52-week range, 30-day average volume)
-    assert _same_for_1_and_50(client, lambda s: f"/stocks/{s[0]}/") == 2
+    #   3. SELECT the ticker's AI-score history (insights' ai_score panel)
+    assert _same_for_1_and_50(client, lambda s: f"/stocks/{s[0]}/") == 3
 
 
 def test_chart_data_is_two_queries(client):

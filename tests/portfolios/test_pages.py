@@ -267,7 +267,7 @@ def test_watchlist_pages(auth_client, user, market):
         and "core" in page
         and "<b>core" not in page
     )
-    assert "AI score" in page and "will appear here" in page
+    assert "AI score" in page and "until it has been scored" in page
     assert 'list="ticker-options"' in page and '<option value="XOM">' in page
     assert ">hit<" in page  # 131 >= 130 target
     item = WatchlistItem.objects.get()

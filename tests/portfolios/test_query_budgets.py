@@ -107,7 +107,8 @@ def test_holdings_api_budget(auth_client, user):
 
 def test_watchlist_page_budget(auth_client, user):
     # 1 session, 2 user, 3 the watchlist, 4 the user's lists with item counts,
-    # 5 items + tickers + quotes + last/previous bar subqueries, 6 ticker options (datalist).
+    # 5 items + tickers + quotes + last/previous bar subqueries, 6 ticker options (datalist),
+    # 7 the items' latest AI scores (insights' ai_score_badge tag, one query).
     tickers = make_tickers(50, "W")
     small = WatchlistFactory(owner=user, name="Small")
     WatchlistItemFactory(watchlist=small, ticker=tickers[0])
@@ -117,7 +118,7 @@ def test_watchlist_page_budget(auth_client, user):
     assert (
         count(auth_client, f"/watchlists/{small.pk}/")
         == count(auth_client, f"/watchlists/{large.pk}/")
-        == 6
+        == 7
     )
 
 

@@ -1,0 +1,214 @@
+"""AI-score API: the latest scores (filter, order), one ticker's score history, and the model
+versions with their out-of-sample metrics. Thin: validate the query, select, serialise."""
+
+from __future__ import annotations
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import generics, serializers
+from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.pagination import PageNumberPagination
+
+from insights.scores import selectors
+from insights.scores.models import AIScore, ModelVersion
+from markets.models import Ticker
+
+
+class StrictPagination(PageNumberPagination):
+    """Page numbers as the schema says: one positive whole number, else 400 naming `page`."""
+
+    def paginate_queryset(self, queryset, request, view=None):
+        values = request.query_params.getlist(self.page_query_param)
+        if values and (len(values) > 1 or not values[0].isdigit() or int(values[0]) < 1):
+            raise ValidationError({self.page_query_param: ["Must be one positive whole number."]})
+        return super().paginate_queryset(queryset, request, view)
+
+    def get_schema_operation_parameters(self, view):
+        params = super().get_schema_operation_parameters(view)
+        for param in params:
+            if param["name"] == self.page_query_param:
+                param["schema"] = {"type": "integer", "minimum": 1}
+        return params
+
+
+def has_control(value: str) -> bool:
+    return any(not ch.isprintable() for ch in value)
+
+
+class ScoreQuerySerializer(serializers.Serializer):
+    min_score = serializers.IntegerField(required=False, min_value=1, max_value=10)
+    ordering = serializers.ChoiceField(
+        required=False, choices=sorted(selectors.ORDERS), default="-score"
+    )
+
+
+class ContributionSerializer(serializers.Serializer):
+    feature = serializers.CharField()
+    name = serializers.CharField()
+    value = serializers.FloatField(allow_null=True)
+    contribution = serializers.FloatField(help_text="Push on the forecast (fraction).")
+    words = serializers.CharField()
+
+
+class ScoreSerializer(serializers.ModelSerializer):
+    symbol = serializers.CharField(source="ticker.symbol", read_only=True)
+    name = serializers.CharField(source="ticker.name", read_only=True)
+    sector = serializers.CharField(source="ticker.sector", read_only=True)
+    model_version = serializers.IntegerField(source="model_version_id", read_only=True)
+    contributions = ContributionSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = AIScore
+        fields = [
+            "symbol",
+            "name",
+            "sector",
+            "date",
+            "score",
+            "label",
+            "predicted_excess_return",
+            "baseline",
+            "contributions",
+            "model_version",
+            "is_demo",
+        ]
+
+
+class HistoryPointSerializer(serializers.ModelSerializer):
+    model_version = serializers.IntegerField(source="model_version_id", read_only=True)
+
+    class Meta:
+        model = AIScore
+        fields = ["date", "score", "label", "predicted_excess_return", "model_version", "is_demo"]
+
+
+class MetricsSerializer(serializers.Serializer):
+    rank_ic_mean = serializers.FloatField(allow_null=True)
+    rank_ic_tstat = serializers.FloatField(allow_null=True)
+    hit_rate = serializers.FloatField(allow_null=True)
+    decile_spread = serializers.FloatField(allow_null=True)
+    test_days = serializers.IntegerField()
+    independent_days = serializers.IntegerField()
+
+
+class ModelVersionSerializer(serializers.ModelSerializer):
+    metrics = MetricsSerializer()
+    baseline_metrics = MetricsSerializer()
+
+    class Meta:
+        model = ModelVersion
+        fields = [
+            "id",
+            "trained_at",
+            "data_start",
+            "data_end",
+            "tickers",
+            "rows",
+            "features",
+            "hyperparameters",
+            "fingerprint",
+            "metrics",
+            "baseline_metrics",
+            "promoted",
+            "promoted_at",
+            "is_demo",
+            "note",
+        ]
+
+
+BAD_REQUEST = OpenApiResponse(description="A query parameter is invalid; the body names it.")
+NO_PAGE = OpenApiResponse(description="No such page.")
+
+
+@extend_schema(
+    description="The latest session's AI scores (1-10, from the day's cross-sectional rank of "
+    "the forecast 20-session excess return), each with its label, forecast and the feature "
+    "contributions (largest first) that add up to forecast minus baseline. Filter by "
+    "`sector` and `min_score`; `ordering` one of " + ", ".join(sorted(selectors.ORDERS)) + ".",
+    parameters=[
+        OpenApiParameter(
+            "sector",
+            OpenApiTypes.STR,
+            description="Exact sector name; one with control characters matches nothing.",
+        ),
+        OpenApiParameter(
+            "min_score", {"type": "integer", "minimum": 1, "maximum": 10}, description="1-10."
+        ),
+        OpenApiParameter("ordering", OpenApiTypes.STR, enum=sorted(selectors.ORDERS)),
+    ],
+    responses={200: ScoreSerializer(many=True), 400: BAD_REQUEST, 404: NO_PAGE},
+)
+class LatestScoresView(generics.ListAPIView):
+    serializer_class = ScoreSerializer
+    filter_backends: list = []
+    pagination_class = StrictPagination
+
+    def get_queryset(self):
+        query = ScoreQuerySerializer(data=self.request.query_params)
+        query.is_valid(raise_exception=True)
+        data = query.validated_data
+        sector = self.request.query_params.get("sector", "")
+        if has_control(sector) or len(sector) > 200:
+            return AIScore.objects.none()
+        return selectors.latest_scores(
+            sector=sector,
+            min_score=data.get("min_score"),
+            order=data.get("ordering", "-score"),
+        )
+
+
+@extend_schema(
+    description="One ticker's stored scores, newest first, as they were stored on each day.",
+    parameters=[
+        OpenApiParameter(
+            "symbol", OpenApiTypes.STR, OpenApiParameter.PATH, description="Ticker symbol."
+        )
+    ],
+    responses={
+        200: HistoryPointSerializer(many=True),
+        400: BAD_REQUEST,
+        404: OpenApiResponse(description="Unknown symbol, or no such page."),
+    },
+)
+class ScoreHistoryView(generics.ListAPIView):
+    serializer_class = HistoryPointSerializer
+    filter_backends: list = []
+    pagination_class = StrictPagination
+
+    def get_queryset(self):
+        symbol = self.kwargs["symbol"].upper()[:20]
+        ticker = None
+        if not has_control(symbol):
+            ticker = Ticker.objects.filter(symbol=symbol).only("id").first()
+        if ticker is None:
+            raise NotFound(f"Unknown symbol {symbol!r}: it is not in the Qunex universe.")
+        return AIScore.objects.filter(ticker=ticker).order_by("-date")
+
+
+@extend_schema(
+    description="Every trained model version, newest first: data window, features, "
+    "hyperparameters, data fingerprint, walk-forward out-of-sample metrics next to the "
+    "momentum baseline's, and whether it is the promoted (scoring) model.",
+    responses={200: ModelVersionSerializer(many=True), 400: BAD_REQUEST, 404: NO_PAGE},
+)
+class ModelVersionListView(generics.ListAPIView):
+    serializer_class = ModelVersionSerializer
+    filter_backends: list = []
+    pagination_class = StrictPagination
+
+    def get_queryset(self):
+        return selectors.model_versions()
+
+
+@extend_schema(
+    description="One model version by id.",
+    responses={
+        200: ModelVersionSerializer,
+        404: OpenApiResponse(description="No such model version."),
+    },
+)
+class ModelVersionDetailView(generics.RetrieveAPIView):
+    serializer_class = ModelVersionSerializer
+
+    def get_queryset(self):
+        return selectors.model_versions()

@@ -1,0 +1,378 @@
+"""Reads of the AI-score area shared by pages, panels, template tags and the API.
+
+Every function runs a fixed number of queries whatever the number of tickers.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from django.core.cache import cache
+from django.db.models import Max, OuterRef, QuerySet, Subquery
+
+from insights.scores.labels import HORIZON
+from insights.scores.models import AIScore, ModelVersion
+from markets.models import DailyBar
+
+ORDERS = {
+    "score": ("score", "predicted_excess_return", "ticker__symbol"),
+    "-score": ("-score", "-predicted_excess_return", "ticker__symbol"),
+    "symbol": ("ticker__symbol",),
+    "-symbol": ("-ticker__symbol",),
+    "predicted": ("predicted_excess_return", "ticker__symbol"),
+    "-predicted": ("-predicted_excess_return", "ticker__symbol"),
+}
+
+
+def latest_date() -> date | None:
+    return AIScore.objects.latest_date()
+
+
+def _latest_date_subquery():
+    return Subquery(AIScore.objects.order_by("-date").values("date")[:1])
+
+
+def latest_scores(
+    *, sector: str = "", min_score: int | None = None, order: str = "-score"
+) -> QuerySet[AIScore]:
+    """The latest session's scores (one query when evaluated), ticker and model joined."""
+    qs = AIScore.objects.filter(date=_latest_date_subquery()).select_related(
+        "ticker", "model_version"
+    )
+    if sector:
+        qs = qs.filter(ticker__sector=sector)
+    if min_score is not None:
+        qs = qs.filter(score__gte=min_score)
+    return qs.order_by(*ORDERS.get(order, ORDERS["-score"]))
+
+
+def score_sectors() -> list[str]:
+    return list(
+        AIScore.objects.filter(date=_latest_date_subquery())
+        .exclude(ticker__sector="")
+        .values_list("ticker__sector", flat=True)
+        .distinct()
+        .order_by("ticker__sector")
+    )
+
+
+def scores_by_symbol(symbols: list[str]) -> dict[str, AIScore]:
+    """Each symbol's most recent score (one query)."""
+    symbols = [str(s).upper() for s in symbols if s]
+    if not symbols:
+        return {}
+    newest = AIScore.objects.filter(ticker=OuterRef("ticker")).order_by("-date").values("date")[:1]
+    rows = AIScore.objects.filter(ticker__symbol__in=symbols, date=Subquery(newest)).select_related(
+        "ticker"
+    )
+    return {s.ticker.symbol: s for s in rows}
+
+
+def ticker_history(*, ticker_id: int, days: int = 400) -> list[AIScore]:
+    """The ticker's stored scores, oldest first, over the last `days` calendar days of scores
+    (one query; the newest is the last element)."""
+    rows = list(
+        AIScore.objects.filter(ticker_id=ticker_id)
+        .select_related("model_version")
+        .order_by("-date")[:days]
+    )
+    rows.reverse()
+    return rows
+
+
+def user_marks(user) -> dict[str, set[str]]:
+    """{"watchlist": symbols, "holding": symbols} of the signed-in user (two queries).
+
+    Holdings: net shares > 0 from the user's buys, sells and splits, replayed in date order.
+    """
+    if not getattr(user, "is_authenticated", False):
+        return {"watchlist": set(), "holding": set()}
+    from portfolios.models import Transaction, WatchlistItem
+
+    watched = set(
+        WatchlistItem.objects.filter(watchlist__owner=user).values_list("ticker__symbol", flat=True)
+    )
+    shares: dict[tuple[int, str], Decimal] = defaultdict(Decimal)
+    rows = (
+        Transaction.objects.filter(
+            portfolio__owner=user, type__in=["buy", "sell", "split"], ticker__isnull=False
+        )
+        .order_by("trade_date", "id")
+        .values_list("portfolio_id", "ticker__symbol", "type", "quantity")
+    )
+    for pid, symbol, kind, qty in rows:
+        key = (pid, symbol)
+        if kind == "buy":
+            shares[key] += qty
+        elif kind == "sell":
+            shares[key] -= qty
+        else:
+            shares[key] *= qty
+    held = {symbol for (_, symbol), q in shares.items() if q > 0}
+    return {"watchlist": watched, "holding": held}
+
+
+def promoted_model() -> ModelVersion | None:
+    return ModelVersion.objects.promoted().first()
+
+
+def model_versions() -> QuerySet[ModelVersion]:
+    return ModelVersion.objects.defer("artifact").order_by("-trained_at", "-id")
+
+
+# -- charts (server-side SVG geometry) ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HistoryChart:
+    width: int
+    height: int
+    points: str  # polyline "x,y x,y"
+    dots: list[dict[str, Any]]
+    first: date
+    last: date
+    gridlines: list[dict[str, Any]]
+
+
+def history_chart(
+    scores: list[AIScore], width: int = 600, height: int = 140
+) -> HistoryChart | None:
+    """A score-over-time line (1 at the bottom, 10 at the top), or None without 2 points."""
+    if len(scores) < 2:
+        return None
+    pad = 8
+    n = len(scores)
+
+    def y_of(score: float) -> float:
+        return pad + (10 - score) / 9 * (height - 2 * pad)
+
+    xs = [pad + i * (width - 2 * pad) / (n - 1) for i in range(n)]
+    points = " ".join(f"{x:.1f},{y_of(s.score):.1f}" for x, s in zip(xs, scores, strict=True))
+    dots = [{"x": f"{xs[-1]:.1f}", "y": f"{y_of(scores[-1].score):.1f}"}]
+    grid = [{"y": f"{y_of(v):.1f}", "label": v} for v in (1, 5, 10)]
+    return HistoryChart(width, height, points, dots, scores[0].date, scores[-1].date, grid)
+
+
+# -- track record -------------------------------------------------------------------------
+
+TRACK_CACHE_SECONDS = 3600
+
+
+def track_record(*, months: int = 36) -> dict[str, Any]:
+    """Realised 20-session excess return by stored score, computed from scores as stored on
+    their day and the bars that came after them (cached for an hour, keyed by the newest
+    score and bar so new data shows at once).
+
+    1. Load the stored scores of the last `months` (date, ticker, score, prediction), keeping
+       only out-of-sample ones: scored by a model whose data ended on or before the score
+       date. A past day backfilled with a model trained on later bars is in-sample and left
+       out (counted in `in_sample`).
+    2. Load those tickers' closes and the market's from the first score date onwards.
+    3. Realised = close[D+20]/close[D] - market[D+20]/market[D]; scores whose 20 sessions
+       have not passed yet are left out.
+    4. By score (1..10): mean realised, count; per quarter: mean of the top scores (9-10)
+       minus the bottom (1-2); calibration: predicted vs realised by predicted-return decile.
+    """
+    newest = AIScore.objects.aggregate(d=Max("date"), n=Max("id"))
+    if newest["d"] is None:
+        return {"empty": True}
+    last_bar = DailyBar.objects.aggregate(d=Max("date"))["d"]
+    key = f"ai-track:{newest['d']}:{newest['n']}:{last_bar}:{months}"
+    cached = cache.get(key)
+    if cached is not None:
+        return cached
+    start = newest["d"] - timedelta(days=int(months * 30.5))
+    rows = list(
+        AIScore.objects.filter(date__gte=start).values_list(
+            "date",
+            "ticker_id",
+            "score",
+            "predicted_excess_return",
+            "is_demo",
+            "model_version__last_bar",
+        )
+    )
+    kept = [r[:5] for r in rows if r[5] is not None and r[5] <= r[0]]
+    in_sample = len(rows) - len(kept)
+    if not kept:
+        result = {
+            "empty": False,
+            "pending": True,
+            "demo": any(r[4] for r in rows),
+            "in_sample": in_sample,
+        }
+    else:
+        result = _track_from_rows(kept, start) | {"in_sample": in_sample}
+    cache.set(key, result, TRACK_CACHE_SECONDS)
+    return result
+
+
+def _track_from_rows(rows: list[tuple], start: date) -> dict[str, Any]:
+    from insights.scores.inputs import MARKET_SYMBOL
+
+    scores = pd.DataFrame(rows, columns=["date", "ticker_id", "score", "pred", "is_demo"])
+    scores["date"] = pd.to_datetime(scores["date"])
+    ids = sorted(scores["ticker_id"].unique().tolist())
+    bars = list(
+        DailyBar.objects.filter(ticker_id__in=ids, date__gte=start).values_list(
+            "ticker_id", "date", "close", "adj_close"
+        )
+    )
+    market_rows = list(
+        DailyBar.objects.filter(ticker__symbol=MARKET_SYMBOL, date__gte=start).values_list(
+            "date", "close", "adj_close"
+        )
+    )
+    demo = bool(scores["is_demo"].any())
+    if not bars:
+        return {"empty": True, "demo": demo}
+    b = pd.DataFrame(bars, columns=["ticker_id", "date", "close", "adj"])
+    b["price"] = [
+        float(a if a is not None else c) for c, a in zip(b["close"], b["adj"], strict=True)
+    ]
+    b["date"] = pd.to_datetime(b["date"])
+    close = b.pivot(index="date", columns="ticker_id", values="price").sort_index()
+    if market_rows:
+        market = pd.Series(
+            [float(a if a is not None else c) for _, c, a in market_rows],
+            index=pd.to_datetime([r[0] for r in market_rows]),
+        ).reindex(close.index)
+    else:
+        daily = (close / close.shift(1) - 1).mean(axis=1).fillna(0.0)
+        market = (1 + daily).cumprod()
+    forward = close.shift(-HORIZON) / close - 1.0
+    bench = market.shift(-HORIZON) / market - 1.0
+    realised = forward.sub(bench, axis=0)
+    long = realised.stack().rename("realised")
+    long.index.names = ["date", "ticker_id"]
+    scores = scores.join(long, on=["date", "ticker_id"]).dropna(subset=["realised"])
+    if scores.empty:
+        return {"empty": False, "pending": True, "demo": demo, "by_score": [], "quarters": []}
+    by_score = scores.groupby("score")["realised"].agg(["mean", "count"])
+    by_score_rows = [
+        {"score": int(s), "mean": float(r["mean"]), "count": int(r["count"])}
+        for s, r in by_score.iterrows()
+    ]
+    scores["quarter"] = scores["date"].dt.to_period("Q").astype(str)
+    top = scores[scores["score"] >= 9].groupby("quarter")["realised"].mean()
+    bottom = scores[scores["score"] <= 2].groupby("quarter")["realised"].mean()
+    allq = scores.groupby("quarter")["realised"].agg(["mean", "count"])
+    quarters = [
+        {
+            "quarter": q,
+            "top": _f(top.get(q)),
+            "bottom": _f(bottom.get(q)),
+            "spread": _f(top.get(q, np.nan) - bottom.get(q, np.nan)),
+            "all": float(r["mean"]),
+            "count": int(r["count"]),
+        }
+        for q, r in allq.iterrows()
+    ]
+    grid = scores.pivot_table(index="quarter", columns="score", values="realised", aggfunc="mean")
+    grid = grid.reindex(columns=range(1, 11))
+    by_quarter_score = [
+        {"quarter": q, "cells": [_f(row.get(s)) for s in range(1, 11)]}
+        for q, row in grid.iterrows()
+    ]
+    n_bins = min(10, max(1, len(scores) // 5))
+    scores["bin"] = pd.qcut(scores["pred"].rank(method="first"), n_bins, labels=False)
+    calib = scores.groupby("bin")[["pred", "realised"]].mean()
+    calibration = [
+        {"predicted": float(r["pred"]), "realised": float(r["realised"])}
+        for _, r in calib.iterrows()
+    ]
+    return {
+        "empty": False,
+        "pending": False,
+        "demo": demo,
+        "by_score": by_score_rows,
+        "quarters": quarters,
+        "by_quarter_score": by_quarter_score,
+        "calibration": calibration,
+        "first": scores["date"].min().date(),
+        "last": scores["date"].max().date(),
+        "count": len(scores),
+    }
+
+
+def _f(value: Any) -> float | None:
+    if value is None:
+        return None
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+def bar_chart(values: list[dict[str, Any]], key: str, *, width: int = 600, height: int = 200):
+    """SVG geometry for signed bars (one per item), zero line in the middle of the range."""
+    nums = [v[key] for v in values if v.get(key) is not None]
+    if not nums:
+        return None
+    top = max(max(nums), 0.0)
+    bottom = min(min(nums), 0.0)
+    span = (top - bottom) or 1.0
+    pad = 20
+    inner = height - 2 * pad
+    zero = pad + top / span * inner
+    slot = (width - 2 * pad) / len(values)
+    bars = []
+    for i, v in enumerate(values):
+        val = v.get(key)
+        if val is None:
+            continue
+        h = abs(val) / span * inner
+        y = zero - h if val >= 0 else zero
+        bars.append(
+            {
+                "x": f"{pad + i * slot + slot * 0.15:.1f}",
+                "y": f"{y:.1f}",
+                "w": f"{slot * 0.7:.1f}",
+                "h": f"{max(h, 0.5):.1f}",
+                "cls": "up" if val >= 0 else "down",
+                "value": val,
+                "item": v,
+            }
+        )
+    return {"width": width, "height": height, "zero": f"{zero:.1f}", "bars": bars, "pad": pad}
+
+
+def scatter_chart(points: list[dict[str, Any]], *, size: int = 300):
+    """Calibration plot geometry: predicted (x) vs realised (y) on one scale, with the
+    diagonal a perfectly calibrated model would follow."""
+    if not points:
+        return None
+    vals = [p["predicted"] for p in points] + [p["realised"] for p in points]
+    lo, hi = min(vals), max(vals)
+    if hi - lo < 1e-9:
+        lo, hi = lo - 0.01, hi + 0.01
+    pad = 24
+
+    def pos(v: float) -> float:
+        return pad + (v - lo) / (hi - lo) * (size - 2 * pad)
+
+    dots = [
+        {
+            "cx": f"{pos(p['predicted']):.1f}",
+            "cy": f"{size - pos(p['realised']):.1f}",
+            "point": p,
+        }
+        for p in points
+    ]
+    return {
+        "size": size,
+        "dots": dots,
+        "diag": (
+            f"{pos(lo):.1f}",
+            f"{size - pos(lo):.1f}",
+            f"{pos(hi):.1f}",
+            f"{size - pos(hi):.1f}",
+        ),
+        "lo": lo,
+        "hi": hi,
+    }

@@ -1,0 +1,164 @@
+"""AI-score pages: the ranked scores, a model card per version, the track record, and the
+panels other pages embed (stock card, dashboard). Thin: parse, select, render."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from insights.scores import selectors
+from insights.scores.features import DESCRIPTIONS
+from insights.scores.models import ModelVersion
+
+ORDER_CHOICES = [
+    ("-score", "Highest score"),
+    ("score", "Lowest score"),
+    ("symbol", "Symbol"),
+    ("-predicted", "Highest forecast"),
+]
+
+
+def _clean_text(value: str, limit: int = 80) -> str:
+    value = (value or "").replace("\x00", "")
+    return "".join(ch for ch in value if ch.isprintable()).strip()[:limit]
+
+
+def _min_score(raw: str) -> tuple[int | None, str]:
+    raw = _clean_text(raw, 4)
+    if not raw:
+        return None, ""
+    if raw.isdigit() and 1 <= int(raw) <= 10:
+        return int(raw), ""
+    return None, "Minimum score must be a whole number from 1 to 10."
+
+
+@require_GET
+def scores_view(request: HttpRequest) -> HttpResponse:
+    """Ranked latest scores. Queries (constant in the number of tickers): the scores with
+    ticker and model joined, the sectors, the promoted model, and for a signed-in user the
+    watchlist symbols and the holdings' transactions (+ session/user lookups)."""
+    sector = _clean_text(request.GET.get("sector", ""))
+    min_score, error = _min_score(request.GET.get("min_score", ""))
+    order = request.GET.get("order", "-score")
+    if order not in dict(ORDER_CHOICES):
+        order = "-score"
+    rows = list(selectors.latest_scores(sector=sector, min_score=min_score, order=order))
+    marks = selectors.user_marks(request.user)
+    items = [
+        {
+            "s": s,
+            "watched": s.ticker.symbol in marks["watchlist"],
+            "held": s.ticker.symbol in marks["holding"],
+        }
+        for s in rows
+    ]
+    context = {
+        "items": items,
+        "sector": sector,
+        "min_score": min_score,
+        "error": error,
+        "order": order,
+        "orders": ORDER_CHOICES,
+        "sectors": selectors.score_sectors(),
+        "model": selectors.promoted_model(),
+        "day": rows[0].date if rows else None,
+        "demo": any(s.is_demo for s in rows),
+        "score_range": range(1, 11),
+        "filtered": bool(sector or min_score),
+    }
+    return render(request, "insights/scores/scores.html", context)
+
+
+@require_GET
+def model_card_view(request: HttpRequest, pk: int) -> HttpResponse:
+    try:
+        version = ModelVersion.objects.get(pk=pk)
+    except ModelVersion.DoesNotExist:
+        raise Http404("No such model version.") from None
+    coefs = _coefficients(version)
+    context = {
+        "v": version,
+        "coefs": coefs,
+        "folds": version.folds or [],
+        "versions": list(selectors.model_versions()[:20]),
+        "metric_rows": _metric_rows(version),
+    }
+    return render(request, "insights/scores/model_card.html", context)
+
+
+def _metric_rows(version: ModelVersion) -> list[dict[str, Any]]:
+    names = [
+        ("rank_ic_mean", "Rank IC (mean)", "{:.4f}"),
+        ("rank_ic_tstat", "Rank IC t-stat", "{:.2f}"),
+        ("hit_rate", "Hit rate", "{:.1%}"),
+        ("decile_spread", "Top minus bottom decile (20 sessions)", "{:+.2%}"),
+        ("test_days", "Test days", "{}"),
+        ("independent_days", "Non-overlapping days (t-stat)", "{}"),
+    ]
+    m, b = version.metrics or {}, version.baseline_metrics or {}
+
+    def fmt(value, pattern):
+        return "—" if value is None else pattern.format(value)
+
+    return [
+        {"label": label, "model": fmt(m.get(k), p), "baseline": fmt(b.get(k), p)}
+        for k, label, p in names
+    ]
+
+
+def _coefficients(version: ModelVersion) -> list[dict[str, Any]]:
+    art = version.artifact or {}
+    feats = art.get("features") or []
+    coefs = art.get("coefs") or []
+    n = len(feats)
+    if len(coefs) != 2 * n:
+        return []
+    rows = [
+        {
+            "feature": f,
+            "name": DESCRIPTIONS.get(f, f),
+            "coef": coefs[i],
+            "missing_coef": coefs[n + i],
+        }
+        for i, f in enumerate(feats)
+    ]
+    return sorted(rows, key=lambda r: -abs(r["coef"]))
+
+
+@require_GET
+def track_record_view(request: HttpRequest) -> HttpResponse:
+    record = selectors.track_record()
+    context: dict[str, Any] = {"record": record, "score_range": range(1, 11)}
+    if not record.get("empty") and not record.get("pending"):
+        context["score_chart"] = selectors.bar_chart(record["by_score"], "mean")
+        context["quarter_chart"] = selectors.bar_chart(record["quarters"], "spread")
+        context["calibration_chart"] = selectors.scatter_chart(record["calibration"])
+    return render(request, "insights/scores/track_record.html", context)
+
+
+# -- panels --------------------------------------------------------------------------------
+
+
+def stock_panel_context(request: HttpRequest, ticker) -> dict[str, Any]:
+    """The stock page's AI-score card: two queries (history with model, nothing else)."""
+    history = selectors.ticker_history(ticker_id=ticker.pk, days=260)
+    latest = history[-1] if history else None
+    return {
+        "ticker": ticker,
+        "latest": latest,
+        "contributions": (latest.contributions or [])[:6] if latest else [],
+        "chart": selectors.history_chart(history),
+        "history_count": len(history),
+    }
+
+
+def dashboard_panel_context(request: HttpRequest) -> dict[str, Any]:
+    """The dashboard's AI-score panel: the five best and five worst of the latest session
+    (two queries)."""
+    qs = selectors.latest_scores()
+    top = list(qs[:5])
+    bottom = list(selectors.latest_scores(order="score")[:5]) if top else []
+    return {"top": top, "bottom": bottom, "day": top[0].date if top else None}

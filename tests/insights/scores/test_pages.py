@@ -1,0 +1,206 @@
+"""AI-score pages and panels: content, empty states, marks for the user, query budgets."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from insights.scores import selectors
+from insights.scores.models import AIScore, ModelVersion
+from markets.models import Ticker
+from tests.insights.scores.factories import make_scores, make_version
+from tests.portfolios.factories import (
+    PortfolioFactory,
+    TransactionFactory,
+    WatchlistFactory,
+    WatchlistItemFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+def _count(client, path: str) -> int:
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(path)
+    assert response.status_code == 200, (path, response.status_code)
+    return len(ctx.captured_queries)
+
+
+def _mark_user(user, symbols: list[str]) -> None:
+    watchlist = WatchlistFactory(owner=user)
+    portfolio = PortfolioFactory(owner=user)
+    for s in symbols:
+        t = Ticker.objects.get(symbol=s)
+        WatchlistItemFactory(watchlist=watchlist, ticker=t)
+        TransactionFactory(portfolio=portfolio, ticker=t)
+
+
+def test_scores_page_costs_the_same_for_1_and_50_tickers(auth_client, user):
+    # Signed in: 1 session, 2 user, 3 the latest scores + ticker + model (date subquery),
+    # 4 watchlist symbols, 5 the holdings' transactions, 6 the sectors, 7 the promoted model.
+    auth_client.get("/health")
+    counts = []
+    for n in (1, 50):
+        AIScore.objects.all().delete()
+        ModelVersion.objects.all().delete()
+        make_scores(n, prefix=f"N{n}")
+        _mark_user(user, [f"N{n}000"])
+        counts.append(_count(auth_client, "/ai-scores/"))
+    assert counts == [7, 7]
+
+
+def test_scores_page_ranks_filters_and_marks_mine(auth_client, user):
+    make_scores(20)
+    _mark_user(user, ["Q009"])
+    TransactionFactory(
+        portfolio=PortfolioFactory(owner=user),
+        ticker=Ticker.objects.get(symbol="Q019"),
+        type="sell",
+        quantity=10,
+    )  # Q019 bought nowhere else: sold short in a new portfolio -> not "held"
+    page = auth_client.get("/ai-scores/").content.decode()
+    assert page.index("Q009") < page.index("Q000")  # score 10 before score 1
+    assert "watching" in page and ">held<" in page
+    assert page.count(">held<") == 1
+    only = auth_client.get("/ai-scores/", {"min_score": 9, "sector": "Health Care"})
+    shown = [i["s"] for i in only.context["items"]]
+    assert shown and all(s.score >= 9 and s.ticker.sector == "Health Care" for s in shown)
+    bad = auth_client.get("/ai-scores/", {"min_score": "eleven\x00"})
+    assert bad.status_code == 200 and "Minimum score must be" in bad.content.decode()
+
+
+def test_scores_page_empty_state_says_how_to_get_data(client):
+    page = client.get("/ai-scores/").content.decode()
+    assert "No AI scores yet" in page and "retrain_model" in page
+
+
+def test_demo_scores_say_demo_data(client):
+    version = make_version(promoted=True, is_demo=True)
+    make_scores(3, version=version)
+    AIScore.objects.update(is_demo=True)
+    page = client.get("/ai-scores/").content.decode()
+    assert "Demo data" in page
+    card = client.get(f"/ai-scores/models/{version.pk}/").content.decode()
+    assert "Demo data" in card and "synthetic demo prices" in card
+
+
+def test_stock_card_shows_score_words_and_history(client):
+    version = make_scores(1)
+    t = Ticker.objects.get(symbol="Q000")
+    for i, day in enumerate([date(2024, 2, 28), date(2024, 2, 29)]):
+        AIScore.objects.create(
+            ticker=t,
+            date=day,
+            score=5 + i,
+            label="Hold",
+            predicted_excess_return=0.0,
+            baseline=0.0,
+            contributions=[],
+            model_version=version,
+        )
+    page = client.get("/stocks/Q000/").content.decode()
+    assert "AI score" in page and "raised the forecast" in page
+    assert "<polyline" in page and "3 sessions" in page
+    empty = Ticker.objects.create(symbol="NOAI")
+    assert "has no AI score yet" in client.get(f"/stocks/{empty.symbol}/").content.decode()
+
+
+def test_model_card_shows_metrics_next_to_baseline(client):
+    version = make_version(
+        metrics={
+            "rank_ic_mean": 0.0312,
+            "rank_ic_tstat": 2.5,
+            "hit_rate": 0.52,
+            "decile_spread": 0.011,
+            "test_days": 500,
+            "independent_days": 25,
+        },
+        baseline_metrics={
+            "rank_ic_mean": 0.0101,
+            "rank_ic_tstat": 0.7,
+            "hit_rate": 0.5,
+            "decile_spread": 0.002,
+            "test_days": 500,
+            "independent_days": 25,
+        },
+    )
+    page = client.get(f"/ai-scores/models/{version.pk}/").content.decode()
+    assert "0.0312" in page and "0.0101" in page and "52.0%" in page and "+1.10%" in page
+    assert client.get("/ai-scores/models/999999/").status_code == 404
+
+
+def test_track_record_uses_stored_scores_and_later_bars(client):
+    from tests.insights.scores.factories import seed_market
+
+    tickers, close = seed_market(n_tickers=10, n_days=60, seed=1)
+    version = make_version(promoted=True, last_bar=close.index[5].date())
+    backfilled = make_version(last_bar=close.index[-1].date())  # trained on later bars
+    day = close.index[10].date()
+    AIScore.objects.create(
+        ticker=tickers[0],
+        date=close.index[11].date(),
+        score=1,
+        label="Strong sell",
+        predicted_excess_return=-1.0,
+        baseline=0.0,
+        contributions=[],
+        model_version=backfilled,
+    )
+    for i, t in enumerate(tickers):
+        AIScore.objects.create(
+            ticker=t,
+            date=day,
+            score=i + 1,
+            label="Hold",
+            predicted_excess_return=0.001 * i,
+            baseline=0.0,
+            contributions=[],
+            model_version=version,
+        )
+    record = selectors.track_record()
+    from insights.scores.inputs import market_series
+
+    market = market_series(start=None, end=close.index[-1].date())
+    k = 10
+    expected = {
+        i + 1: close.iloc[k + 20][t.symbol] / close.iloc[k][t.symbol]
+        - 1
+        - (market.iloc[k + 20] / market.iloc[k] - 1)
+        for i, t in enumerate(tickers)
+    }
+    got = {r["score"]: r["mean"] for r in record["by_score"]}
+    assert got == pytest.approx(expected, abs=1e-6)  # closes are stored to 6 decimals
+    assert record["in_sample"] == 1 and record["count"] == 10  # the backfill is left out
+    page = client.get("/ai-scores/track-record/").content.decode()
+    assert "Calibration" in page and "<rect" in page and "<circle" in page
+
+
+def test_track_record_empty_and_pending_states(client):
+    assert "No record yet" in client.get("/ai-scores/track-record/").content.decode()
+    make_scores(3, day=date.today())
+    from tests.factories import DailyBarFactory
+
+    DailyBarFactory(ticker=Ticker.objects.get(symbol="Q000"), date=date.today())
+    assert "Too early to judge" in client.get("/ai-scores/track-record/").content.decode()
+
+
+def test_dashboard_panel_lists_best_and_worst(client):
+    make_scores(12)
+    page = client.get("/").content.decode()
+    assert "ai-dash" in page and "Highest" in page and "Q009" in page
+
+
+def test_watchlist_and_stock_list_columns(auth_client, user):
+    make_scores(3)
+    watchlist = WatchlistFactory(owner=user)
+    WatchlistItemFactory(watchlist=watchlist, ticker=Ticker.objects.get(symbol="Q002"))
+    page = auth_client.get(f"/watchlists/{watchlist.pk}/").content.decode()
+    assert "AI score 3/10" in page
+    assert "AI score 2/10" in auth_client.get("/stocks/").content.decode()
+
+
+def test_nav_links_to_ai_scores(client):
+    assert 'href="/ai-scores/"' in client.get("/ai-scores/").content.decode()
