@@ -23,14 +23,6 @@ urlpatterns = [
         name="news",
     ),
     path(
-        "calendar/",
-        EmptyRoomView.as_view(
-            title="Economic calendar",
-            lead="Upcoming economic releases and earnings, with consensus and actual figures.",
-        ),
-        name="calendar",
-    ),
-    path(
         "insiders/",
         EmptyRoomView.as_view(
             title="Insider trades",

@@ -311,6 +311,14 @@ HTTP_TIMEOUT = env_int("HTTP_TIMEOUT", 10)
 
 
 # --- Insights: economic calendar (issue 10) -------------------------------------------------
+CALENDAR_SOURCES = env_list("CALENDAR_SOURCES", ["bls", "fomc", "finnhub"])
+CALENDAR_BLS_ICS_URL = env_str(
+    "CALENDAR_BLS_ICS_URL", "https://www.bls.gov/schedule/news_release/bls.ics"
+)
+CALENDAR_FOMC_URL = env_str(
+    "CALENDAR_FOMC_URL", "https://www.federalreserve.gov/monetarypolicy/fomccalendars.htm"
+)
+FINNHUB_BASE_URL = env_str("FINNHUB_BASE_URL", "https://finnhub.io/api/v1")
 
 
 # --- Insights: AI score (issue 11) ----------------------------------------------------------

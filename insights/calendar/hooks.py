@@ -1,8 +1,15 @@
-"""Registrations this area makes when Django starts (dashboard and stock-page panels,
-strategies): called once from `InsightsConfig.ready()`."""
+"""Registrations this area makes when Django starts: the dashboard's upcoming-events panel."""
 
 from __future__ import annotations
 
 
 def register() -> None:
-    return None
+    from insights.calendar import views
+    from qunex.dashboard import register_panel
+
+    register_panel(
+        "events",
+        template="insights/calendar/_dashboard.html",
+        context=views.dashboard_panel_context,
+        order=50,
+    )

@@ -1,3 +1,9 @@
 from __future__ import annotations
 
-urlpatterns: list = []
+from django.urls import path
+
+from insights.calendar import views
+
+urlpatterns = [
+    path("calendar/", views.calendar_view, name="calendar"),
+]
