@@ -22,12 +22,4 @@ urlpatterns = [
         ),
         name="news",
     ),
-    path(
-        "insiders/",
-        EmptyRoomView.as_view(
-            title="Insider trades",
-            lead="Purchases and sales by company insiders, from SEC Form 4 filings, updated daily.",
-        ),
-        name="insiders",
-    ),
 ]

@@ -499,3 +499,13 @@ def notifications_for(*, user) -> QuerySet[Notification]:
 
 def unread_count(*, user) -> int:
     return Notification.objects.filter(user=user, read=False).count()
+
+
+def watchlist_symbols_for(*, user) -> list[str]:
+    """Every symbol on any of `user`'s watchlists (other areas filter by it); one query."""
+    return list(
+        WatchlistItem.objects.filter(watchlist__owner=user)
+        .order_by("ticker__symbol")
+        .values_list("ticker__symbol", flat=True)
+        .distinct()
+    )

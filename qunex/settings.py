@@ -308,6 +308,13 @@ HTTP_TIMEOUT = env_int("HTTP_TIMEOUT", 10)
 
 
 # --- Insights: insider trades (issue 10) ----------------------------------------------------
+SEC_TICKER_MAP_URL = env_str("SEC_TICKER_MAP_URL", "https://www.sec.gov/files/company_tickers.json")
+SEC_DATA_BASE_URL = env_str("SEC_DATA_BASE_URL", "https://data.sec.gov")
+SEC_ARCHIVES_BASE_URL = env_str("SEC_ARCHIVES_BASE_URL", "https://www.sec.gov")
+SEC_MAX_REQUESTS_PER_SECOND = env_int("SEC_MAX_REQUESTS_PER_SECOND", 10)
+INSIDER_CLUSTER_MIN_INSIDERS = env_int("INSIDER_CLUSTER_MIN_INSIDERS", 3)
+INSIDER_CLUSTER_DAYS = env_int("INSIDER_CLUSTER_DAYS", 10)
+INSIDER_LARGE_BUY_PCT = env_int("INSIDER_LARGE_BUY_PCT", 10)
 
 
 # --- Insights: economic calendar (issue 10) -------------------------------------------------

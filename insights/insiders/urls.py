@@ -1,3 +1,9 @@
 from __future__ import annotations
 
-urlpatterns: list = []
+from django.urls import path
+
+from insights.insiders import views
+
+urlpatterns = [
+    path("insiders/", views.trades_view, name="insiders"),
+]

@@ -1,0 +1,1 @@
+"""Insider-trade sources: SEC EDGAR (keyless, declared User-Agent)."""

@@ -1,0 +1,286 @@
+"""Writes of insider filings: each filing stored whole or not at all, idempotently.
+
+Amendment rule: a 4/A (or 5/A) replaces the filing it amends, which is the latest earlier
+original (form without /A) with the same issuer, the same reporting owner and the same period
+of report. The original is kept, marked `amended_by`, and loses its transactions; the
+amendment's rows are the ones shown. An amendment whose original is not stored yet is stored
+as it is, and an original that arrives after its amendment is marked amended at once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+
+from django.db import transaction
+from django.utils import timezone
+
+from insights.insiders.models import InsiderFiling, InsiderTransaction
+from insights.insiders.parser import FilingParseError, FilingRecord, parse_form4
+from insights.insiders.providers.sec import FilingRef, Log, SecEdgar, SecError
+from markets.models import Ticker
+
+Progress = Callable[..., Iterator]
+
+
+@dataclass(frozen=True)
+class StoreResult:
+    created: bool
+    transactions: int
+    replaced: int = 0  # transactions of an amended original that this amendment replaced
+
+
+def _original_of(filing: InsiderFiling) -> InsiderFiling | None:
+    return (
+        InsiderFiling.objects.filter(
+            issuer_cik=filing.issuer_cik,
+            insider_cik=filing.insider_cik,
+            period=filing.period,
+            form=filing.form.removesuffix("/A"),
+            filed_on__lte=filing.filed_on,
+        )
+        .exclude(pk=filing.pk)
+        .order_by("-filed_on", "-id")
+        .first()
+    )
+
+
+def _amendment_of(filing: InsiderFiling) -> InsiderFiling | None:
+    return (
+        InsiderFiling.objects.filter(
+            issuer_cik=filing.issuer_cik,
+            insider_cik=filing.insider_cik,
+            period=filing.period,
+            form=filing.form + "/A",
+            filed_on__gte=filing.filed_on,
+        )
+        .order_by("-filed_on", "-id")
+        .first()
+    )
+
+
+@transaction.atomic
+def filing_store(
+    *, record: FilingRecord, accession: str, filed_on: date, url: str = "", source: str = "sec"
+) -> StoreResult:
+    """Store one parsed filing and its transactions under `accession` (unique). Storing the
+    same accession again replaces its rows with the same rows: nothing is duplicated."""
+    ticker = (
+        Ticker.objects.filter(symbol=record.issuer_symbol).first() if record.issuer_symbol else None
+    )
+    fields = {
+        "form": record.form,
+        "filed_on": filed_on,
+        "period": record.period,
+        "issuer_cik": record.issuer_cik,
+        "issuer_name": record.issuer_name,
+        "issuer_symbol": record.issuer_symbol,
+        "ticker": ticker,
+        "insider_cik": record.insider_cik,
+        "insider_name": record.insider_name,
+        "is_director": record.is_director,
+        "is_officer": record.is_officer,
+        "officer_title": record.officer_title,
+        "is_ten_percent_owner": record.is_ten_percent_owner,
+        "is_other": record.is_other,
+        "other_text": record.other_text,
+        "rule_10b5_1": record.rule_10b5_1,
+        "source": source,
+        "url": url,
+    }
+    filing, created = InsiderFiling.objects.select_for_update().update_or_create(
+        accession=accession, defaults=fields
+    )
+    filing.transactions.all().delete()
+    replaced = 0
+    superseded = filing.amended_by_id is not None
+    if filing.form.endswith("/A"):
+        original = _original_of(filing)
+        if original is not None:
+            replaced, _ = original.transactions.all().delete()
+            original.amended_by = filing
+            original.save(update_fields=["amended_by"])
+    else:
+        amendment = _amendment_of(filing)
+        if amendment is not None:
+            filing.amended_by = amendment
+            filing.save(update_fields=["amended_by"])
+            superseded = True
+    rows = (
+        []
+        if superseded
+        else [
+            InsiderTransaction(
+                filing=filing,
+                table=t.table,
+                row=t.row,
+                ticker=ticker,
+                security_title=t.security_title,
+                trade_date=t.trade_date,
+                code=t.code,
+                acquired=t.acquired,
+                shares=t.shares,
+                price=t.price,
+                value=t.value,
+                shares_after=t.shares_after,
+                direct=t.direct,
+                ownership_nature=t.ownership_nature,
+                underlying_title=t.underlying_title,
+                underlying_shares=t.underlying_shares,
+                exercise_price=t.exercise_price,
+                footnotes=list(t.footnotes),
+            )
+            for t in record.transactions
+        ]
+    )
+    InsiderTransaction.objects.bulk_create(rows)
+    return StoreResult(created=created, transactions=len(rows), replaced=replaced)
+
+
+# --- the refresh run --------------------------------------------------------------------------
+
+ACCESSION = re.compile(r"\d{10}-\d{2}-\d{6}")
+
+
+@dataclass
+class RefreshReport:
+    filings: int = 0
+    created: int = 0
+    transactions: int = 0
+    replaced: int = 0
+    skipped: list[str] = field(default_factory=list)  # malformed or unsafe documents, bad rows
+    failed: list[str] = field(default_factory=list)  # requests that failed
+    companies: int = 0
+    companies_failed: int = 0
+
+
+def _store(
+    report: RefreshReport,
+    *,
+    data: bytes,
+    accession: str,
+    filed_on: date,
+    url: str,
+    label: str,
+    dry_run: bool,
+) -> None:
+    try:
+        record = parse_form4(data)
+    except FilingParseError as exc:
+        report.skipped.append(f"{label}: {exc}")
+        return
+    report.skipped.extend(f"{label} {reason}" for reason in record.skipped)
+    report.filings += 1
+    if dry_run:
+        report.transactions += len(record.transactions)
+        return
+    result = filing_store(record=record, accession=accession, filed_on=filed_on, url=url)
+    report.created += int(result.created)
+    report.transactions += result.transactions
+    report.replaced += result.replaced
+
+
+def insiders_load_dir(
+    *,
+    path: Path,
+    limit: int | None = None,
+    dry_run: bool = False,
+    progress: Progress = lambda items, **kw: iter(items),
+) -> RefreshReport:
+    """Load every .xml/.txt Form 4 under `path` (backfills, offline use). The accession number
+    comes from the file name when it has one (0001127602-25-004598.xml), else from a hash of
+    the content, so loading the same files again changes nothing. The filing date is the
+    file's ACCEPTANCE/FILED AS OF date when a submission text has one, else its period."""
+    files = sorted(p for p in path.rglob("*") if p.suffix.lower() in {".xml", ".txt", ".nc"})
+    if limit:
+        files = files[:limit]
+    report = RefreshReport()
+    for file in progress(files, total=len(files), desc="filings"):
+        data = file.read_bytes()
+        found = ACCESSION.search(file.name)
+        accession = found.group(0) if found else "local-" + hashlib.sha256(data).hexdigest()[:24]
+        filed = re.search(rb"FILED AS OF DATE:\s*(\d{8})", data)
+        filed_on = (
+            date(int(filed.group(1)[:4]), int(filed.group(1)[4:6]), int(filed.group(1)[6:]))
+            if filed
+            else None
+        )
+        if filed_on is None:
+            period = re.search(rb"<periodOfReport>\s*(\d{4}-\d{2}-\d{2})", data)
+            filed_on = (
+                date.fromisoformat(period.group(1).decode()) if period else timezone.now().date()
+            )
+        _store(
+            report,
+            data=data,
+            accession=accession,
+            filed_on=filed_on,
+            url="",
+            label=file.name,
+            dry_run=dry_run,
+        )
+    return report
+
+
+def insiders_refresh(
+    *,
+    edgar: SecEdgar,
+    days: int,
+    symbols: list[str] | None = None,
+    limit: int | None = None,
+    dry_run: bool = False,
+    log: Log = lambda m: None,
+    progress: Progress = lambda items, **kw: iter(items),
+) -> RefreshReport:
+    """Recent Form 4/4-A filings of the tickers Qunex knows (or `symbols`), fetched from EDGAR
+    and stored. A failing company or filing is counted and the run goes on; a failing ticker
+    map raises `SecError` (the whole source failed)."""
+    cik_of = edgar.ticker_map()
+    wanted = symbols or list(
+        Ticker.objects.active()
+        .filter(is_demo=False)
+        .exclude(asset_type=Ticker.AssetType.ETF)
+        .values_list("symbol", flat=True)
+    )
+    since = timezone.now().date() - timedelta(days=days)
+    report = RefreshReport()
+    refs: list[FilingRef] = []
+    for symbol in progress(wanted, total=len(wanted), desc="companies"):
+        cik = cik_of.get(symbol.upper())
+        if cik is None:
+            log(f"{symbol}: not in the SEC ticker map")
+            continue
+        report.companies += 1
+        try:
+            refs.extend(edgar.recent_filings(cik=cik, since=since))
+        except SecError as exc:
+            report.companies_failed += 1
+            report.failed.append(f"{symbol}: {exc}")
+    known = set(
+        InsiderFiling.objects.filter(accession__in=[r.accession for r in refs]).values_list(
+            "accession", flat=True
+        )
+    )
+    todo = [r for r in refs if r.accession not in known]
+    if limit:
+        todo = todo[:limit]
+    for ref in progress(todo, total=len(todo), desc="filings"):
+        try:
+            data = edgar.document(ref)
+        except SecError as exc:
+            report.failed.append(f"{ref.accession}: {exc}")
+            continue
+        _store(
+            report,
+            data=data,
+            accession=ref.accession,
+            filed_on=ref.filed_on,
+            url=ref.url,
+            label=ref.accession,
+            dry_run=dry_run,
+        )
+    return report
