@@ -217,8 +217,12 @@ def process_job(
     lease_seconds: float = LEASE_SECONDS,
     retry_delay: timedelta = RETRY_DELAY,
     run: Callable[[Backtest], RunOutput] = execute,
+    retry_errors: bool = True,
 ) -> Outcome:
-    """Run a claimed job and write its outcome (conditionally on still holding it)."""
+    """Run a claimed job and write its outcome (conditionally on still holding it).
+
+    An unexpected exception requeues the job for another attempt when `retry_errors`
+    (the processor), or fails it at once with the message (an inline run)."""
     started = time.monotonic()
     error = ""
     with Heartbeat(job=job, worker=worker, lease_seconds=lease_seconds):
@@ -228,7 +232,7 @@ def process_job(
             error, retry, output = str(exc), False, None
         except Exception as exc:
             log.exception("Backtest %s raised", job.pk)
-            error, retry, output = f"{type(exc).__name__}: {exc}", True, None
+            error, retry, output = f"{type(exc).__name__}: {exc}", retry_errors, None
     seconds = time.monotonic() - started
     if output is not None:
         ok = finish_succeeded(job=job, worker=worker, output=output)
@@ -239,6 +243,19 @@ def process_job(
         )
         status = {None: "lost", Backtest.Status.QUEUED: "requeued"}.get(new, "failed")
     return Outcome(job.pk, status, job.attempts, seconds, error)
+
+
+def run_inline(job: Backtest) -> Outcome | None:
+    """Run a just-queued job in this process (a web request), exactly as a processor would:
+    claim it (attempts, lease, started_at), run it, store the result or the error with the
+    same conditional writes. A failure fails the job with its message (no retry: the user
+    is waiting for the answer). Returns None when the job could not be claimed (a processor
+    took it first): it then runs there."""
+    worker = f"inline:{worker_id()}"
+    claimed = claim_next(worker=worker, ids=[job.pk])
+    if claimed is None:
+        return None
+    return process_job(claimed, worker=worker, retry_errors=False)
 
 
 def process(

@@ -52,11 +52,11 @@ def backtest_new(request: HttpRequest) -> HttpResponse:
         form = BacktestForm(request.POST)
         if form.is_valid():
             try:
-                backtest = services.backtest_enqueue(user=request.user, **form.service_kwargs())
+                backtest = services.backtest_submit(user=request.user, **form.service_kwargs())
             except ValidationError as exc:
                 form.apply_errors(exc.message_dict)
             else:
-                messages.success(request, "Backtest queued. This page refreshes when it has run.")
+                _say_how_it_went(request, backtest)
                 return redirect(backtest)
     else:
         initial = {"ticker": "SPY", "strategy": "sma_cross", **_default_dates()}
@@ -126,6 +126,18 @@ def backtest_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "backtests/detail.html", context)
 
 
+def _say_how_it_went(request: HttpRequest, backtest: Backtest, *, what: str = "Backtest") -> None:
+    if backtest.status == Backtest.Status.SUCCEEDED:
+        seconds = (backtest.finished_at - backtest.started_at).total_seconds()
+        messages.success(request, f"{what} #{backtest.pk} ran in {seconds:.2f} s.")
+    elif backtest.status == Backtest.Status.FAILED:
+        messages.error(request, f"{what} #{backtest.pk} failed: {backtest.error}")
+    else:
+        messages.success(
+            request, f"{what} #{backtest.pk} queued. This page refreshes when it has run."
+        )
+
+
 @login_required
 @require_POST
 def backtest_rerun(request: HttpRequest, pk: int) -> HttpResponse:
@@ -142,7 +154,7 @@ def backtest_rerun(request: HttpRequest, pk: int) -> HttpResponse:
                     else f"Can't re-run ({field}): {error}",
                 )
         return redirect(backtest)
-    messages.success(request, f"Re-run queued as #{again.pk}.")
+    _say_how_it_went(request, again, what="Re-run")
     return redirect(again)
 
 

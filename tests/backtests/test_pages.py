@@ -143,7 +143,8 @@ def test_form_renders_every_strategy_s_declared_parameters(auth_client, spy):
     assert_csp_clean(html)
 
 
-def test_submit_queues_with_percent_fields_as_fractions(auth_client, user, spy):
+def test_submit_queues_with_percent_fields_as_fractions(auth_client, user, spy, settings):
+    settings.BACKTEST_INLINE_BUDGET_SECONDS = 0
     response = auth_client.post(NEW, form_data(stop_loss_pct="5", long_short="on"))
     job = Backtest.objects.get()
     assert response.status_code == 302 and response["Location"] == job.get_absolute_url()
@@ -284,7 +285,25 @@ def test_failed_detail_shows_the_error(auth_client, user, spy):
     )
 
 
-def test_rerun_button_queues_a_copy(auth_client, user, spy):
+def test_submit_runs_a_small_backtest_and_redirects_to_its_result(auth_client, user, spy):
+    response = auth_client.post(NEW, form_data(close_at_end="on"), follow=True)
+    job = Backtest.objects.get()
+    assert response.redirect_chain == [(job.get_absolute_url(), 302)]
+    assert job.status == "succeeded" and job.close_at_end is True
+    html = response.content.decode()
+    assert f"Backtest #{job.pk} ran in" in html and 'class="trades' in html
+
+
+def test_a_failing_inline_run_shows_its_error(auth_client, user, spy, test_strategies):
+    data = form_data(strategy="test_raise", p_test_raise_code="3")
+    response = auth_client.post(NEW, data, follow=True)
+    assert response.status_code == 200
+    job = Backtest.objects.get()
+    assert job.status == "failed" and "strategy exploded (code 3)" in response.content.decode()
+
+
+def test_rerun_button_queues_a_copy(auth_client, user, spy, settings):
+    settings.BACKTEST_INLINE_BUDGET_SECONDS = 0
     job = processed(user)
     response = auth_client.post(reverse("backtests:backtest_rerun", args=[job.pk]))
     again = Backtest.objects.exclude(pk=job.pk).get()
