@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from backtests import engine, sweep
+from backtests.bars import Bars, bars_fingerprint
 from backtests.models import Backtest
 from backtests.selectors import bars_frame
 from backtests.strategies import InvalidParams, clean_params
@@ -77,7 +78,7 @@ def job_config(job: Backtest) -> engine.Config:
         raise JobInputError(f"Invalid settings: {exc}") from exc
 
 
-def job_bars(job: Backtest) -> tuple[engine.Bars, bool]:
+def job_bars(job: Backtest) -> tuple[Bars, bool]:
     frame, adjusted = bars_frame(ticker_id=job.ticker_id, start=job.start, end=job.end)
     if len(frame) < 2:
         raise JobInputError(
@@ -85,12 +86,12 @@ def job_bars(job: Backtest) -> tuple[engine.Bars, bool]:
             "a backtest needs at least 2."
         )
     try:
-        return engine.Bars.from_frame(frame), adjusted
+        return Bars.from_frame(frame), adjusted
     except ValueError as exc:
         raise JobInputError(f"Unusable bars: {exc}") from exc
 
 
-def buy_hold_curve(bars: engine.Bars, cash: float) -> list[float]:
+def buy_hold_curve(bars: Bars, cash: float) -> list[float]:
     """Cash invested at the first close and held: the line the strategy is compared with
     (one vectorised pass; rounded to 4 places like the equity curve)."""
     close = bars.close
@@ -116,13 +117,13 @@ def execute(job: Backtest) -> RunOutput:
     result["adjusted"] = adjusted
     return RunOutput(
         result=result,
-        fingerprint=engine.bars_fingerprint(bars),
+        fingerprint=bars_fingerprint(bars),
         engine_version=engine.ENGINE_VERSION,
     )
 
 
 def single_run(
-    bars: engine.Bars, strategy: str, params: dict[str, Any], config: engine.Config
+    bars: Bars, strategy: str, params: dict[str, Any], config: engine.Config
 ) -> dict[str, Any]:
     result = engine.run_backtest(bars, strategy, params, config=config).to_dict()
     result["kind"] = "single"
@@ -131,7 +132,7 @@ def single_run(
 
 
 def _sweep(
-    job: Backtest, bars: engine.Bars, fixed: dict[str, Any], config: engine.Config
+    job: Backtest, bars: Bars, fixed: dict[str, Any], config: engine.Config
 ) -> dict[str, Any]:
     try:
         if job.walk_forward:

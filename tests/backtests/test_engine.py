@@ -14,14 +14,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from backtests.engine import (
-    ENGINE_VERSION,
-    Bars,
-    Config,
-    InvalidParams,
-    bars_fingerprint,
-    run_backtest,
-)
+from backtests.bars import Bars, bars_fingerprint
+from backtests.engine import ENGINE_VERSION, Config, InvalidParams, run_backtest
 from backtests.strategies import Signal, list_strategies, register, unregister
 from tests.backtests import frame, synthetic_bars
 

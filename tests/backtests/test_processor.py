@@ -9,6 +9,7 @@ import pytest
 from django.core.management import call_command
 
 from backtests import engine
+from backtests.bars import Bars, bars_fingerprint
 from backtests.models import Backtest
 from backtests.runner import buy_hold_curve
 from backtests.selectors import bars_frame
@@ -51,7 +52,7 @@ def test_success_stores_stats_series_trades_and_fingerprint(user, spy):
     expected = engine.run_backtest(
         frame, "sma_cross", {"fast": 5, "slow": 20}, config=engine.Config(commission=0.001)
     )
-    assert job.bars_fingerprint == engine.bars_fingerprint(frame)
+    assert job.bars_fingerprint == bars_fingerprint(frame)
     result = job.result
     assert result["kind"] == "single" and result["bars"] == len(frame) and adjusted is False
     assert result["stats"]["# Trades"] == expected.stats["# Trades"] > 0
@@ -154,7 +155,7 @@ def test_buy_hold_curve_is_cash_times_close_over_first_close():
         {"Open": [1, 2, 4], "High": [2, 3, 5], "Low": [1, 2, 4], "Close": [2.0, 3.0, 5.0]},
         index=pd.bdate_range("2024-01-01", periods=3),
     )
-    assert buy_hold_curve(engine.Bars.from_frame(frame), 1000) == [1000.0, 1500.0, 2500.0]
+    assert buy_hold_curve(Bars.from_frame(frame), 1000) == [1000.0, 1500.0, 2500.0]
 
 
 def test_sweep_stores_every_combination_the_best_and_its_full_run(user, spy):
