@@ -205,3 +205,23 @@ def test_walk_forward_reports_in_and_out_of_sample(user, spy):
     assert set(wf["rows"][0]["in_sample"]) == set(wf["rows"][0]["out_of_sample"])
     assert job.result["best_params"] == wf["rows"][0]["params"]
     assert set(wf["buy_hold"]) == {"in_sample", "out_of_sample"}
+
+
+def test_a_run_records_its_worker_and_marks_a_killed_earlier_run_abandoned(db):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from qunex.models import JobRun
+
+    killed = JobRun.objects.create(
+        command="process_backtests",
+        arguments={"worker": "gone:1:dead"},
+        started_at=timezone.now() - timedelta(hours=1),
+    )
+    out = run()
+    killed.refresh_from_db()
+    assert killed.status == "failed" and killed.error.startswith("abandoned:")
+    this = JobRun.objects.exclude(pk=killed.pk).get()
+    assert this.status == "succeeded" and this.arguments["worker"].count(":") == 2
+    assert "abandoned runs 1" in out
