@@ -7,7 +7,7 @@ from datetime import date
 
 import numpy as np
 import pandas as pd
-from django.db.models import Count, FloatField, Max, Min, Q, QuerySet
+from django.db.models import Count, Exists, FloatField, Max, Min, OuterRef, Q, QuerySet
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast, Coalesce
 
@@ -111,10 +111,20 @@ def bars_frame(*, ticker_id: int, start: date, end: date) -> tuple[pd.DataFrame,
 
 
 def ticker_symbols(limit: int = 2000) -> list[str]:
-    """Symbols of the tickers that have daily bars, for the form's autocomplete (1 query)."""
+    """Symbols of the tickers that have daily bars, for the form's autocomplete (1 query: an
+    EXISTS probe of the (ticker, date) index per ticker, not a join over every bar)."""
+    has_bars = Exists(DailyBar.objects.filter(ticker=OuterRef("pk")))
     return list(
-        Ticker.objects.filter(active=True, bars__isnull=False)
-        .distinct()
+        Ticker.objects.filter(has_bars, active=True)
         .order_by("symbol")
         .values_list("symbol", flat=True)[:limit]
     )
+
+
+def bar_span(*, symbol: str) -> tuple[date, date] | None:
+    """First and last bar date of one ticker (1 query: MIN/MAX on the (ticker, date) unique
+    index, two index probes, instead of scanning every daily bar); None without bars."""
+    span = DailyBar.objects.filter(ticker__symbol=symbol).aggregate(
+        first=Min("date"), last=Max("date")
+    )
+    return (span["first"], span["last"]) if span["last"] else None

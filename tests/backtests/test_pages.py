@@ -143,6 +143,21 @@ def test_form_renders_every_strategy_s_declared_parameters(auth_client, spy):
     assert_csp_clean(html)
 
 
+def test_new_form_dates_come_from_spy_s_own_bars_without_scanning_all_bars(auth_client, spy):
+    from tests.backtests.factories import seed_bars
+
+    seed_bars("AAPL", 400)  # later bars of another ticker do not move SPY's defaults
+    with CaptureQueriesContext(connection) as ctx:
+        html = auth_client.get(NEW).content.decode()
+    assert 'name="start" value="2023-01-02"' in html and 'name="end" value="2023-06-16"' in html
+    bar_queries = [q["sql"] for q in ctx.captured_queries if "markets_dailybar" in q["sql"]]
+    # MIN/MAX of SPY's bars (the (ticker, date) index) and the EXISTS probe for the datalist.
+    assert len(bar_queries) == 2
+    assert "WHERE" in bar_queries[0] and "symbol" in bar_queries[0]
+    assert "EXISTS" in bar_queries[1] and "DISTINCT" not in bar_queries[1]
+    assert '<option value="AAPL"></option><option value="SPY">' in html
+
+
 def test_submit_queues_with_percent_fields_as_fractions(auth_client, user, spy, settings):
     settings.BACKTEST_INLINE_BUDGET_SECONDS = 0
     response = auth_client.post(NEW, form_data(stop_loss_pct="5", long_short="on"))
