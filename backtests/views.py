@@ -120,7 +120,7 @@ def backtest_detail(request: HttpRequest, pk: int) -> HttpResponse:
         context.update(
             run=run,
             headline=display.stat_rows(run["stats"], display.HEADLINE) if run else [],
-            stats=display.stat_rows(run["stats"]) if run else [],
+            stat_columns=display.stat_columns(display.stat_rows(run["stats"]) if run else []),
             trades=display.trade_rows(run),
             chart=display.chart_data(run),
         )

@@ -241,7 +241,7 @@ def test_queued_detail_polls_and_offers_cancel(auth_client, user, spy):
 
 
 def test_detail_of_a_finished_run_has_charts_stats_and_trades(auth_client, user, spy):
-    job = processed(user)
+    job = processed(user, long_short=True, commission="0.02")  # costs make some trades lose
     response = auth_client.get(job.get_absolute_url())
     html = response.content.decode()
     assert 'id="equity-chart"' in html and 'id="drawdown-chart"' in html
@@ -253,6 +253,15 @@ def test_detail_of_a_finished_run_has_charts_stats_and_trades(auth_client, user,
     assert all(v <= 0 for v in chart["drawdown"])
     assert "Sharpe Ratio" in html and "Buy &amp; Hold Return [%]" in html
     assert len(response.context["trades"]) >= job.result["stats"]["# Trades"] > 0
+    # Money with separators and a real minus sign; the full-width trades card.
+    assert 'class="card trades-card"' in html
+    losses = [t for t in response.context["trades"] if t["pnl"] < 0]
+    assert losses and all(t["pnl_money"] in html for t in losses)
+    assert all(t["pnl_money"].startswith("\u2212$") for t in losses)
+    assert re.search(
+        r'<td class="num (up|down|)">\u2212?\$[0-9]{1,3}(,[0-9]{3})*\.[0-9]{2}</td>', html
+    )
+    assert not re.search(r">-[0-9$]", html), "a hyphen where a minus sign belongs"
     assert (
         "lightweight-charts.standalone.production.js" in html and "js/backtests/detail.js" in html
     )
