@@ -40,7 +40,9 @@ def number(value: float, places: int = 2) -> str:
     """1234.5 -> '1,234.50'; -3.2 -> MINUS + '3.20' (thousands separators, a real minus)."""
     text = f"{value:,.{places}f}"
     if text.startswith("-"):
-        text = MINUS + text[1:] if any(c not in "0.,-" for c in text) else text[1:]  # no minus on 0.00
+        text = (
+            MINUS + text[1:] if any(c not in "0.,-" for c in text) else text[1:]
+        )  # no minus on 0.00
     return text
 
 
