@@ -60,6 +60,20 @@ class Bars:
         }
         return cls(index=index, extra=extra, **arrays)
 
+    @classmethod
+    def from_arrays(cls, dates: np.ndarray, ohlcv: np.ndarray) -> Bars:
+        """Bars from datetime64 dates and an (n, 5) float array of open, high, low, close,
+        volume (the database loader's shape: no DataFrame in between)."""
+        if len(dates) < 2:
+            raise ValueError("Bars need at least two rows.")
+        ns = dates.astype("datetime64[ns]")
+        if not (ns[1:] > ns[:-1]).all():
+            raise ValueError("Bar dates must be unique and increasing.")
+        if np.isnan(ohlcv[:, :4].min()):
+            raise ValueError("Open, high, low and close must not contain missing values.")
+        columns = np.ascontiguousarray(ohlcv.T, dtype=float)
+        return cls(pd.DatetimeIndex(ns, name="date"), *columns)
+
     def __len__(self) -> int:
         return len(self.close)
 

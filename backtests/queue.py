@@ -32,6 +32,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -297,6 +298,7 @@ def process_job(
     retry_delay: timedelta = RETRY_DELAY,
     run: Callable[[Backtest], RunOutput] = execute,
     retry_errors: bool = True,
+    beat: bool = True,
 ) -> Outcome:
     """Run a claimed job and write its outcome (conditionally on still holding it).
 
@@ -304,7 +306,7 @@ def process_job(
     (the processor), or fails it at once with the message (an inline run)."""
     started = time.monotonic()
     error = ""
-    with Heartbeat(job=job, worker=worker, lease_seconds=lease_seconds):
+    with Heartbeat(job=job, worker=worker, lease_seconds=lease_seconds) if beat else nullcontext():
         try:
             output = run(job)
         except JobInputError as exc:
@@ -331,10 +333,28 @@ def run_inline(job: Backtest) -> Outcome | None:
     is waiting for the answer). Returns None when the job could not be claimed (a processor
     took it first): it then runs there."""
     worker = f"inline:{worker_id()}"
-    claimed = claim_next(worker=worker, ids=[job.pk])
-    if claimed is None:
+    if not claim(job, worker=worker):
         return None
-    return process_job(claimed, worker=worker, retry_errors=False)
+    # No heartbeat thread: an inline job is estimated under a few seconds, its lease is 120 s.
+    return process_job(job, worker=worker, retry_errors=False, beat=False)
+
+
+def claim(job: Backtest, *, worker: str, lease_seconds: float = LEASE_SECONDS) -> bool:
+    """Claim this queued, due job for `worker` in one conditional UPDATE (the same values as
+    `claim_next`) and mirror them on `job`; False when someone else holds it."""
+    now = _now()
+    values = _claim_values(worker, now, lease_seconds)
+    won = (
+        Backtest.objects.claimable(now)
+        .filter(pk=job.pk, status=Backtest.Status.QUEUED)
+        .update(**values)
+    )
+    if won != 1:
+        return False
+    values["attempts"] = job.attempts + 1
+    for name, value in values.items():
+        setattr(job, name, value)
+    return True
 
 
 def process(

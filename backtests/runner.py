@@ -14,7 +14,7 @@ import numpy as np
 from backtests import engine, sweep
 from backtests.bars import Bars, bars_fingerprint
 from backtests.models import Backtest
-from backtests.selectors import bars_frame
+from backtests.selectors import bars_arrays
 from backtests.strategies import InvalidParams, clean_params
 
 # Work estimate for running a job in the request (`estimate_seconds`), about 5x what was
@@ -79,14 +79,14 @@ def job_config(job: Backtest) -> engine.Config:
 
 
 def job_bars(job: Backtest) -> tuple[Bars, bool]:
-    frame, adjusted = bars_frame(ticker_id=job.ticker_id, start=job.start, end=job.end)
-    if len(frame) < 2:
+    dates, ohlcv, adjusted = bars_arrays(ticker_id=job.ticker_id, start=job.start, end=job.end)
+    if len(dates) < 2:
         raise JobInputError(
-            f"{job.ticker.symbol} has {len(frame)} daily bars between {job.start} and {job.end}; "
+            f"{job.ticker.symbol} has {len(dates)} daily bars between {job.start} and {job.end}; "
             "a backtest needs at least 2."
         )
     try:
-        return Bars.from_frame(frame), adjusted
+        return Bars.from_arrays(dates, ohlcv), adjusted
     except ValueError as exc:
         raise JobInputError(f"Unusable bars: {exc}") from exc
 
