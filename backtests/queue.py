@@ -81,9 +81,11 @@ def abandon_dead_runs(*, exclude: int | None = None, now: datetime | None = None
     """At the start of a processor run: earlier runs still marked running whose worker holds
     no live lease, and that started more than a lease ago, are marked abandoned."""
     now = now or _now()
-    live = Backtest.objects.filter(
-        status=Backtest.Status.RUNNING, lease_expires_at__gte=now
-    ).values_list("claimed_by", flat=True)
+    live = list(
+        Backtest.objects.filter(
+            status=Backtest.Status.RUNNING, lease_expires_at__gte=now
+        ).values_list("claimed_by", flat=True)
+    )
     stale = (
         JobRun.objects.filter(
             command=PROCESSOR_COMMAND,
