@@ -84,18 +84,18 @@ def interleaved(
     return {name: (min(walls[name]), min(cpus[name])) for name in cases}
 
 
-def setup_django(db_path: Path) -> None:
+def setup_django(database_url: str) -> None:
     os.environ["DJANGO_SETTINGS_MODULE"] = "qunex.settings"
-    os.environ["DATABASE_URL"] = f"sqlite:///{db_path}"
+    os.environ["DATABASE_URL"] = database_url
     os.environ.setdefault("SECRET_KEY", "benchmark-only")
     import django
 
     django.setup()
 
 
-def seed_database(db_path: Path, df) -> None:
-    """A fresh SQLite database with the GOOG bars and a user (migrations included)."""
-    setup_django(db_path)
+def seed_database(database_url: str, df) -> None:
+    """The GOOG bars and a user in a fresh database (migrations included)."""
+    setup_django(database_url)
     from decimal import Decimal
 
     from django.contrib.auth import get_user_model
@@ -104,6 +104,8 @@ def seed_database(db_path: Path, df) -> None:
     from markets.models import DailyBar, Ticker
 
     call_command("migrate", verbosity=0)
+    if Ticker.objects.exists():
+        raise SystemExit("The benchmark needs an empty database: it adds a ticker, bars and jobs.")
     ticker = Ticker.objects.create(symbol="GOOG", name="Alphabet")
     DailyBar.objects.bulk_create(
         DailyBar(
@@ -128,11 +130,12 @@ def queue_job(*, sweep: dict | None = None):
     from django.utils import timezone
 
     from backtests.models import Backtest
+    from markets.models import Ticker
 
     now = timezone.now()
     return Backtest.objects.create(
         owner=get_user_model().objects.get(username="bench"),
-        ticker_id=1,
+        ticker=Ticker.objects.get(symbol="GOOG"),
         start=date(2004, 8, 19),
         end=date(2013, 3, 1),
         strategy="sma_cross",
@@ -144,9 +147,9 @@ def queue_job(*, sweep: dict | None = None):
     )
 
 
-def cold_job(db_path: str) -> None:
+def cold_job(database_url: str) -> None:
     """`--cold-job`: what a fresh process does to run one job end to end."""
-    setup_django(Path(db_path))
+    setup_django(database_url)
     from backtests import queue
 
     outcome = queue.run_inline(queue_job())
@@ -172,7 +175,12 @@ def cold_start(args: list[str], rounds: int) -> tuple[float, float]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=7)
-    parser.add_argument("--cold-job", metavar="DB", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--database-url",
+        help="An EMPTY database for the job path (e.g. a throwaway PostgreSQL database); "
+        "default: a temporary SQLite file.",
+    )
+    parser.add_argument("--cold-job", metavar="DATABASE_URL", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.cold_job:
         cold_job(args.cold_job)
@@ -288,8 +296,9 @@ def main() -> int:
 
     # 3. The job path, through a throwaway SQLite database.
     with tempfile.TemporaryDirectory(prefix="qunex-bench-") as tmp:
-        db_path = Path(tmp) / "bench.sqlite3"
-        seed_database(db_path, df)
+        database_url = args.database_url or f"sqlite:///{Path(tmp) / 'bench.sqlite3'}"
+        print(f"3./4. database: {database_url.split('://')[0]}")
+        seed_database(database_url, df)
         from backtests import queue
         from backtests.models import Backtest as Job
 
@@ -334,7 +343,7 @@ def main() -> int:
         for _ in range(rounds):
             queue_job()  # one queued job for each fresh process
         (ref_cold, ref_cold_cpu) = cold_start(["-c", REFERENCE_COLD], rounds)
-        (ours_cold, ours_cold_cpu) = cold_start([__file__, "--cold-job", str(db_path)], rounds)
+        (ours_cold, ours_cold_cpu) = cold_start([__file__, "--cold-job", database_url], rounds)
         print("4. cold start: a fresh process runs one backtest (best of; CPU, wall in brackets)")
         print(
             f"  python + backtesting.py, one run   {ref_cold_cpu * 1e3:8.0f} ms  [{ref_cold * 1e3:.0f}]"

@@ -14,7 +14,7 @@ class Command(JobCommand):
         "Runs queued backtests (and re-takes ones whose processor died) until none is due, "
         "--max-jobs ran or --max-seconds passed. Safe to run several at once: each job is "
         "claimed by exactly one processor. Marks earlier runs that were killed as abandoned. "
-        "Most backtests run in the request; GitHub Actions runs this twice an hour for "
+        "Most backtests run in the request; GitHub Actions runs this hourly for "
         "the larger sweeps and walk-forward runs."
     )
 
