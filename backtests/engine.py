@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 
 from backtests.bars import Bars, as_bars, as_ns
-from backtests.stats import TradeTable, compute_stats, drawdown
+from backtests.stats import NS_PER_DAY, TradeTable, compute_stats, drawdown
 from backtests.strategies import InvalidParams, Signal, clean_params, compute_signal
 
 ENGINE_VERSION = "2.0"  # 2.0: crossover strategies act on crossings only
@@ -102,6 +102,10 @@ class Trade(NamedTuple):
         end = self.exit_time if self.exit_time is not None else self.mark_time
         return pd.Timedelta(end - self.entry_time)
 
+    def _duration_days(self) -> float:
+        end = self.exit_time if self.exit_time is not None else self.mark_time
+        return (end - self.entry_time).total_seconds() / 86_400  # datetime or Timestamp
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "size": self.size,
@@ -115,7 +119,7 @@ class Trade(NamedTuple):
             "pnl": self.pnl,
             "return_pct": self.return_pct,
             "commission": self.commission,
-            "duration_days": self.duration / pd.Timedelta(days=1),
+            "duration_days": self._duration_days(),
             "exit_reason": self.exit_reason,
             "stop_loss": self.stop_loss,
             "take_profit": self.take_profit,
@@ -508,6 +512,9 @@ class BacktestResult:
 
 def _iso_dates(index: pd.DatetimeIndex) -> list[str]:
     ns = as_ns(index)
+    if index.tz is None and not (ns % NS_PER_DAY).any():  # daily bars at midnight
+        days = ns.astype("datetime64[ns]").astype("datetime64[D]").astype("U10")
+        return np.char.add(days, "T00:00:00").tolist()
     if index.tz is None and not (ns % 10**9).any():  # whole seconds: vectorised
         return np.datetime_as_string(ns.astype("datetime64[ns]"), unit="s").tolist()
     return [d.isoformat() for d in index]

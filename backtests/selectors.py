@@ -105,7 +105,7 @@ def bars_arrays(*, ticker_id: int, start: date, end: date) -> tuple[np.ndarray, 
     high, low, close, volume, adjusted) in 1 query.
 
     The database casts the decimals to floats and the dates to ISO text, so no Decimal or
-    date object is built per value (through the ORM that conversion cost ~30x the backtest). When every
+    date object is built per value (through the ORM that cost ~30x the backtest). When every
     bar has `adj_close`, open/high/low/close are scaled by adj_close / close, so splits and
     dividends do not show up as price jumps.
     """
@@ -114,13 +114,14 @@ def bars_arrays(*, ticker_id: int, start: date, end: date) -> tuple[np.ndarray, 
         rows = cursor.fetchall()
     if not rows:
         return np.empty(0, dtype="datetime64[D]"), np.empty((0, 5)), False
-    dates = np.array([r[0][:10] for r in rows], dtype="datetime64[D]")
-    values = np.array([r[1:] for r in rows], dtype=float)  # None (no adj_close) -> NaN
-    adj = values[:, 4]
+    iso_dates, *columns = zip(*rows, strict=True)  # column-wise: C-speed conversions
+    dates = np.array(iso_dates, dtype="datetime64[D]")
+    values = np.array(columns, dtype=float)  # (6, n); None (no adj_close) -> NaN
+    adj = values[4]
     adjusted = not np.isnan(adj).any()
-    ohlcv = values[:, [0, 1, 2, 3, 5]]
+    ohlcv = values[[0, 1, 2, 3, 5]].T.copy()
     if adjusted:
-        ohlcv[:, :4] *= (adj / values[:, 3])[:, None]
+        ohlcv[:, :4] *= (adj / values[3])[:, None]
     return dates, ohlcv, adjusted
 
 

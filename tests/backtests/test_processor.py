@@ -225,3 +225,23 @@ def test_a_run_records_its_worker_and_marks_a_killed_earlier_run_abandoned(db):
     this = JobRun.objects.exclude(pk=killed.pk).get()
     assert this.status == "succeeded" and this.arguments["worker"].count(":") == 2
     assert "abandoned runs 1" in out
+
+
+def test_bars_arrays_equal_the_stored_decimals_and_dates(spy):
+    import numpy as np
+
+    from backtests.selectors import bars_arrays
+    from markets.models import DailyBar
+
+    rows = list(DailyBar.objects.filter(ticker=spy).order_by("date"))
+    dates, ohlcv, adjusted = bars_arrays(ticker_id=spy.pk, start=rows[0].date, end=rows[-1].date)
+    assert adjusted is False and ohlcv.shape == (len(rows), 5)
+    assert dates.tolist() == [r.date for r in rows]
+    expected = [
+        [float(r.open), float(r.high), float(r.low), float(r.close), r.volume] for r in rows
+    ]
+    np.testing.assert_array_equal(ohlcv, np.array(expected))
+    # One day in the middle only:
+    day = rows[5].date
+    dates, ohlcv, _ = bars_arrays(ticker_id=spy.pk, start=day, end=day)
+    assert dates.tolist() == [day] and ohlcv[0, 3] == float(rows[5].close)
