@@ -33,6 +33,25 @@ def _finite(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
+MINUS = "\u2212"  # a real minus sign: as wide as a plus, never breaks a line
+
+
+def number(value: float, places: int = 2) -> str:
+    """1234.5 -> '1,234.50'; -3.2 -> MINUS + '3.20' (thousands separators, a real minus)."""
+    text = f"{value:,.{places}f}"
+    if text.startswith("-"):
+        text = (
+            MINUS + text[1:] if any(c not in "0.,-" for c in text) else text[1:]
+        )  # no minus on 0.00
+    return text
+
+
+def money(value: float, places: int = 2) -> str:
+    """1234.5 -> '$1,234.50'; -1234.5 -> MINUS + '$1,234.50'."""
+    text = number(value, places)
+    return f"{MINUS}${text[1:]}" if text.startswith(MINUS) else f"${text}"
+
+
 def format_stat(key: str, value: Any) -> str:
     """One statistic as a trader reads it: 12.34 %, $10,512.20, 34 days, 2024-01-02."""
     if value is None:
@@ -47,10 +66,10 @@ def format_stat(key: str, value: Any) -> str:
     if key == "# Trades":
         return f"{int(value):,}"
     if "[$]" in key:
-        return f"${value:,.2f}"
+        return money(value)
     if "[%]" in key:
-        return f"{value:,.2f} %"
-    return f"{value:,.2f}"
+        return f"{number(value)} %"
+    return number(value)
 
 
 def tone(key: str, value: Any) -> str:
@@ -112,8 +131,29 @@ def trade_rows(run: dict[str, Any] | None) -> list[dict[str, Any]]:
     for row in rows:
         row["entry_date"] = (row.get("entry_time") or "")[:10]
         row["exit_date"] = (row.get("exit_time") or "")[:10]
-        row["reason_label"] = (row.get("exit_reason") or "").replace("_", " ")
+        row["reason_label"] = REASONS.get(row.get("exit_reason") or "", row.get("exit_reason"))
+        row["shares"] = f"{abs(int(row['size'])):,}"
+        row["entry_money"] = money(row["entry_price"])
+        row["exit_money"] = money(row["exit_price"])
+        row["pnl_money"] = money(row["pnl"])
+        row["return_text"] = f"{number(row['return_pct'])} %"
     return rows
+
+
+REASONS = {
+    "signal": "signal",
+    "stop_loss": "stop-loss",
+    "take_profit": "take-profit",
+    "end": "end of test",
+    "open": "still open",
+    "broke": "equity gone",
+}
+
+
+def stat_columns(rows: list[Stat]) -> tuple[list[Stat], list[Stat]]:
+    """The statistics in two halves, for two side-by-side tables on a wide screen."""
+    half = (len(rows) + 1) // 2
+    return rows[:half], rows[half:]
 
 
 def heat_class(value: Any, low: float, high: float) -> str:

@@ -14,12 +14,13 @@ the default size, see docs/backtest-statistics.md):
   the stop fills at min(open, stop) (a gap fills at the open), the target at max(open, target);
   when both are touched in one bar the stop wins.
 - A trade still open on the last bar is reported as `open_trade`, marked to the last close in
-  the equity curve, and left out of the trade statistics.
+  the equity curve, and left out of the trade statistics. With `close_at_end` (backtesting.py's
+  `finalize_trades=True`) it is closed instead, at the last bar's open (after that bar's
+  stop-loss/take-profit check), with exit reason "end", and counted in the statistics.
 """
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import math
 import sys
@@ -32,13 +33,12 @@ from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
 
-from backtests.stats import TradeTable, compute_stats, drawdown
+from backtests.bars import Bars, as_bars, as_ns
+from backtests.stats import NS_PER_DAY, TradeTable, compute_stats, drawdown
 from backtests.strategies import InvalidParams, Signal, clean_params, compute_signal
 
-ENGINE_VERSION = "1.0"
+ENGINE_VERSION = "2.0"  # 2.0: crossover strategies act on crossings only
 FULL_EQUITY = 1 - sys.float_info.epsilon  # backtesting.py's default order size
-_COLUMNS = ("open", "high", "low", "close", "volume")
-_MISSING = object()
 
 
 @dataclass(frozen=True)
@@ -52,6 +52,7 @@ class Config:
     allow_short: bool = False
     stop_loss: float | None = None  # e.g. 0.05: exit 5 % against the entry price
     take_profit: float | None = None  # e.g. 0.10: exit 10 % in favour of the entry price
+    close_at_end: bool = False  # backtesting.py's finalize_trades: close at the last bar's open
 
     def __post_init__(self) -> None:
         errors = {}
@@ -74,134 +75,6 @@ class Config:
         return asdict(self)
 
 
-@dataclass(eq=False)
-class Bars:
-    """OHLCV arrays of one instrument plus a memo of what has been computed on them."""
-
-    index: pd.DatetimeIndex
-    open: np.ndarray
-    high: np.ndarray
-    low: np.ndarray
-    close: np.ndarray
-    volume: np.ndarray
-    extra: dict[str, np.ndarray] = field(default_factory=dict)
-    _memo: dict[tuple, Any] = field(default_factory=dict, repr=False)
-
-    @classmethod
-    def from_frame(cls, df: pd.DataFrame) -> Bars:
-        """Accepts Open/High/Low/Close[/Volume] columns in any case and a DatetimeIndex (or a
-        `date` column). Other numeric columns are kept in `extra` for strategies to use."""
-        columns = df.columns.tolist()  # iterating the Index itself boxes each name: slower
-        by_lower = {str(c).lower(): c for c in columns}
-        missing = [c for c in _COLUMNS[:4] if c not in by_lower]
-        if missing:
-            raise ValueError(f"Bars need columns {', '.join(missing)}.")
-        index = df.index
-        if not isinstance(index, pd.DatetimeIndex):
-            if "date" not in by_lower:
-                raise ValueError("Bars need a DatetimeIndex or a 'date' column.")
-            index = pd.DatetimeIndex(pd.to_datetime(df[by_lower["date"]]))
-        if len(df) < 2:
-            raise ValueError("Bars need at least two rows.")
-        if not (index.is_monotonic_increasing and index.is_unique):
-            raise ValueError("Bar dates must be unique and increasing.")
-        arrays = _float_columns(df, [by_lower.get(name) for name in _COLUMNS])
-        if any(math.isnan(arrays[c].min()) for c in _COLUMNS[:4]):  # min() propagates NaN
-            raise ValueError("Open, high, low and close must not contain missing values.")
-        known = {*_COLUMNS, "date"}
-        extra = {
-            str(c).lower(): df[c].to_numpy(dtype=float)
-            for c in columns
-            if str(c).lower() not in known and pd.api.types.is_numeric_dtype(df[c])
-        }
-        return cls(index=index, extra=extra, **arrays)
-
-    def __len__(self) -> int:
-        return len(self.close)
-
-    def memo(self, key: tuple, compute: Any) -> Any:
-        """Return `compute()` once per key; indicators are shared across a sweep this way."""
-        value = self._memo.get(key, _MISSING)
-        if value is _MISSING:
-            value = self._memo[key] = compute()
-        return value
-
-    @property
-    def ns(self) -> np.ndarray:
-        """Bar times as int64 nanoseconds since the epoch (UTC for a tz-aware index)."""
-        return self.memo(("ns",), lambda: _as_ns(self.index))
-
-    def times(self, bar_numbers: list[int] | np.ndarray) -> list[datetime]:
-        """The bars' times as datetimes (local wall time with tzinfo for a tz-aware index)."""
-        if self.index.tz is not None:
-            return list(self.index.take(np.asarray(bar_numbers, dtype=np.intp)))
-        picked = self.ns[np.asarray(bar_numbers, dtype=np.intp)].view("datetime64[ns]")
-        return picked.astype("datetime64[us]").tolist()  # datetime objects
-
-    def head(self, stop: int) -> Bars:
-        """The first `stop` bars as new Bars (own memo)."""
-        return Bars(
-            index=self.index[:stop],
-            open=self.open[:stop],
-            high=self.high[:stop],
-            low=self.low[:stop],
-            close=self.close[:stop],
-            volume=self.volume[:stop],
-            extra={k: v[:stop] for k, v in self.extra.items()},
-        )
-
-    def tail(self, start: int) -> Bars:
-        """Bars from `start` on as new Bars (own memo)."""
-        return Bars(
-            index=self.index[start:],
-            open=self.open[start:],
-            high=self.high[start:],
-            low=self.low[start:],
-            close=self.close[start:],
-            volume=self.volume[start:],
-            extra={k: v[start:] for k, v in self.extra.items()},
-        )
-
-
-def _float_columns(df: pd.DataFrame, columns: list[Any]) -> dict[str, np.ndarray]:
-    """The named columns as contiguous float arrays (NaN for a None); one conversion of the
-    whole frame when it is all numeric, which is much faster than column by column."""
-    try:
-        block = df.to_numpy(dtype=float)
-    except (TypeError, ValueError):
-        block = None
-    out = {}
-    for name, column in zip(_COLUMNS, columns, strict=True):
-        if column is None:
-            out[name] = np.full(len(df), np.nan)
-        elif block is not None:
-            out[name] = np.ascontiguousarray(block[:, df.columns.get_loc(column)])
-        else:
-            out[name] = df[column].to_numpy(dtype=float, copy=True)
-    return out
-
-
-_NS_PER_UNIT = {"s": 10**9, "ms": 10**6, "us": 10**3, "ns": 1}
-
-
-def _as_ns(index: pd.DatetimeIndex) -> np.ndarray:
-    return index.asi8 * _NS_PER_UNIT[index.unit]
-
-
-def as_bars(data: pd.DataFrame | Bars) -> Bars:
-    return data if isinstance(data, Bars) else Bars.from_frame(data)
-
-
-def bars_fingerprint(data: pd.DataFrame | Bars) -> str:
-    """sha256 over the dates (ns since epoch, UTC) and the OHLCV values as float64."""
-    bars = as_bars(data)
-    digest = hashlib.sha256(b"qunex-bars/1\n")
-    digest.update(np.ascontiguousarray(bars.ns, dtype="<i8").tobytes())
-    for column in (bars.open, bars.high, bars.low, bars.close, bars.volume):
-        digest.update(np.ascontiguousarray(column, dtype="<f8").tobytes())
-    return digest.hexdigest()
-
-
 class Trade(NamedTuple):
     """One trade (a record: built in bulk, so a tuple rather than a dataclass)."""
 
@@ -215,7 +88,7 @@ class Trade(NamedTuple):
     pnl: float  # net of both commissions (open trade: entry commission only)
     return_pct: float  # pnl per unit of entry value, in percent
     commission: float
-    exit_reason: str  # signal | stop_loss | take_profit | open | broke (equity hit 0)
+    exit_reason: str  # signal | stop_loss | take_profit | end | open | broke (equity hit 0)
     stop_loss: float | None = None
     take_profit: float | None = None
     mark_time: datetime | None = None  # last bar's time, for an open trade's duration
@@ -228,6 +101,10 @@ class Trade(NamedTuple):
     def duration(self) -> pd.Timedelta:
         end = self.exit_time if self.exit_time is not None else self.mark_time
         return pd.Timedelta(end - self.entry_time)
+
+    def _duration_days(self) -> float:
+        end = self.exit_time if self.exit_time is not None else self.mark_time
+        return (end - self.entry_time).total_seconds() / 86_400  # datetime or Timestamp
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -242,7 +119,7 @@ class Trade(NamedTuple):
             "pnl": self.pnl,
             "return_pct": self.return_pct,
             "commission": self.commission,
-            "duration_days": self.duration / pd.Timedelta(days=1),
+            "duration_days": self._duration_days(),
             "exit_reason": self.exit_reason,
             "stop_loss": self.stop_loss,
             "take_profit": self.take_profit,
@@ -376,6 +253,9 @@ def simulate(bars: Bars, signal: Signal, config: Config) -> Simulation:
     """
     fill_bars, directions = _orders(bars, signal)
     if config.stop_loss is None and config.take_profit is None:
+        if config.close_at_end:  # one more order: flat at the last bar's open
+            fill_bars = np.append(fill_bars, len(bars) - 1)
+            directions = np.append(directions, np.int8(0)).astype(directions.dtype)
         events, fills, open_fill = _fill_orders(bars, fill_bars, directions, config)
     else:
         events, fills, open_fill = _fill_with_brackets(bars, fill_bars, directions, config)
@@ -431,7 +311,7 @@ def _fill_orders(
         exit_price=exit_prices,
         entry_commission=fixed + units * entry_prices * rate,
         exit_commission=fixed + units * exit_prices * rate,
-        reason=["signal"] * len(opened),
+        reason=_reasons(closed, len(fill_bars) - 1 if config.close_at_end else -1),
         stop_loss=[None] * len(opened),
         take_profit=[None] * len(opened),
     )
@@ -440,6 +320,11 @@ def _fill_orders(
         entry, units = float(entries[-1]), abs(size)
         open_fill = _open_fill(bars, int(fill_bars[-1]), size, entry, fixed + units * entry * rate)
     return events, fills, open_fill
+
+
+def _reasons(closed: np.ndarray, end_order: int) -> list[str]:
+    """Exit reason per closed trade: "end" for the order that closes at the end, else "signal"."""
+    return np.where(closed == end_order, "end", "signal").tolist()
 
 
 def _open_fill(
@@ -517,6 +402,10 @@ def _fill_with_brackets(
         record(bar)
     if size:
         check_brackets(len(bars))
+    if size and config.close_at_end:
+        last = len(bars) - 1
+        close_position(last, float(opens[last]), "end")
+        record(last)
     open_fill = _open_fill(bars, entry_bar, size, entry_price, entry_comm, sl, tp) if size else None
     return events, Fills.from_rows(fills), open_fill
 
@@ -622,7 +511,10 @@ class BacktestResult:
 
 
 def _iso_dates(index: pd.DatetimeIndex) -> list[str]:
-    ns = _as_ns(index)
+    ns = as_ns(index)
+    if index.tz is None and not (ns % NS_PER_DAY).any():  # daily bars at midnight
+        days = ns.astype("datetime64[ns]").astype("datetime64[D]").astype("U10")
+        return np.char.add(days, "T00:00:00").tolist()
     if index.tz is None and not (ns % 10**9).any():  # whole seconds: vectorised
         return np.datetime_as_string(ns.astype("datetime64[ns]"), unit="s").tolist()
     return [d.isoformat() for d in index]

@@ -99,6 +99,12 @@ class BacktestForm(forms.Form):
         help_text="Added to the entry price (subtracted for shorts).",
     )
     long_short = forms.BooleanField(label="Allow short positions", required=False)
+    close_at_end = forms.BooleanField(
+        label="Close the open trade at the end",
+        required=False,
+        help_text="A trade still open on the last day is closed at that day's open and counted "
+        "in the statistics. Unticked, it is shown as open and left out of them.",
+    )
     stop_loss_pct = forms.DecimalField(
         label="Stop-loss (%)",
         required=False,
@@ -234,6 +240,7 @@ class BacktestForm(forms.Form):
             "commission_fixed": data.get("commission_fixed") or Decimal(0),
             "spread": fraction("spread_pct") or Decimal(0),
             "long_short": data.get("long_short", False),
+            "close_at_end": data.get("close_at_end", False),
             "stop_loss": fraction("stop_loss_pct"),
             "take_profit": fraction("take_profit_pct"),
             "sweep": data.get("sweep"),
@@ -288,6 +295,7 @@ class BacktestForm(forms.Form):
             "commission_fixed": plain(backtest.commission_fixed),
             "spread_pct": plain(backtest.spread, 100),
             "long_short": backtest.long_short,
+            "close_at_end": backtest.close_at_end,
             "stop_loss_pct": plain(backtest.stop_loss, 100),
             "take_profit_pct": plain(backtest.take_profit, 100),
             "walk_forward_pct": None

@@ -7,9 +7,25 @@ Definitions are written out in docs/backtest-statistics.md.
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
-from scipy.signal import lfilter
+
+
+def smooth(x: np.ndarray, alpha: float) -> np.ndarray:
+    """First-order recursion y[0] = x[0], y[i] = alpha * x[i] + (1 - alpha) * y[i - 1].
+
+    The same arithmetic, step for step, as `scipy.signal.lfilter([alpha], [1, alpha - 1], x,
+    zi=[(1 - alpha) * x[0]])`, without importing scipy.signal (about 0.8 s at a cold start).
+    """
+    if not len(x):
+        return np.empty(0)
+    beta = 1.0 - alpha
+    scaled = (x * alpha).tolist()
+    first = scaled[0] + beta * float(x[0])
+    steps = itertools.accumulate(scaled[1:], lambda y, v: v + beta * y, initial=first)
+    return np.fromiter(steps, dtype=float, count=len(x))
 
 
 def sma(x: np.ndarray, n: int, csum: np.ndarray | None = None) -> np.ndarray:
@@ -41,7 +57,7 @@ def ema(x: np.ndarray, n: int) -> np.ndarray:
         return out
     alpha = 2.0 / (n + 1)
     tail = x[start:]
-    smoothed, _ = lfilter([alpha], [1.0, alpha - 1.0], tail, zi=[(1.0 - alpha) * tail[0]])
+    smoothed = smooth(tail, alpha)
     out[start + n - 1 :] = smoothed[n - 1 :]
     return out
 
@@ -60,9 +76,8 @@ def rsi(close: np.ndarray, n: int) -> np.ndarray:
     gains = np.clip(delta, 0.0, None)
     losses = np.clip(-delta, 0.0, None)
     alpha = 1.0 / n
-    b, a = [alpha], [1.0, alpha - 1.0]
-    avg_gain, _ = lfilter(b, a, gains, zi=[(1.0 - alpha) * gains[0]])
-    avg_loss, _ = lfilter(b, a, losses, zi=[(1.0 - alpha) * losses[0]])
+    avg_gain = smooth(gains, alpha)
+    avg_loss = smooth(losses, alpha)
     with np.errstate(divide="ignore", invalid="ignore"):
         value = 100.0 - 100.0 / (1.0 + avg_gain / avg_loss)
     value = np.where(avg_loss == 0.0, np.where(avg_gain == 0.0, 50.0, 100.0), value)

@@ -72,6 +72,11 @@ class Backtest(models.Model):
     long_short = models.BooleanField(default=False, help_text="Go short when the signal says so.")
     stop_loss = models.DecimalField(max_digits=8, decimal_places=6, null=True, blank=True)
     take_profit = models.DecimalField(max_digits=8, decimal_places=6, null=True, blank=True)
+    close_at_end = models.BooleanField(
+        default=False,
+        help_text="Close a trade still open at the end (at the last bar's open) and count it "
+        "in the statistics, as backtesting.py's finalize_trades=True.",
+    )
     sweep = models.JSONField(
         null=True, blank=True, help_text="Parameter grid {name: [values]}; empty for one run."
     )

@@ -17,6 +17,10 @@ Several processors may run at once, on any number of machines:
 4. Input errors (bad parameters, unusable bars) fail the job at once; any other exception
    sends it back to the queue after `retry_delay` until `max_attempts` is reached, then it
    stays failed with the error.
+5. A processor that was killed leaves its `JobRun` row (qunex.models) "running". Each run of
+   `process_backtests` records its worker id in the row's `arguments["worker"]`; the row is
+   marked failed with an error starting "abandoned:" as soon as one of its jobs is re-taken
+   (or given up), or at the start of the next run when its worker holds no live lease.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -37,9 +42,11 @@ from django.utils import timezone
 
 from backtests.models import Backtest
 from backtests.runner import JobInputError, RunOutput, execute
+from qunex.models import JobRun
 
 log = logging.getLogger(__name__)
 
+PROCESSOR_COMMAND = "process_backtests"  # the JobRun.command of a processor run
 LEASE_SECONDS = 120
 RETRY_DELAY = timedelta(seconds=60)
 ERROR_LIMIT = 4000
@@ -54,15 +61,72 @@ def _now() -> datetime:
     return timezone.now()
 
 
-def reap_abandoned(*, now: datetime | None = None) -> int:
-    """Fail running jobs whose lease expired after their last allowed attempt."""
+def abandon_runs(*, workers: Iterable[str], reason: str, now: datetime | None = None) -> int:
+    """Mark the still-running processor runs of `workers` failed as abandoned."""
+    workers = [w for w in workers if w]
+    if not workers:
+        return 0
     now = now or _now()
-    return Backtest.objects.abandoned(now).update(
-        status=Backtest.Status.FAILED,
+    return JobRun.objects.filter(
+        command=PROCESSOR_COMMAND, status=JobRun.Status.RUNNING, arguments__worker__in=workers
+    ).update(
+        status=JobRun.Status.FAILED,
         finished_at=now,
-        lease_expires_at=None,
-        error="Gave up: the processor running it stopped without finishing "
-        "(lease expired) on the last allowed attempt.",
+        error=f"abandoned: {reason}"[:ERROR_LIMIT],
+        summary=f"{PROCESSOR_COMMAND}: abandoned (the processor stopped without finishing)",
+    )
+
+
+def abandon_dead_runs(*, exclude: int | None = None, now: datetime | None = None) -> int:
+    """At the start of a processor run: earlier runs still marked running whose worker holds
+    no live lease, and that started more than a lease ago, are marked abandoned."""
+    now = now or _now()
+    live = list(
+        Backtest.objects.filter(
+            status=Backtest.Status.RUNNING, lease_expires_at__gte=now
+        ).values_list("claimed_by", flat=True)
+    )
+    stale = (
+        JobRun.objects.filter(
+            command=PROCESSOR_COMMAND,
+            status=JobRun.Status.RUNNING,
+            started_at__lt=now - timedelta(seconds=LEASE_SECONDS),
+        )
+        .exclude(pk=exclude)
+        .exclude(arguments__worker__in=live)
+    )
+    return stale.update(
+        status=JobRun.Status.FAILED,
+        finished_at=now,
+        error="abandoned: still marked running at the next processor run, and its worker "
+        "held no live lease (the process was killed or lost its database connection).",
+        summary=f"{PROCESSOR_COMMAND}: abandoned (the processor stopped without finishing)",
+    )
+
+
+def reap_abandoned(*, now: datetime | None = None) -> int:
+    """Fail running jobs whose lease expired after their last allowed attempt (and mark
+    their processors' runs abandoned)."""
+    now = now or _now()
+    gone = list(Backtest.objects.abandoned(now).values_list("pk", "claimed_by"))
+    if not gone:
+        return 0
+    for pk, worker in gone:
+        abandon_runs(
+            workers=[worker],
+            reason=f"its backtest #{pk} outlived its lease on the last allowed attempt",
+            now=now,
+        )
+    return (
+        Backtest.objects.abandoned(now)
+        .filter(pk__in=[pk for pk, _ in gone])
+        .update(
+            status=Backtest.Status.FAILED,
+            finished_at=now,
+            lease_expires_at=None,
+            error="Gave up: the processor running it stopped without finishing "
+            "(lease expired) on the last allowed attempt.",
+        )
     )
 
 
@@ -91,16 +155,34 @@ def claim_next(
         candidates = candidates.filter(pk__in=list(ids))
     if connection.features.has_select_for_update_skip_locked:
         with transaction.atomic():
-            pk = candidates.select_for_update(skip_locked=True).values_list("pk", flat=True).first()
-            if pk is None:
+            row = (
+                candidates.select_for_update(skip_locked=True)
+                .values("pk", "status", "claimed_by")
+                .first()
+            )
+            if row is None:
                 return None
-            Backtest.objects.filter(pk=pk).update(**_claim_values(worker, now, lease_seconds))
-        return Backtest.objects.select_related("ticker").get(pk=pk)
+            Backtest.objects.filter(pk=row["pk"]).update(
+                **_claim_values(worker, now, lease_seconds)
+            )
+        _retaken(row, worker, now)
+        return Backtest.objects.select_related("ticker").get(pk=row["pk"])
     for row in candidates.values("pk", "status", "attempts", "claimed_by")[:20]:
         won = Backtest.objects.filter(**row).update(**_claim_values(worker, now, lease_seconds))
         if won == 1:
+            _retaken(row, worker, now)
             return Backtest.objects.select_related("ticker").get(pk=row["pk"])
     return None
+
+
+def _retaken(row: dict, worker: str, now: datetime) -> None:
+    """A job taken over from a processor whose lease expired: that processor's run is dead."""
+    if row["status"] == Backtest.Status.RUNNING and row["claimed_by"]:
+        abandon_runs(
+            workers=[row["claimed_by"]],
+            reason=f"its backtest #{row['pk']} was re-taken by {worker} after its lease expired",
+            now=now,
+        )
 
 
 def _held(job: Backtest, worker: str):
@@ -217,18 +299,23 @@ def process_job(
     lease_seconds: float = LEASE_SECONDS,
     retry_delay: timedelta = RETRY_DELAY,
     run: Callable[[Backtest], RunOutput] = execute,
+    retry_errors: bool = True,
+    beat: bool = True,
 ) -> Outcome:
-    """Run a claimed job and write its outcome (conditionally on still holding it)."""
+    """Run a claimed job and write its outcome (conditionally on still holding it).
+
+    An unexpected exception requeues the job for another attempt when `retry_errors`
+    (the processor), or fails it at once with the message (an inline run)."""
     started = time.monotonic()
     error = ""
-    with Heartbeat(job=job, worker=worker, lease_seconds=lease_seconds):
+    with Heartbeat(job=job, worker=worker, lease_seconds=lease_seconds) if beat else nullcontext():
         try:
             output = run(job)
         except JobInputError as exc:
             error, retry, output = str(exc), False, None
         except Exception as exc:
             log.exception("Backtest %s raised", job.pk)
-            error, retry, output = f"{type(exc).__name__}: {exc}", True, None
+            error, retry, output = f"{type(exc).__name__}: {exc}", retry_errors, None
     seconds = time.monotonic() - started
     if output is not None:
         ok = finish_succeeded(job=job, worker=worker, output=output)
@@ -239,6 +326,37 @@ def process_job(
         )
         status = {None: "lost", Backtest.Status.QUEUED: "requeued"}.get(new, "failed")
     return Outcome(job.pk, status, job.attempts, seconds, error)
+
+
+def run_inline(job: Backtest) -> Outcome | None:
+    """Run a just-queued job in this process (a web request), exactly as a processor would:
+    claim it (attempts, lease, started_at), run it, store the result or the error with the
+    same conditional writes. A failure fails the job with its message (no retry: the user
+    is waiting for the answer). Returns None when the job could not be claimed (a processor
+    took it first): it then runs there."""
+    worker = f"inline:{worker_id()}"
+    if not claim(job, worker=worker):
+        return None
+    # No heartbeat thread: an inline job is estimated under a few seconds, its lease is 120 s.
+    return process_job(job, worker=worker, retry_errors=False, beat=False)
+
+
+def claim(job: Backtest, *, worker: str, lease_seconds: float = LEASE_SECONDS) -> bool:
+    """Claim this queued, due job for `worker` in one conditional UPDATE (the same values as
+    `claim_next`) and mirror them on `job`; False when someone else holds it."""
+    now = _now()
+    values = _claim_values(worker, now, lease_seconds)
+    won = (
+        Backtest.objects.claimable(now)
+        .filter(pk=job.pk, status=Backtest.Status.QUEUED)
+        .update(**values)
+    )
+    if won != 1:
+        return False
+    values["attempts"] = job.attempts + 1
+    for name, value in values.items():
+        setattr(job, name, value)
+    return True
 
 
 def process(

@@ -6,15 +6,19 @@ its message (strategy parameters as `params.<name>`, sweep ranges as `sweep.<nam
 
 from __future__ import annotations
 
+import logging
 from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from backtests import queue
 from backtests.models import Backtest
+from backtests.runner import estimate_seconds
 from backtests.selectors import bar_coverage
 from backtests.strategies import (
     InvalidParams,
@@ -24,7 +28,9 @@ from backtests.strategies import (
     validate_params,
 )
 from backtests.sweep import expand_grid
-from markets.models import Ticker
+from markets.models import DailyBar, Ticker
+
+log = logging.getLogger(__name__)
 
 MAX_ACTIVE_PER_USER = 20
 MAX_SWEEP_COMBINATIONS = 2_500
@@ -134,6 +140,41 @@ def _sweep_params(
     return fixed, cleaned
 
 
+def backtest_submit(*, user, **inputs: Any) -> Backtest:
+    """Queue a backtest (`backtest_enqueue`'s inputs and errors), then run it right here when
+    its estimated run time is within `BACKTEST_INLINE_BUDGET_SECONDS`.
+
+    1. The job is written and committed first, so it is recorded like any other.
+    2. Small jobs are claimed and run by `queue.run_inline` (status, attempts, timings,
+       fingerprint, engine version as the processor writes them); a failure inside the run
+       fails the job with its message.
+    3. Anything else, or anything that goes wrong around the run (e.g. the database), leaves
+       the job queued for the processor: submitting never fails once the job is written.
+    """
+    backtest = backtest_enqueue(user=user, **inputs)
+    backtest_run_if_small(backtest=backtest)
+    return backtest
+
+
+def backtest_run_if_small(*, backtest: Backtest) -> bool:
+    """Run a queued backtest inline when it fits the budget; True when it ran (either way)."""
+    budget = settings.BACKTEST_INLINE_BUDGET_SECONDS
+    if budget <= 0 or backtest.status != Backtest.Status.QUEUED:
+        return False
+    n_bars = DailyBar.objects.filter(
+        ticker_id=backtest.ticker_id, date__gte=backtest.start, date__lte=backtest.end
+    ).count()
+    if estimate_seconds(backtest, n_bars) > budget:
+        return False
+    try:
+        outcome = queue.run_inline(backtest)
+    except Exception:  # the processor will take it; the user sees it queued
+        log.exception("Inline run of backtest %s failed around the run; left queued", backtest.pk)
+        outcome = None
+    backtest.refresh_from_db()
+    return outcome is not None
+
+
 @transaction.atomic
 def backtest_enqueue(
     *,
@@ -150,6 +191,7 @@ def backtest_enqueue(
     long_short: bool = False,
     stop_loss: Decimal | float | str | None = None,
     take_profit: Decimal | float | str | None = None,
+    close_at_end: bool = False,
     sweep: dict[str, list] | None = None,
     walk_forward: Decimal | float | str | None = None,
     rerun_of: Backtest | None = None,
@@ -265,6 +307,7 @@ def backtest_enqueue(
         long_short=bool(long_short),
         stop_loss=stop_d,
         take_profit=take_d,
+        close_at_end=bool(close_at_end),
         sweep=grid,
         walk_forward=wf,
         status=Backtest.Status.QUEUED,
@@ -275,8 +318,9 @@ def backtest_enqueue(
 
 
 def backtest_rerun(*, backtest: Backtest, user) -> Backtest:
-    """Queue a new backtest with the same inputs (checked again: bars may have changed)."""
-    return backtest_enqueue(
+    """Queue a new backtest with the same inputs (checked again: bars may have changed);
+    like any submission it runs at once when small."""
+    return backtest_submit(
         user=user,
         ticker=backtest.ticker.symbol,
         start=backtest.start,
@@ -290,6 +334,7 @@ def backtest_rerun(*, backtest: Backtest, user) -> Backtest:
         long_short=backtest.long_short,
         stop_loss=backtest.stop_loss,
         take_profit=backtest.take_profit,
+        close_at_end=backtest.close_at_end,
         sweep=backtest.sweep,
         walk_forward=backtest.walk_forward,
         rerun_of=backtest,

@@ -4,7 +4,14 @@ A strategy is a function `(bars, params, allow_short) -> Signal` registered with
 `Signal.target[i]` is the position (+1 long, 0 flat, -1 short) wanted after the close of
 bar i, decided from bars 0..i only; the engine fills the change at bar i + 1's open.
 Targets are 0 before `Signal.first_bar` (= warm-up + 1, the first bar backtesting.py calls
-`Strategy.next()` on), and stateful rules (reversion, breakout) start flat there.
+`Strategy.next()` on), and stateful rules (crossings, reversion, breakout) start flat there.
+
+The crossover strategies (`sma_cross`, `ema_cross`, `macd_cross`) act on crossings only,
+with `backtesting.lib.crossover` semantics: fast crosses above slow on bar t when
+fast[t-1] < slow[t-1] and fast[t] > slow[t] (both strict), decided at bar t's close and
+filled at bar t + 1's open. Long only, that opens a long and the opposite crossing closes
+it; long/short, each crossing reverses. Before the first crossing the strategy is flat.
+`sma_trend` keeps the older state rule (long while fast > slow) under its own name.
 """
 
 from __future__ import annotations
@@ -12,14 +19,28 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from backtests import indicators as ind
+from backtests.bars import Bars
 
-if TYPE_CHECKING:
-    from backtests.engine import Bars
+__all__ = [
+    "Bars",
+    "InvalidParams",
+    "Param",
+    "ParamCheck",
+    "Signal",
+    "StrategySpec",
+    "clean_params",
+    "compute_signal",
+    "get_strategy",
+    "list_strategies",
+    "register",
+    "unregister",
+    "validate_params",
+]
 
 Number = int | float
 
@@ -123,7 +144,7 @@ def register(
         _REGISTRY[name] = StrategySpec(
             name=name,
             label=label,
-            description=description or (fn.__doc__ or "").strip(),
+            description=" ".join((description or fn.__doc__ or "").split()),
             params=params,
             signal=fn,
             check=check,
@@ -246,6 +267,36 @@ def _follow(long: np.ndarray, warmup: int, allow_short: bool) -> Signal:
     return Signal(target=target, warmup=warmup)
 
 
+def _latch(event: np.ndarray, has_event: np.ndarray) -> np.ndarray:
+    """The value of the latest event at or before each bar; 0 before the first one."""
+    n = len(event)
+    values = np.where(has_event, event, 0).astype(np.int8)
+    last = np.maximum.accumulate(np.where(has_event, np.arange(n), 0))
+    return values[last]
+
+
+def crossings(fast: np.ndarray, slow: np.ndarray, first_bar: int) -> tuple[np.ndarray, np.ndarray]:
+    """(up, down) booleans per bar, `backtesting.lib.crossover` exactly: up on bar t when
+    fast[t-1] < slow[t-1] and fast[t] > slow[t]; down the mirror. None before `first_bar`
+    (NaN warm-up values never cross)."""
+    n = len(fast)
+    up = np.zeros(n, dtype=bool)
+    down = np.zeros(n, dtype=bool)
+    up[1:] = (fast[:-1] < slow[:-1]) & (fast[1:] > slow[1:])
+    down[1:] = (slow[:-1] < fast[:-1]) & (slow[1:] > fast[1:])
+    up[: max(first_bar, 0)] = False
+    down[: max(first_bar, 0)] = False
+    return up, down
+
+
+def _cross(fast: np.ndarray, slow: np.ndarray, warmup: int, allow_short: bool) -> Signal:
+    """Long from a crossing above until the next crossing below, which closes the long
+    (long only) or reverses it into a short (long/short); flat before the first crossing."""
+    up, down = crossings(fast, slow, warmup + 1)
+    event = np.where(up, 1, -1 if allow_short else 0).astype(np.int8)
+    return Signal(target=_latch(event, up | down), warmup=warmup)
+
+
 def _hold(enter: np.ndarray, leave: np.ndarray, first_bar: int) -> np.ndarray:
     """0/1 state that turns on at `enter`, off at `leave` and otherwise keeps its value.
 
@@ -321,7 +372,22 @@ _SLOW = Param("slow", int, 3, 500, 30, "Bars in the slow moving average.")
 
 @register("sma_cross", label="SMA crossover", params=(_FAST, _SLOW), check=_below("fast", "slow"))
 def sma_cross(bars: Bars, p: Mapping[str, Any], allow_short: bool) -> Signal:
-    """Long while the fast SMA is above the slow SMA; otherwise flat (or short)."""
+    """Buy when the fast SMA crosses above the slow SMA; sell (or reverse to short) only when
+    it crosses back below. A crossing is seen at day t's close (fast below slow on day t-1,
+    above on day t) and the order fills at day t+1's open; flat until the first crossing."""
+    fast, slow = _sma(bars, p["fast"]), _sma(bars, p["slow"])
+    return _cross(fast, slow, p["slow"] - 1, allow_short)
+
+
+@register(
+    "sma_trend",
+    label="SMA trend (hold while fast > slow)",
+    params=(_FAST, _SLOW),
+    check=_below("fast", "slow"),
+)
+def sma_trend(bars: Bars, p: Mapping[str, Any], allow_short: bool) -> Signal:
+    """Long on every bar the fast SMA is above the slow SMA, flat (or short) otherwise:
+    unlike the crossover, it enters on the first bar after the warm-up without a crossing."""
     fast, slow = _sma(bars, p["fast"]), _sma(bars, p["slow"])
     return _follow(fast > slow, p["slow"] - 1, allow_short)
 
@@ -336,9 +402,11 @@ def sma_cross(bars: Bars, p: Mapping[str, Any], allow_short: bool) -> Signal:
     check=_below("fast", "slow"),
 )
 def ema_cross(bars: Bars, p: Mapping[str, Any], allow_short: bool) -> Signal:
-    """Long while the fast EMA is above the slow EMA; otherwise flat (or short)."""
+    """Buy when the fast EMA crosses above the slow EMA; sell (or reverse to short) only when
+    it crosses back below. A crossing is seen at day t's close (fast below slow on day t-1,
+    above on day t) and the order fills at day t+1's open; flat until the first crossing."""
     fast, slow = _ema(bars, p["fast"]), _ema(bars, p["slow"])
-    return _follow(fast > slow, p["slow"] - 1, allow_short)
+    return _cross(fast, slow, p["slow"] - 1, allow_short)
 
 
 @register(
@@ -370,11 +438,13 @@ def rsi_reversion(bars: Bars, p: Mapping[str, Any], allow_short: bool) -> Signal
     check=_below("fast", "slow"),
 )
 def macd_cross(bars: Bars, p: Mapping[str, Any], allow_short: bool) -> Signal:
-    """Long while the MACD line is above its signal line; otherwise flat (or short)."""
+    """Buy when the MACD line crosses above its signal line; sell (or reverse to short) only
+    when it crosses back below. A crossing is seen at day t's close (MACD below signal on day
+    t-1, above on day t) and the order fills at day t+1's open; flat until the first crossing."""
     fast, slow, sig = p["fast"], p["slow"], p["signal"]
     line = _cached(bars, ("macd", fast, slow), lambda: _ema(bars, fast) - _ema(bars, slow))
     signal = _cached(bars, ("macd_signal", fast, slow, sig), lambda: ind.ema(line, sig))
-    return _follow(line > signal, slow + sig - 2, allow_short)
+    return _cross(line, signal, slow + sig - 2, allow_short)
 
 
 @register(

@@ -1,12 +1,12 @@
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Max, Min
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -16,7 +16,6 @@ from backtests import display, selectors, services
 from backtests.forms import BacktestForm
 from backtests.models import Backtest
 from backtests.stats import SWEEP_KEYS
-from markets.models import DailyBar
 
 PAGE_SIZE = 25
 
@@ -37,12 +36,13 @@ def backtest_list(request: HttpRequest) -> HttpResponse:
     return render(request, "backtests/list.html", {"page": page, "backtests": page.object_list})
 
 
-def _default_dates() -> dict:
-    span = DailyBar.objects.aggregate(first=Min("date"), last=Max("date"))
-    if not span["last"]:
+def _default_dates(symbol: str) -> dict:
+    """The last three years of the ticker's bars (or all of them)."""
+    span = selectors.bar_span(symbol=symbol)
+    if span is None:
         return {}
-    end = span["last"]
-    start = max(span["first"], end.replace(year=end.year - 3))
+    first, end = span
+    start = max(first, end - timedelta(days=3 * 365))
     return {"start": start, "end": end}
 
 
@@ -52,17 +52,18 @@ def backtest_new(request: HttpRequest) -> HttpResponse:
         form = BacktestForm(request.POST)
         if form.is_valid():
             try:
-                backtest = services.backtest_enqueue(user=request.user, **form.service_kwargs())
+                backtest = services.backtest_submit(user=request.user, **form.service_kwargs())
             except ValidationError as exc:
                 form.apply_errors(exc.message_dict)
             else:
-                messages.success(request, "Backtest queued. This page refreshes when it has run.")
+                _say_how_it_went(request, backtest)
                 return redirect(backtest)
     else:
-        initial = {"ticker": "SPY", "strategy": "sma_cross", **_default_dates()}
         source = request.GET.get("from")
         if source and source.isdigit():
-            initial.update(BacktestForm.initial_from(_own(request, int(source))))
+            initial = BacktestForm.initial_from(_own(request, int(source)))
+        else:
+            initial = {"ticker": "SPY", "strategy": "sma_cross", **_default_dates("SPY")}
         form = BacktestForm(initial=initial)
     return render(
         request,
@@ -119,11 +120,23 @@ def backtest_detail(request: HttpRequest, pk: int) -> HttpResponse:
         context.update(
             run=run,
             headline=display.stat_rows(run["stats"], display.HEADLINE) if run else [],
-            stats=display.stat_rows(run["stats"]) if run else [],
+            stat_columns=display.stat_columns(display.stat_rows(run["stats"]) if run else []),
             trades=display.trade_rows(run),
             chart=display.chart_data(run),
         )
     return render(request, "backtests/detail.html", context)
+
+
+def _say_how_it_went(request: HttpRequest, backtest: Backtest, *, what: str = "Backtest") -> None:
+    if backtest.status == Backtest.Status.SUCCEEDED:
+        seconds = (backtest.finished_at - backtest.started_at).total_seconds()
+        messages.success(request, f"{what} #{backtest.pk} ran in {seconds:.2f} s.")
+    elif backtest.status == Backtest.Status.FAILED:
+        messages.error(request, f"{what} #{backtest.pk} failed: {backtest.error}")
+    else:
+        messages.success(
+            request, f"{what} #{backtest.pk} queued. This page refreshes when it has run."
+        )
 
 
 @login_required
@@ -142,7 +155,7 @@ def backtest_rerun(request: HttpRequest, pk: int) -> HttpResponse:
                     else f"Can't re-run ({field}): {error}",
                 )
         return redirect(backtest)
-    messages.success(request, f"Re-run queued as #{again.pk}.")
+    _say_how_it_went(request, again, what="Re-run")
     return redirect(again)
 
 

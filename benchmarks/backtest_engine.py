@@ -1,118 +1,77 @@
-"""Qunex's backtest engine against backtesting.py 0.6.6 on ten years of daily bars.
+"""Qunex's backtests against backtesting.py 0.6.6 on GOOG 2004-2013 (2,148 daily bars, the
+series backtesting.py ships as `backtesting.test.GOOG`, so this runs anywhere, CI included).
 
-    .venv/bin/python benchmarks/backtest_engine.py [--data auto|goog|synthetic]
+    .venv/bin/python benchmarks/backtest_engine.py [--repeat 7]
 
-Strategy: SMA crossover, long only, 0.2 % commission, the conventions of
-docs/backtest-statistics.md. Two measurements:
+Strategy: SMA crossover 10/30, long only, 0.2 % commission; the reference is the canonical
+backtesting.py strategy (`crossover()`, `self.buy()`, `self.position.close()`). Measurements:
 
-1. One run (fast=10, slow=30): backtesting.py's `Backtest.run()` on a prepared Backtest
-   against `run_backtest()` (a) from the DataFrame, bar validation included, and (b) on
-   prepared Bars with nothing memoised (the counterpart of a prepared Backtest: indicators,
-   calendar and statistics are all recomputed). The three are timed in turn, round after
-   round, so they share the machine's load; best round of N each.
-2. A 100-combination sweep (fast 5..14 x slow 20..65): `Backtest.optimize()` (which spreads
-   the runs over every CPU) against `sweep()` on one core, best of a few.
+1. One run: `Backtest.run()` against `run_backtest()` from the DataFrame and on prepared
+   Bars with nothing memoised. CPU time, best round of N, the cases interleaved round by round
+   so they share the machine's load.
+2. A 100-combination sweep (fast 5..14 x slow 20..65): `Backtest.optimize()` (every CPU)
+   against `sweep()` (one core), wall time.
+3. The job path: a queued job in a throwaway SQLite database holding the GOOG bars is claimed,
+   its bars loaded from the database, run, its buy & hold curve and JSON result built and
+   stored (`backtests.queue.run_inline`, what a submission runs) -- against ONE
+   `Backtest.run()`. Same for a 100-combination sweep job against `Backtest.optimize()`.
+4. Cold start: a fresh Python process that sets Django up and runs one job (3) against a
+   fresh process that imports backtesting.py and runs one backtest (wall time to exit).
 
-Prints the speed ratios, the largest equity difference, and one summary line.
-The goal is >= 50x for the run and >= 100x for the sweep with equal results.
+Goals: job path >= 40x one backtesting.py run, 100-combination sweep job >= 100x
+optimize(), cold start no slower than backtesting.py's, identical trades. One SUMMARY line.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import resource
+import subprocess
 import sys
+import tempfile
 import time
 import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import pandas as pd
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import backtesting  # noqa: E402
-from backtesting import Backtest, Strategy  # noqa: E402
-
-from backtests.engine import Bars, Config, run_backtest  # noqa: E402
-from backtests.sweep import sweep  # noqa: E402
-
-GOOG_CSV = ROOT.parent / "shared" / "data" / "prices" / "GOOG.csv"
 FAST, SLOW = 10, 30
+COMMISSION = 0.002
 GRID = {"fast": list(range(5, 15)), "slow": list(range(20, 70, 5))}
-CONFIG = Config(cash=10_000, commission=0.002)
 
-
-def synthetic_bars(n: int = 2520, seed: int = 20240607) -> pd.DataFrame:
-    """Geometric random walk on business days (the same recipe as tests/backtests)."""
-    rng = np.random.default_rng(seed)
-    close = 100 * np.exp(np.cumsum(rng.normal(0.0003, 0.015, n)))
-    prev_close = np.r_[100.0, close[:-1]]
-    open_ = prev_close * np.exp(np.clip(rng.normal(0, 0.004, n), -0.01, 0.01))
-    high = np.maximum(open_, close) * np.exp(np.abs(rng.normal(0, 0.008, n)))
-    low = np.minimum(open_, close) * np.exp(-np.abs(rng.normal(0, 0.008, n)))
-    volume = rng.integers(100_000, 2_000_000, n).astype(float)
-    index = pd.bdate_range("2014-01-02", periods=n, name="Date")
-    return pd.DataFrame(
-        {"Open": open_, "High": high, "Low": low, "Close": close, "Volume": volume}, index=index
-    )
-
-
-def load(choice: str) -> tuple[str, pd.DataFrame]:
-    if choice == "goog" or (choice == "auto" and GOOG_CSV.exists()):
-        return "GOOG.csv", pd.read_csv(GOOG_CSV, index_col=0, parse_dates=True)
-    return "synthetic", synthetic_bars()
-
-
-def sma(values, n: int) -> np.ndarray:
-    return pd.Series(values).rolling(n).mean().to_numpy()
-
-
+REFERENCE_COLD = """
+import warnings; warnings.simplefilter("ignore")
+from backtesting import Backtest, Strategy
+from backtesting.lib import crossover
+from backtesting.test import GOOG, SMA
 class SmaCross(Strategy):
-    """The same rule as Qunex's sma_cross: hold while SMA(fast) > SMA(slow)."""
-
-    fast, slow = FAST, SLOW
-
     def init(self):
-        self.state = 0
-        self.f = self.I(sma, self.data.Close, self.fast)
-        self.s = self.I(sma, self.data.Close, self.slow)
-
+        self.f = self.I(SMA, self.data.Close, 10)
+        self.s = self.I(SMA, self.data.Close, 30)
     def next(self):
-        wanted = 1 if self.f[-1] > self.s[-1] else 0
-        if wanted != self.state:
-            self.state = wanted
-            if wanted:
-                self.buy()
-            else:
-                self.position.close()
+        if crossover(self.f, self.s):
+            self.buy()
+        elif crossover(self.s, self.f):
+            self.position.close()
+Backtest(GOOG, SmaCross, commission=0.002).run()
+"""
 
 
 def _cpu() -> float:
-    """CPU seconds of this process plus its finished children (backtesting.py's optimize
-    runs in a process pool that it shuts down before returning)."""
+    """CPU seconds of this process plus its finished children (optimize()'s pool)."""
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
     return time.process_time() + children.ru_utime + children.ru_stime
-
-
-def best_of(fn, repeat: int, number: int = 1) -> tuple[float, float]:
-    """(wall, cpu): the fastest mean seconds of `number` calls over `repeat` tries.
-
-    CPU time is the fairer clock on a shared machine (other jobs steal wall time from both
-    engines, unevenly); wall time is what a user waits.
-    """
-    return interleaved({"fn": (fn, number)}, repeat)["fn"]
 
 
 def interleaved(
     cases: dict[str, tuple[Callable[[], Any], int]], repeat: int
 ) -> dict[str, tuple[float, float]]:
     """(wall, cpu) per case `name: (fn, calls a round)`: the fastest mean seconds of a round's
-    calls over `repeat` rounds. Each round times every case in turn, so a burst of load from
-    other jobs hits them alike."""
+    calls over `repeat` rounds, every case timed in turn within a round."""
     walls: dict[str, list[float]] = {name: [] for name in cases}
     cpus: dict[str, list[float]] = {name: [] for name in cases}
     for _ in range(repeat):
@@ -125,98 +84,282 @@ def interleaved(
     return {name: (min(walls[name]), min(cpus[name])) for name in cases}
 
 
+def setup_django(database_url: str) -> None:
+    os.environ["DJANGO_SETTINGS_MODULE"] = "qunex.settings"
+    os.environ["DATABASE_URL"] = database_url
+    os.environ.setdefault("SECRET_KEY", "benchmark-only")
+    import django
+
+    django.setup()
+
+
+def seed_database(database_url: str, df) -> None:
+    """The GOOG bars and a user in a fresh database (migrations included)."""
+    setup_django(database_url)
+    from decimal import Decimal
+
+    from django.contrib.auth import get_user_model
+    from django.core.management import call_command
+
+    from markets.models import DailyBar, Ticker
+
+    call_command("migrate", verbosity=0)
+    if Ticker.objects.exists():
+        raise SystemExit("The benchmark needs an empty database: it adds a ticker, bars and jobs.")
+    ticker = Ticker.objects.create(symbol="GOOG", name="Alphabet")
+    DailyBar.objects.bulk_create(
+        DailyBar(
+            ticker=ticker,
+            date=day.date(),
+            open=Decimal(f"{row.Open:.6f}"),
+            high=Decimal(f"{row.High:.6f}"),
+            low=Decimal(f"{row.Low:.6f}"),
+            close=Decimal(f"{row.Close:.6f}"),
+            volume=int(row.Volume),
+        )
+        for day, row in zip(df.index, df.itertuples(), strict=True)
+    )
+    get_user_model().objects.create_user(username="bench", email="bench@qunex.local")
+
+
+def queue_job(*, sweep: dict | None = None):
+    """A queued GOOG job, written directly (what `backtest_enqueue` stores after its checks)."""
+    from datetime import date
+
+    from django.contrib.auth import get_user_model
+    from django.utils import timezone
+
+    from backtests.models import Backtest
+    from markets.models import Ticker
+
+    now = timezone.now()
+    return Backtest.objects.create(
+        owner=get_user_model().objects.get(username="bench"),
+        ticker=Ticker.objects.get(symbol="GOOG"),
+        start=date(2004, 8, 19),
+        end=date(2013, 3, 1),
+        strategy="sma_cross",
+        params={} if sweep else {"fast": FAST, "slow": SLOW},
+        commission=COMMISSION,
+        sweep=sweep,
+        queued_at=now,
+        available_at=now,
+    )
+
+
+def cold_job(database_url: str) -> None:
+    """`--cold-job`: what a fresh process does to run one job end to end."""
+    setup_django(database_url)
+    from backtests import queue
+
+    outcome = queue.run_inline(queue_job())
+    assert outcome is not None and outcome.status == "succeeded", outcome
+
+
+def cold_start(args: list[str], rounds: int) -> tuple[float, float]:
+    """(wall, cpu): the best of `rounds` fresh processes running `args`, wall time to exit
+    and the child's CPU time (user + system; steadier on a shared machine)."""
+    best_wall = best_cpu = float("inf")
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+    for _ in range(rounds):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        start = time.perf_counter()
+        subprocess.run([sys.executable, *args], check=True, cwd=ROOT, env=env)
+        wall = time.perf_counter() - start
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+        best_wall, best_cpu = min(best_wall, wall), min(best_cpu, cpu)
+    return best_wall, best_cpu
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", choices=["auto", "goog", "synthetic"], default="auto")
     parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument(
+        "--database-url",
+        help="An EMPTY database for the job path (e.g. a throwaway PostgreSQL database); "
+        "default: a temporary SQLite file.",
+    )
+    parser.add_argument("--cold-job", metavar="DATABASE_URL", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.cold_job:
+        cold_job(args.cold_job)
+        return 0
+
     warnings.simplefilter("ignore")
+    import backtesting
+    import numpy as np
+    import pandas as pd
+    from backtesting import Backtest, Strategy
+    from backtesting.lib import crossover
+    from backtesting.test import GOOG
+
+    from backtests.bars import Bars
+    from backtests.engine import Config, run_backtest
+    from backtests.sweep import sweep
+
     backtesting.backtesting._tqdm = lambda seq, **_: seq  # no progress bars
 
-    name, df = load(args.data)
-    years = (df.index[-1] - df.index[0]).days / 365.25
-    print(f"bars: {name}, {len(df)} daily bars, {years:.1f} years; SMA crossover, 0.2 % commission")
-    bt = Backtest(
-        df, SmaCross, cash=CONFIG.cash, commission=CONFIG.commission, exclusive_orders=True
+    def sma(values, n: int) -> np.ndarray:
+        return pd.Series(values).rolling(n).mean().to_numpy()
+
+    class SmaCross(Strategy):
+        fast, slow = FAST, SLOW
+
+        def init(self):
+            self.f = self.I(sma, self.data.Close, self.fast)
+            self.s = self.I(sma, self.data.Close, self.slow)
+
+        def next(self):
+            if crossover(self.f, self.s):
+                self.buy()
+            elif crossover(self.s, self.f):
+                self.position.close()
+
+    # optimize() pickles the strategy class for its process pool: make it a module attribute
+    # (defined here so that a --cold-job process does not import backtesting.py).
+    SmaCross.__qualname__ = "SmaCross"
+    globals()["SmaCross"] = SmaCross
+
+    df = GOOG.copy()
+    config = Config(cash=10_000, commission=COMMISSION)
+    params = {"fast": FAST, "slow": SLOW}
+    print(
+        f"bars: backtesting.test.GOOG, {len(df)} daily bars; SMA crossover 10/30, 0.2 % commission"
     )
+    bt = Backtest(df, SmaCross, cash=10_000, commission=COMMISSION)
 
     # 1. Single run.
     ref = bt.run()
-    ours = run_backtest(df, "sma_cross", {"fast": FAST, "slow": SLOW}, config=CONFIG)
+    ours = run_backtest(df, "sma_cross", params, config=config)
     equity_diff = float(np.max(np.abs(ours.equity.to_numpy() - ref._equity_curve["Equity"])))
-    same_trades = [t.entry_bar for t in ours.trades] == ref._trades["EntryBar"].tolist() and [
-        t.exit_bar for t in ours.trades
-    ] == ref._trades["ExitBar"].tolist()
-    params = {"fast": FAST, "slow": SLOW}
+    same_trades = [(t.entry_bar, t.exit_bar, t.size) for t in ours.trades] == list(
+        zip(ref._trades["EntryBar"], ref._trades["ExitBar"], ref._trades["Size"], strict=True)
+    )
     prepared = Bars.from_frame(df)
 
-    def run_ours(data: pd.DataFrame | Bars) -> None:
-        # `.equity` builds the pandas Series (backtesting.py builds its equity DataFrame too).
-        run_backtest(data, "sma_cross", params, config=CONFIG).equity  # noqa: B018
+    def run_ours(data) -> None:
+        run_backtest(data, "sma_cross", params, config=config).equity  # noqa: B018
 
     timings = interleaved(
         {
             "ref": (bt.run, 1),
             "frame": (lambda: run_ours(df), 50),
-            # tail(0): the same arrays in new Bars with an empty memo, so nothing is reused.
-            "bars": (lambda: run_ours(prepared.tail(0)), 50),
+            "bars": (lambda: run_ours(prepared.tail(0)), 50),  # same arrays, empty memo
         },
         args.repeat * 3,
     )
-    (ref_wall, ref_cpu), (frame_wall, frame_cpu), (bars_wall, bars_cpu) = timings.values()
-    run_ratio, bars_ratio = ref_cpu / frame_cpu, ref_cpu / bars_cpu
-    print("single run (best of; CPU time, wall time in brackets)")
-    print(f"  backtesting.py Backtest.run()      {ref_cpu * 1e3:8.3f} ms  [{ref_wall * 1e3:8.3f}]")
+    ref_run_cpu = timings["ref"][1]
+    run_ratio = ref_run_cpu / timings["frame"][1]
+    bars_ratio = ref_run_cpu / timings["bars"][1]
+    print("1. single run (CPU time, best of)")
+    print(f"  backtesting.py Backtest.run()      {ref_run_cpu * 1e3:8.3f} ms")
     print(
-        f"  qunex run_backtest(DataFrame)      {frame_cpu * 1e3:8.3f} ms  [{frame_wall * 1e3:8.3f}]"
-        f"  x{run_ratio:5.1f}  [x{ref_wall / frame_wall:5.1f}]"
+        f"  qunex run_backtest(DataFrame)      {timings['frame'][1] * 1e3:8.3f} ms  x{run_ratio:5.1f}"
     )
     print(
-        f"  qunex run_backtest(prepared Bars)  {bars_cpu * 1e3:8.3f} ms  [{bars_wall * 1e3:8.3f}]"
-        f"  x{bars_ratio:5.1f}  [x{ref_wall / bars_wall:5.1f}]"
+        f"  qunex run_backtest(prepared Bars)  {timings['bars'][1] * 1e3:8.3f} ms  x{bars_ratio:5.1f}"
     )
     print(
         f"  trades {len(ours.trades)} vs {len(ref._trades)} "
-        f"({'same entry/exit bars' if same_trades else 'DIFFERENT'}), "
+        f"({'same entry/exit bars and sizes' if same_trades else 'DIFFERENT'}), "
         f"max equity difference ${equity_diff:.2e}"
     )
 
     # 2. 100-combination sweep.
     def reference_sweep() -> pd.Series:
-        _, heatmap = bt.optimize(
-            **GRID, maximize="Equity Final [$]", return_heatmap=True, max_tries=None
-        )
-        return heatmap
+        return bt.optimize(**GRID, maximize="Equity Final [$]", return_heatmap=True)[1]
 
     heatmap = reference_sweep()
-    result = sweep(df, "sma_cross", GRID, config=CONFIG)
-    ours_final = {
+    result = sweep(df, "sma_cross", GRID, config=config)
+    finals = {
         (r["params"]["fast"], r["params"]["slow"]): r["stats"]["Equity Final [$]"]
         for r in result.rows
     }
-    sweep_diff = max(
-        abs(ours_final[key] - value) / value for key, value in heatmap.items() if value
+    sweep_diff = max(abs(finals[key] - value) / value for key, value in heatmap.items())
+    assert len(heatmap) == len(finals) == 100
+    sweep_t = interleaved(
+        {
+            "ref": (reference_sweep, 1),
+            "ours": (lambda: sweep(df, "sma_cross", GRID, config=config), 5),
+        },
+        max(2, args.repeat // 2),
     )
-    assert len(heatmap) == len(ours_final) == result.n_combinations == 100
-    ref_wall, ref_cpu = best_of(reference_sweep, max(1, args.repeat // 3))
-    ours_wall, ours_cpu = best_of(lambda: sweep(df, "sma_cross", GRID, config=CONFIG), args.repeat)
-    sweep_ratio = ref_wall / ours_wall
-    print("100-combination sweep (wall time: backtesting.py uses every CPU, Qunex one)")
+    ref_sweep_wall = sweep_t["ref"][0]
+    sweep_ratio = ref_sweep_wall / sweep_t["ours"][0]
+    print("2. 100-combination sweep (wall time: backtesting.py on every CPU, Qunex on one)")
+    print(f"  backtesting.py Backtest.optimize() {ref_sweep_wall * 1e3:8.1f} ms")
     print(
-        f"  backtesting.py Backtest.optimize() {ref_wall * 1e3:8.1f} ms  (CPU {ref_cpu * 1e3:.0f})"
-    )
-    print(
-        f"  qunex sweep()                      {ours_wall * 1e3:8.1f} ms  (CPU {ours_cpu * 1e3:.0f})"
-        f"  x{sweep_ratio:5.1f}  (CPU x{ref_cpu / ours_cpu:.0f})"
+        f"  qunex sweep()                      {sweep_t['ours'][0] * 1e3:8.1f} ms  x{sweep_ratio:5.1f}"
     )
     print(f"  max relative difference in final equity over the 100 runs {sweep_diff:.1e}")
 
-    equal = same_trades and equity_diff < 1e-6 and sweep_diff < 1e-9
-    ok = min(run_ratio, bars_ratio) >= 50 and sweep_ratio >= 100 and equal
+    # 3. The job path, through a throwaway SQLite database.
+    with tempfile.TemporaryDirectory(prefix="qunex-bench-") as tmp:
+        database_url = args.database_url or f"sqlite:///{Path(tmp) / 'bench.sqlite3'}"
+        print(f"3./4. database: {database_url.split('://')[0]}")
+        seed_database(database_url, df)
+        from backtests import queue
+        from backtests.models import Backtest as Job
+
+        sweep_grid = {k: list(v) for k, v in GRID.items()}
+        singles = [queue_job() for _ in range(args.repeat * 10)]
+        sweeps = [queue_job(sweep=sweep_grid) for _ in range(args.repeat * 2)]
+
+        def run_next(jobs: list) -> Callable[[], None]:
+            def run() -> None:
+                outcome = queue.run_inline(jobs.pop())
+                assert outcome is not None and outcome.status == "succeeded", outcome
+
+            return run
+
+        job_t = interleaved({"ref": (bt.run, 1), "single": (run_next(singles), 10)}, args.repeat)
+        ref_job_cpu = job_t["ref"][1]
+        job_ratio = ref_job_cpu / job_t["single"][1]
+        sweep_job_t = interleaved(
+            {"ref": (reference_sweep, 1), "sweep": (run_next(sweeps), 1)}, max(2, args.repeat // 2)
+        )
+        sweep_job_ratio = sweep_job_t["ref"][0] / sweep_job_t["sweep"][0]
+        stored = Job.objects.filter(status="succeeded", sweep__isnull=True).last()
+        same_stored = (
+            stored.result["stats"]["# Trades"] == ref["# Trades"]
+            and abs(stored.result["stats"]["Equity Final [$]"] - ref["Equity Final [$]"])
+            <= 1e-6 * ref["Equity Final [$]"]
+        )
+        print("3. job path: claim, bars from the database, engine, buy & hold, JSON, stored")
+        print(f"  backtesting.py Backtest.run()      {ref_job_cpu * 1e3:8.3f} ms (CPU)")
+        print(
+            f"  qunex single-run job               {job_t['single'][1] * 1e3:8.3f} ms (CPU)"
+            f"  x{job_ratio:5.1f}  [wall {job_t['single'][0] * 1e3:.3f} ms]"
+        )
+        print(f"  backtesting.py Backtest.optimize() {sweep_job_t['ref'][0] * 1e3:8.1f} ms (wall)")
+        print(
+            f"  qunex 100-combination sweep job    {sweep_job_t['sweep'][0] * 1e3:8.1f} ms (wall)"
+            f"  x{sweep_job_ratio:5.1f}"
+        )
+
+        # 4. Cold start.
+        rounds = max(3, args.repeat // 2)
+        for _ in range(rounds):
+            queue_job()  # one queued job for each fresh process
+        (ref_cold, ref_cold_cpu) = cold_start(["-c", REFERENCE_COLD], rounds)
+        (ours_cold, ours_cold_cpu) = cold_start([__file__, "--cold-job", database_url], rounds)
+        print("4. cold start: a fresh process runs one backtest (best of; CPU, wall in brackets)")
+        print(
+            f"  python + backtesting.py, one run   {ref_cold_cpu * 1e3:8.0f} ms  [{ref_cold * 1e3:.0f}]"
+        )
+        print(
+            f"  python + Django + one Qunex job    {ours_cold_cpu * 1e3:8.0f} ms  [{ours_cold * 1e3:.0f}]"
+            f"  x{ref_cold_cpu / ours_cold_cpu:.2f}  [x{ref_cold / ours_cold:.2f}]"
+        )
+
+    equal = same_trades and same_stored and equity_diff < 1e-6 and sweep_diff < 1e-9
+    ok = job_ratio >= 40 and sweep_job_ratio >= 100 and ours_cold_cpu <= ref_cold_cpu and equal
     print(
-        f"SUMMARY {name} {len(df)} bars: single run x{run_ratio:.0f} from DataFrame / "
-        f"x{bars_ratio:.0f} on prepared bars (goal 50), sweep x{sweep_ratio:.0f} (goal 100), "
-        f"results {'equal' if equal else 'DIFFER'} -> {'PASS' if ok else 'BELOW GOAL'}"
+        f"SUMMARY GOOG {len(df)} bars: run x{run_ratio:.0f}, sweep x{sweep_ratio:.0f}, "
+        f"job path x{job_ratio:.0f} (goal 40), sweep job x{sweep_job_ratio:.0f} (goal 100), "
+        f"cold start {ours_cold_cpu:.2f}s vs {ref_cold_cpu:.2f}s CPU, results {'equal' if equal else 'DIFFER'}"
+        f" -> {'PASS' if ok else 'BELOW GOAL'}"
     )
     return 0
 

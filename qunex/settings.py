@@ -331,6 +331,17 @@ FINNHUB_BASE_URL = env_str("FINNHUB_BASE_URL", "https://finnhub.io/api/v1")
 # --- Insights: AI score (issue 11) ----------------------------------------------------------
 
 
+# --- Backtests (issue 12) -------------------------------------------------------------------
+# A submitted backtest whose estimated run time is at most this many seconds runs inside the
+# request (same bookkeeping as the processor); bigger sweeps and walk-forward runs are queued.
+# 0 queues everything.
+try:
+    BACKTEST_INLINE_BUDGET_SECONDS = float(env_str("BACKTEST_INLINE_BUDGET_SECONDS", "1") or 0)
+except ValueError:
+    raise ImproperlyConfigured(
+        "BACKTEST_INLINE_BUDGET_SECONDS must be a number of seconds"
+    ) from None
+
 # --- The 15-second quote feed ---------------------------------------------------------------
 MARKET_FEED_POLL_SECONDS = env_int("MARKET_FEED_POLL_SECONDS", 15)
 MARKET_FEED_CLOSED_POLL_SECONDS = env_int("MARKET_FEED_CLOSED_POLL_SECONDS", 60)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.core.exceptions import NON_FIELD_ERRORS
+from django.urls import reverse
 from rest_framework import serializers
 from rest_framework.settings import api_settings
 
@@ -50,6 +51,11 @@ class BacktestCreateSerializer(serializers.Serializer):
     )
     take_profit = serializers.DecimalField(
         max_digits=8, decimal_places=6, required=False, allow_null=True, default=None
+    )
+    close_at_end = serializers.BooleanField(
+        default=False,
+        help_text="Close a trade still open at the end (at the last bar's open) and count it in "
+        "the statistics (backtesting.py's finalize_trades=True). Default: report it as open_trade.",
     )
     sweep = serializers.DictField(
         child=serializers.ListField(child=serializers.FloatField(), allow_empty=True),
@@ -98,6 +104,10 @@ class BacktestSerializer(serializers.ModelSerializer):
         help_text="Return [%] once succeeded (best run of a sweep).",
     )
 
+    result_url = serializers.SerializerMethodField(
+        help_text="Where to read the result once the backtest has succeeded; null before."
+    )
+
     class Meta:
         model = Backtest
         fields = [
@@ -115,6 +125,7 @@ class BacktestSerializer(serializers.ModelSerializer):
             "long_short",
             "stop_loss",
             "take_profit",
+            "close_at_end",
             "sweep",
             "walk_forward",
             "status",
@@ -129,8 +140,14 @@ class BacktestSerializer(serializers.ModelSerializer):
             "return_pct",
             "bars_fingerprint",
             "engine_version",
+            "result_url",
         ]
         read_only_fields = fields
+
+    def get_result_url(self, obj: Backtest) -> str | None:
+        if obj.status != Backtest.Status.SUCCEEDED:
+            return None
+        return reverse("backtest-result", args=[obj.pk])
 
 
 class BacktestResultSerializer(serializers.ModelSerializer):

@@ -57,13 +57,17 @@ class BacktestViewSet(
                 description="Errors keyed by field; strategy parameters under `params`, sweep values under `sweep`."
             ),
         },
-        description="Validate and queue a backtest (or a parameter sweep). A processor runs it within minutes; poll the backtest, then read `result/`.",
+        description="Validate and submit a backtest (or a parameter sweep). A small job (estimated "
+        "within BACKTEST_INLINE_BUDGET_SECONDS, 1 s by default: a single run or a small sweep) runs "
+        "in the request and comes back `succeeded` (or `failed` with its error) with `result_url`; "
+        "larger sweeps and walk-forward runs come back `queued`: a processor runs them within "
+        "minutes; poll the backtest, then read `result/`.",
     )
     def create(self, request: Request, *args, **kwargs) -> Response:
         incoming = BacktestCreateSerializer(data=request.data)
         incoming.is_valid(raise_exception=True)
         try:
-            backtest = services.backtest_enqueue(user=request.user, **incoming.validated_data)
+            backtest = services.backtest_submit(user=request.user, **incoming.validated_data)
         except DjangoValidationError as exc:
             raise ValidationError(nest_errors(exc.message_dict)) from exc
         backtest = selectors.backtest_get(user=request.user, pk=backtest.pk)
@@ -97,7 +101,7 @@ class BacktestViewSet(
             400: OpenApiResponse(description="The inputs no longer pass."),
             404: NOT_MINE,
         },
-        description="Queue a new backtest with the same inputs.",
+        description="Submit a new backtest with the same inputs (run at once when small, as on create).",
     )
     @action(detail=True, methods=["post"])
     def rerun(self, request: Request, pk: str) -> Response:

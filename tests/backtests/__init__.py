@@ -1,14 +1,11 @@
-"""Bars shared by the backtest tests: a seeded synthetic series and, when present, GOOG.csv."""
+"""Bars shared by the backtest tests: a seeded synthetic series and GOOG 2004-2013, the daily
+bars backtesting.py ships as `backtesting.test.GOOG` (no dependency on ../shared)."""
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-
-GOOG_CSV = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "prices" / "GOOG.csv"
 
 
 def synthetic_bars(n: int = 2520, seed: int = 20240607, start: str = "2014-01-02") -> pd.DataFrame:
@@ -31,10 +28,10 @@ def synthetic_bars(n: int = 2520, seed: int = 20240607, start: str = "2014-01-02
 
 
 def goog_bars() -> pd.DataFrame:
-    """GOOG daily bars 2004-2013 from ../shared/data; skips the test when the folder is absent."""
-    if not GOOG_CSV.exists():
-        pytest.skip(f"{GOOG_CSV} is not available")
-    return pd.read_csv(GOOG_CSV, index_col=0, parse_dates=True)
+    """GOOG daily bars 2004-08-19..2013-03-01 (2,148 rows) as backtesting.py 0.6.6 ships them;
+    skips the test when backtesting.py (a development dependency) is not installed."""
+    test_data = pytest.importorskip("backtesting.test")
+    return test_data.GOOG.copy()
 
 
 def frame(rows: list[tuple[float, float, float, float]], start: str = "2024-01-01") -> pd.DataFrame:

@@ -43,7 +43,13 @@ def test_anonymous_gets_401(api_client):
     assert api_client.get(URL + "strategies/").status_code == 401
 
 
-def test_create_returns_201_with_the_queued_job(api, user, spy):
+@pytest.fixture
+def queue_only(settings):
+    """Inline runs off: every submission waits for the processor."""
+    settings.BACKTEST_INLINE_BUDGET_SECONDS = 0
+
+
+def test_create_returns_201_with_the_queued_job(api, user, spy, queue_only):
     response = api.post(URL, body(stop_loss="0.05"), format="json")
     assert response.status_code == 201, response.json()
     data = response.json()
@@ -52,7 +58,56 @@ def test_create_returns_201_with_the_queued_job(api, user, spy):
     assert data["params"] == job.params == {"fast": 5, "slow": 20}
     assert data["commission"] == "0.001000" and data["stop_loss"] == "0.050000"
     assert data["attempts"] == 0 and data["max_attempts"] == 3 and data["return_pct"] is None
+    assert data["result_url"] is None and data["close_at_end"] is False
     assert job.owner == user
+
+
+def test_a_small_job_runs_in_the_request_and_is_recorded_like_a_processed_one(api, user, spy):
+    response = api.post(URL, body(close_at_end=True), format="json")
+    assert response.status_code == 201, response.json()
+    data = response.json()
+    job = Backtest.objects.get()
+    assert data["status"] == job.status == "succeeded" and data["error"] == ""
+    assert data["result_url"] == f"{URL}{job.pk}/result/"
+    assert job.attempts == 1 and job.claimed_by.startswith("inline:")
+    assert job.queued_at <= job.started_at <= job.finished_at and job.lease_expires_at is None
+    assert len(job.bars_fingerprint) == 64 and job.engine_version == "2.0"
+    assert job.close_at_end is True and job.result["config"]["close_at_end"] is True
+    result = api.get(data["result_url"]).json()["result"]
+    assert result["kind"] == "single" and result["bars"] == 120
+    assert data["return_pct"] == pytest.approx(result["stats"]["Return [%]"])
+
+
+def test_an_inline_failure_fails_the_job_with_its_message_not_a_500(api, spy, test_strategies):
+    response = api.post(URL, body(strategy="test_raise", params={"code": 7}), format="json")
+    assert response.status_code == 201
+    data = response.json()
+    assert data["status"] == "failed" and data["result_url"] is None
+    assert data["error"] == "RuntimeError: strategy exploded (code 7)"
+    job = Backtest.objects.get()
+    assert job.attempts == 1 and job.finished_at is not None and job.result is None
+
+
+def test_sweeps_over_the_budget_and_walk_forward_are_queued(api, spy, settings):
+    settings.BACKTEST_INLINE_BUDGET_SECONDS = 0.1
+    # 120 bars: 0.02 + 120 * 5e-6 + 400 * (3e-4 + 120 * 2e-7) = 0.15 s estimated: queued.
+    big = {"fast": list(range(2, 22)), "slow": list(range(30, 50))}
+    data = api.post(URL, body(sweep=big), format="json").json()
+    assert data["status"] == "queued" and data["attempts"] == 0
+    # 100 combinations: 0.053 s estimated: inline.
+    small = {"fast": list(range(2, 12)), "slow": list(range(30, 40))}
+    assert api.post(URL, body(sweep=small), format="json").json()["status"] == "succeeded"
+    # Walk-forward is never run in the request, whatever its size.
+    settings.BACKTEST_INLINE_BUDGET_SECONDS = 1000
+    data = api.post(URL, body(sweep={"fast": [5, 10]}, walk_forward="0.7"), format="json").json()
+    assert data["status"] == "queued"
+
+
+def test_a_small_sweep_runs_inline(api, spy):
+    data = api.post(URL, body(sweep={"fast": [5, 10], "slow": [20, 30]}), format="json").json()
+    assert data["status"] == "succeeded"
+    result = api.get(data["result_url"]).json()["result"]
+    assert result["kind"] == "sweep" and len(result["rows"]) == 4
 
 
 @pytest.mark.parametrize(
@@ -126,7 +181,7 @@ def test_list_query_count_is_flat(api, user, spy):
     assert count() == one == 2
 
 
-def test_result_after_processing(api, user, spy):
+def test_result_after_processing(api, user, spy, queue_only):
     job_id = api.post(URL, body(), format="json").json()["id"]
     pending = api.get(f"{URL}{job_id}/result/")
     assert pending.status_code == 409 and pending.json()["status"] == "queued"
@@ -144,7 +199,7 @@ def test_result_after_processing(api, user, spy):
     assert isinstance(result["trades"], list)
 
 
-def test_rerun_and_cancel(api, user, spy):
+def test_rerun_and_cancel(api, user, spy, queue_only):
     job = BacktestFactory(owner=user, ticker=spy, status="failed", error="boom")
     again = api.post(f"{URL}{job.pk}/rerun/")
     assert again.status_code == 201 and again.json()["rerun_of"] == job.pk

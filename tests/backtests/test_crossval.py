@@ -29,10 +29,12 @@ import pytest
 
 from backtests.engine import Config, run_backtest
 from backtests.stats import STAT_KEYS
+from backtests.sweep import sweep
 from tests.backtests import goog_bars, synthetic_bars
 
 backtesting = pytest.importorskip("backtesting")
 Backtest, Strategy = backtesting.Backtest, backtesting.Strategy
+crossover = pytest.importorskip("backtesting.lib").crossover
 
 pytestmark = [
     pytest.mark.filterwarnings("ignore::UserWarning"),
@@ -150,7 +152,9 @@ class RefBuyHold(Reference):
         return 1
 
 
-class RefSmaCross(Reference):
+class RefSmaTrend(Reference):
+    """The state rule kept as `sma_trend`: long while fast > slow."""
+
     fast, slow = 10, 30
 
     def setup(self):
@@ -161,6 +165,17 @@ class RefSmaCross(Reference):
         return 1 if self.f[-1] > self.s[-1] else -1
 
 
+class RefSmaCross(RefSmaTrend):
+    """Crossings only, with backtesting.lib.crossover."""
+
+    def wanted(self):
+        if crossover(self.f, self.s):
+            return 1
+        if crossover(self.s, self.f):
+            return -1
+        return self.state
+
+
 class RefEmaCross(RefSmaCross):
     fast, slow = 12, 26
 
@@ -169,16 +184,13 @@ class RefEmaCross(RefSmaCross):
         self.s = self.I(ref_ema, self.data.Close, self.slow)
 
 
-class RefMacdCross(Reference):
+class RefMacdCross(RefSmaCross):
     fast, slow, signal = 12, 26, 9
 
     def setup(self):
         line, sig = ref_macd(self.data.Close, self.fast, self.slow, self.signal)
-        self.line = self.I(lambda: line, name="macd")
-        self.sig = self.I(lambda: sig, name="signal")
-
-    def wanted(self):
-        return 1 if self.line[-1] > self.sig[-1] else -1
+        self.f = self.I(lambda: line, name="macd")
+        self.s = self.I(lambda: sig, name="signal")
 
 
 class RefRsiReversion(Reference):
@@ -239,6 +251,7 @@ class RefDonchianBreakout(Reference):
 CASES = {
     "buy_hold": (RefBuyHold, {}),
     "sma_cross": (RefSmaCross, {"fast": 10, "slow": 30}),
+    "sma_trend": (RefSmaTrend, {"fast": 10, "slow": 30}),
     "ema_cross": (RefEmaCross, {"fast": 12, "slow": 26}),
     "macd_cross": (RefMacdCross, {"fast": 12, "slow": 26, "signal": 9}),
     "rsi_reversion": (RefRsiReversion, {"period": 14, "lower": 30.0, "upper": 70.0}),
@@ -267,7 +280,7 @@ def run_reference(bars: pd.DataFrame, strategy: str, config: Config) -> pd.Serie
         trade_on_close=False,
         hedging=False,
         exclusive_orders=True,
-        finalize_trades=False,
+        finalize_trades=config.close_at_end,
     )
     return bt.run(
         allow_short=config.allow_short,
@@ -379,3 +392,140 @@ def test_drawdown_periods_match_reference(dd):
     durations, peaks = drawdown_periods(np.array(dd, dtype=float), index.as_unit("ns").asi8)
     assert peaks.tolist() == ref_peaks.dropna().tolist()
     assert durations.tolist() == [d.value for d in ref_durations.dropna()]
+
+
+# --- the canonical crossover strategies, as backtesting.py's documentation writes them -----
+#
+# No `exclusive_orders`: the strategy closes the position itself before a new order, and
+# a long-only one only closes on the opposite crossing. Data: backtesting.test.GOOG.
+
+
+class CanonicalCross(Strategy):
+    fast, slow, signal = 10, 30, 9
+    kind = "sma"
+    allow_short = False
+
+    def init(self):
+        close = self.data.Close
+        if self.kind == "macd":
+            line, sig = ref_macd(close, self.fast, self.slow, self.signal)
+            self.a = self.I(lambda: line, name="macd")
+            self.b = self.I(lambda: sig, name="signal")
+        else:
+            average = ref_sma if self.kind == "sma" else ref_ema
+            self.a = self.I(average, close, self.fast)
+            self.b = self.I(average, close, self.slow)
+
+    def next(self):
+        if crossover(self.a, self.b):
+            self.position.close()
+            self.buy()
+        elif crossover(self.b, self.a):
+            self.position.close()
+            if self.allow_short:
+                self.sell()
+
+
+SCENARIOS = {
+    # name: (params per kind, bars slice, cash, commission (fixed, relative))
+    "full_history": ({"sma": (10, 30), "ema": (12, 26), "macd": (12, 26, 9)}, slice(None), 10_000, (0, 0.002)),
+    "2006_2009": ({"sma": (5, 20), "ema": (8, 21), "macd": (8, 17, 9)}, slice("2006-01-01", "2009-12-31"), 25_000, (0, 0.001)),
+    "2010_on": ({"sma": (20, 50), "ema": (20, 50), "macd": (12, 26, 5)}, slice("2010-01-01", None), 3_333.33, (1.5, 0.0005)),
+    "first_year": ({"sma": (3, 8), "ema": (5, 13), "macd": (5, 13, 4)}, slice(None, "2005-08-31"), 1_000_000, (0, 0)),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("kind", ["sma", "ema", "macd"])
+@pytest.mark.parametrize("scenario", list(SCENARIOS))
+@pytest.mark.parametrize("allow_short", [False, True], ids=["long", "long_short"])
+@pytest.mark.parametrize("close_at_end", [False, True], ids=["leave_open", "close_at_end"])
+def test_canonical_crossover_strategies_match(kind, scenario, allow_short, close_at_end):
+    by_kind, window, cash, (fixed, rate) = SCENARIOS[scenario]
+    bars = goog_bars().loc[window]
+    values = by_kind[kind]
+    names = ("fast", "slow", "signal")[: len(values)]
+    params = dict(zip(names, values, strict=True))
+    ref = Backtest(
+        bars, CanonicalCross, cash=cash, commission=(fixed, rate), finalize_trades=close_at_end
+    ).run(kind=kind, allow_short=allow_short, **params)
+    config = Config(
+        cash=cash,
+        commission=rate,
+        commission_fixed=fixed,
+        allow_short=allow_short,
+        close_at_end=close_at_end,
+    )
+    ours = run_backtest(bars, f"{kind}_cross", params, config=config)
+
+    rt = ref._trades
+    assert len(rt) >= 3, "the scenario should trade"
+    assert [t.entry_bar for t in ours.trades] == rt["EntryBar"].tolist()
+    assert [t.exit_bar for t in ours.trades] == rt["ExitBar"].tolist()
+    assert [t.size for t in ours.trades] == rt["Size"].tolist()
+    np.testing.assert_allclose([t.entry_price for t in ours.trades], rt["EntryPrice"], rtol=1e-12)
+    np.testing.assert_allclose([t.exit_price for t in ours.trades], rt["ExitPrice"], rtol=1e-12)
+    still_open = ref._strategy.trades
+    if close_at_end:
+        assert not still_open and ours.open_trade is None
+    if still_open:
+        assert ours.open_trade is not None
+        assert (ours.open_trade.entry_bar, ours.open_trade.size) == (
+            still_open[0].entry_bar,
+            still_open[0].size,
+        )
+    else:
+        assert ours.open_trade is None
+    assert ours.stats["Equity Final [$]"] == pytest.approx(ref["Equity Final [$]"], rel=1e-4)
+    np.testing.assert_allclose(ours.equity.to_numpy(), ref._equity_curve["Equity"], rtol=1e-9)
+    assert ours.stats["# Trades"] == ref["# Trades"]
+    assert ours.stats["Return [%]"] == pytest.approx(ref["Return [%]"], rel=1e-9)
+    assert ours.stats["Win Rate [%]"] == pytest.approx(ref["Win Rate [%]"], rel=1e-9, nan_ok=True)
+
+
+def test_close_at_end_closes_at_the_last_open_and_counts_the_trade():
+    bars = goog_bars()
+    params = {"fast": 10, "slow": 30}
+    kept = run_backtest(bars, "sma_cross", params, config=Config(allow_short=True))
+    closed = run_backtest(
+        bars, "sma_cross", params, config=Config(allow_short=True, close_at_end=True)
+    )
+    assert kept.open_trade is not None and closed.open_trade is None
+    last = closed.trades[-1]
+    assert (last.entry_bar, last.exit_bar, last.exit_reason) == (
+        kept.open_trade.entry_bar,
+        len(bars) - 1,
+        "end",
+    )
+    assert last.exit_price == bars["Open"].iloc[-1]
+    assert closed.stats["# Trades"] == kept.stats["# Trades"] + 1
+
+
+@pytest.mark.parametrize("allow_short", [False, True], ids=["long", "long_short"])
+def test_sweep_matches_optimize_heatmaps(allow_short):
+    """Every cell of backtesting.py's `optimize(..., return_heatmap=True)` on the same grid."""
+    bars = goog_bars()
+    grid = {"fast": [5, 10, 15, 20], "slow": [20, 30, 45]}
+    bt = Backtest(bars, CanonicalCross, cash=10_000, commission=0.002)
+    config = Config(commission=0.002, allow_short=allow_short)
+    ours = sweep(bars, "sma_cross", grid, config=config)
+    assert ours.n_combinations == 11 and ours.n_skipped == 1  # 20/20 breaks fast < slow
+    by_params = {(r["params"]["fast"], r["params"]["slow"]): r["stats"] for r in ours.rows}
+    for metric in ("Return [%]", "Sharpe Ratio", "Max. Drawdown [%]", "Equity Final [$]"):
+        _, heatmap = bt.optimize(
+            **grid,
+            kind="sma",
+            allow_short=allow_short,
+            constraint=lambda p: p.fast < p.slow,
+            maximize=metric,
+            return_heatmap=True,
+        )
+        assert len(heatmap) == len(by_params)
+        for key, value in heatmap.items():
+            cell = dict(zip(heatmap.index.names, key, strict=True))
+            fast, slow = cell["fast"], cell["slow"]
+            got = by_params[(fast, slow)][metric]
+            assert got == pytest.approx(value, rel=1e-9, abs=1e-9, nan_ok=True), (
+                metric,
+                fast,
+                slow,
+            )

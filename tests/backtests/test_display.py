@@ -44,3 +44,43 @@ def test_heatmap_takes_the_best_over_a_third_parameter():
     assert [c["value"] for c in row["cells"]] == [0.9, None]
     assert [c["css"] for c in row["cells"]] == ["heat-5", "heat-none"]
     assert display.heatmap(result, "Not a metric") is None
+
+
+def test_money_and_numbers_have_separators_and_a_real_minus_sign():
+    assert display.money(1234567.891) == "$1,234,567.89"
+    assert display.money(-1234.5) == "\u2212$1,234.50"
+    assert display.number(-0.001) == "0.00", "no minus on a figure that rounds to zero"
+    assert display.number(-3.2) == "\u22123.20"
+    assert display.format_stat("Return [%]", -12.345) == "\u221212.35 %"
+    assert display.format_stat("Equity Final [$]", -5.0) == "\u2212$5.00"
+    assert display.format_stat("Sharpe Ratio", -0.5) == "\u22120.50"
+
+
+def test_trade_rows_format_money_shares_and_reasons():
+    run = {
+        "trades": [
+            {
+                "size": -1200,
+                "side": "short",
+                "entry_time": "2024-01-02T00:00:00",
+                "exit_time": "2024-02-01T00:00:00",
+                "entry_price": 1523.456,
+                "exit_price": 1600.0,
+                "pnl": -91852.8,
+                "return_pct": -5.024,
+                "exit_reason": "end",
+            }
+        ],
+        "open_trade": None,
+    }
+    (row,) = display.trade_rows(run)
+    assert row["shares"] == "1,200" and row["entry_money"] == "$1,523.46"
+    assert row["pnl_money"] == "\u2212$91,852.80" and row["return_text"] == "\u22125.02 %"
+    assert row["reason_label"] == "end of test" and row["exit_date"] == "2024-02-01"
+
+
+def test_statistics_split_in_two_columns():
+    rows = display.stat_rows({"Return [%]": 1.0, "Sharpe Ratio": 2.0, "# Trades": 3})
+    left, right = display.stat_columns(rows)
+    assert [r.key for r in left] == ["Return [%]", "Sharpe Ratio"]
+    assert [r.key for r in right] == ["# Trades"]

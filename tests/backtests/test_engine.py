@@ -14,14 +14,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from backtests.engine import (
-    ENGINE_VERSION,
-    Bars,
-    Config,
-    InvalidParams,
-    bars_fingerprint,
-    run_backtest,
-)
+from backtests.bars import Bars, bars_fingerprint
+from backtests.engine import ENGINE_VERSION, Config, InvalidParams, run_backtest
 from backtests.strategies import Signal, list_strategies, register, unregister
 from tests.backtests import frame, synthetic_bars
 
@@ -292,7 +286,7 @@ def test_fills_without_brackets_match_the_bracket_loop_to_the_bit(allow_short):
 def test_to_dict_is_json_and_carries_everything_a_job_stores():
     result = run([0, 1, 1, -1, -1, 0, 0], allow_short=True, commission=0.001)
     data = json.loads(json.dumps(result.to_dict(), allow_nan=False))
-    assert data["engine_version"] == ENGINE_VERSION == "1.0"
+    assert data["engine_version"] == ENGINE_VERSION == "2.0"
     assert data["strategy"] == "scripted"
     assert data["config"]["commission"] == 0.001 and data["config"]["allow_short"] is True
     assert data["series"]["dates"][0] == "2024-01-01T00:00:00"

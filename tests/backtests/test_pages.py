@@ -143,7 +143,23 @@ def test_form_renders_every_strategy_s_declared_parameters(auth_client, spy):
     assert_csp_clean(html)
 
 
-def test_submit_queues_with_percent_fields_as_fractions(auth_client, user, spy):
+def test_new_form_dates_come_from_spy_s_own_bars_without_scanning_all_bars(auth_client, spy):
+    from tests.backtests.factories import seed_bars
+
+    seed_bars("AAPL", 400)  # later bars of another ticker do not move SPY's defaults
+    with CaptureQueriesContext(connection) as ctx:
+        html = auth_client.get(NEW).content.decode()
+    assert 'name="start" value="2023-01-02"' in html and 'name="end" value="2023-06-16"' in html
+    bar_queries = [q["sql"] for q in ctx.captured_queries if "markets_dailybar" in q["sql"]]
+    # MIN/MAX of SPY's bars (the (ticker, date) index) and the EXISTS probe for the datalist.
+    assert len(bar_queries) == 2
+    assert "WHERE" in bar_queries[0] and "symbol" in bar_queries[0]
+    assert "EXISTS" in bar_queries[1] and "DISTINCT" not in bar_queries[1]
+    assert '<option value="AAPL"></option><option value="SPY">' in html
+
+
+def test_submit_queues_with_percent_fields_as_fractions(auth_client, user, spy, settings):
+    settings.BACKTEST_INLINE_BUDGET_SECONDS = 0
     response = auth_client.post(NEW, form_data(stop_loss_pct="5", long_short="on"))
     job = Backtest.objects.get()
     assert response.status_code == 302 and response["Location"] == job.get_absolute_url()
@@ -225,7 +241,7 @@ def test_queued_detail_polls_and_offers_cancel(auth_client, user, spy):
 
 
 def test_detail_of_a_finished_run_has_charts_stats_and_trades(auth_client, user, spy):
-    job = processed(user)
+    job = processed(user, long_short=True, commission="0.02")  # costs make some trades lose
     response = auth_client.get(job.get_absolute_url())
     html = response.content.decode()
     assert 'id="equity-chart"' in html and 'id="drawdown-chart"' in html
@@ -237,6 +253,15 @@ def test_detail_of_a_finished_run_has_charts_stats_and_trades(auth_client, user,
     assert all(v <= 0 for v in chart["drawdown"])
     assert "Sharpe Ratio" in html and "Buy &amp; Hold Return [%]" in html
     assert len(response.context["trades"]) >= job.result["stats"]["# Trades"] > 0
+    # Money with separators and a real minus sign; the full-width trades card.
+    assert 'class="card trades-card"' in html
+    losses = [t for t in response.context["trades"] if t["pnl"] < 0]
+    assert losses and all(t["pnl_money"] in html for t in losses)
+    assert all(t["pnl_money"].startswith("\u2212$") for t in losses)
+    assert re.search(
+        r'<td class="num (up|down|)">\u2212?\$[0-9]{1,3}(,[0-9]{3})*\.[0-9]{2}</td>', html
+    )
+    assert not re.search(r">-[0-9$]", html), "a hyphen where a minus sign belongs"
     assert (
         "lightweight-charts.standalone.production.js" in html and "js/backtests/detail.js" in html
     )
@@ -284,7 +309,25 @@ def test_failed_detail_shows_the_error(auth_client, user, spy):
     )
 
 
-def test_rerun_button_queues_a_copy(auth_client, user, spy):
+def test_submit_runs_a_small_backtest_and_redirects_to_its_result(auth_client, user, spy):
+    response = auth_client.post(NEW, form_data(close_at_end="on"), follow=True)
+    job = Backtest.objects.get()
+    assert response.redirect_chain == [(job.get_absolute_url(), 302)]
+    assert job.status == "succeeded" and job.close_at_end is True
+    html = response.content.decode()
+    assert f"Backtest #{job.pk} ran in" in html and 'class="trades' in html
+
+
+def test_a_failing_inline_run_shows_its_error(auth_client, user, spy, test_strategies):
+    data = form_data(strategy="test_raise", p_test_raise_code="3")
+    response = auth_client.post(NEW, data, follow=True)
+    assert response.status_code == 200
+    job = Backtest.objects.get()
+    assert job.status == "failed" and "strategy exploded (code 3)" in response.content.decode()
+
+
+def test_rerun_button_queues_a_copy(auth_client, user, spy, settings):
+    settings.BACKTEST_INLINE_BUDGET_SECONDS = 0
     job = processed(user)
     response = auth_client.post(reverse("backtests:backtest_rerun", args=[job.pk]))
     again = Backtest.objects.exclude(pk=job.pk).get()

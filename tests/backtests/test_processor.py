@@ -9,6 +9,7 @@ import pytest
 from django.core.management import call_command
 
 from backtests import engine
+from backtests.bars import Bars, bars_fingerprint
 from backtests.models import Backtest
 from backtests.runner import buy_hold_curve
 from backtests.selectors import bars_frame
@@ -51,7 +52,7 @@ def test_success_stores_stats_series_trades_and_fingerprint(user, spy):
     expected = engine.run_backtest(
         frame, "sma_cross", {"fast": 5, "slow": 20}, config=engine.Config(commission=0.001)
     )
-    assert job.bars_fingerprint == engine.bars_fingerprint(frame)
+    assert job.bars_fingerprint == bars_fingerprint(frame)
     result = job.result
     assert result["kind"] == "single" and result["bars"] == len(frame) and adjusted is False
     assert result["stats"]["# Trades"] == expected.stats["# Trades"] > 0
@@ -154,7 +155,7 @@ def test_buy_hold_curve_is_cash_times_close_over_first_close():
         {"Open": [1, 2, 4], "High": [2, 3, 5], "Low": [1, 2, 4], "Close": [2.0, 3.0, 5.0]},
         index=pd.bdate_range("2024-01-01", periods=3),
     )
-    assert buy_hold_curve(engine.Bars.from_frame(frame), 1000) == [1000.0, 1500.0, 2500.0]
+    assert buy_hold_curve(Bars.from_frame(frame), 1000) == [1000.0, 1500.0, 2500.0]
 
 
 def test_sweep_stores_every_combination_the_best_and_its_full_run(user, spy):
@@ -204,3 +205,43 @@ def test_walk_forward_reports_in_and_out_of_sample(user, spy):
     assert set(wf["rows"][0]["in_sample"]) == set(wf["rows"][0]["out_of_sample"])
     assert job.result["best_params"] == wf["rows"][0]["params"]
     assert set(wf["buy_hold"]) == {"in_sample", "out_of_sample"}
+
+
+def test_a_run_records_its_worker_and_marks_a_killed_earlier_run_abandoned(db):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from qunex.models import JobRun
+
+    killed = JobRun.objects.create(
+        command="process_backtests",
+        arguments={"worker": "gone:1:dead"},
+        started_at=timezone.now() - timedelta(hours=1),
+    )
+    out = run()
+    killed.refresh_from_db()
+    assert killed.status == "failed" and killed.error.startswith("abandoned:")
+    this = JobRun.objects.exclude(pk=killed.pk).get()
+    assert this.status == "succeeded" and this.arguments["worker"].count(":") == 2
+    assert "abandoned runs 1" in out
+
+
+def test_bars_arrays_equal_the_stored_decimals_and_dates(spy):
+    import numpy as np
+
+    from backtests.selectors import bars_arrays
+    from markets.models import DailyBar
+
+    rows = list(DailyBar.objects.filter(ticker=spy).order_by("date"))
+    dates, ohlcv, adjusted = bars_arrays(ticker_id=spy.pk, start=rows[0].date, end=rows[-1].date)
+    assert adjusted is False and ohlcv.shape == (len(rows), 5)
+    assert dates.tolist() == [r.date for r in rows]
+    expected = [
+        [float(r.open), float(r.high), float(r.low), float(r.close), r.volume] for r in rows
+    ]
+    np.testing.assert_array_equal(ohlcv, np.array(expected))
+    # One day in the middle only:
+    day = rows[5].date
+    dates, ohlcv, _ = bars_arrays(ticker_id=spy.pk, start=day, end=day)
+    assert dates.tolist() == [day] and ohlcv[0, 3] == float(rows[5].close)

@@ -13,6 +13,7 @@ from django.db import connection
 from backtests import queue
 from backtests.models import Backtest
 from backtests.runner import RunOutput
+from qunex.models import JobRun
 from tests.backtests.factories import BacktestFactory
 
 pytestmark = pytest.mark.django_db
@@ -179,3 +180,61 @@ def test_heartbeat_thread_beats_and_notices_a_lost_claim(spy):
     ):
         assert hb.lost.wait(5), "the third beat reports the claim lost"
     assert len(beats) == 3 and beats[0] == {"job": job, "worker": "w", "lease_seconds": 0.6}
+
+
+# --- a killed processor's JobRun row -------------------------------------------------------
+
+
+def _processor_run(worker: str, started: datetime.datetime) -> JobRun:
+    return JobRun.objects.create(
+        command="process_backtests", arguments={"worker": worker}, started_at=started
+    )
+
+
+def test_retaking_a_job_marks_the_dead_processors_run_abandoned(traveller, spy):
+    dead = _processor_run("dead:1:aaaa", T0 - timedelta(minutes=10))
+    other = _processor_run("alive:2:bbbb", T0 - timedelta(minutes=10))
+    job = BacktestFactory(
+        ticker=spy,
+        status="running",
+        attempts=1,
+        claimed_by="dead:1:aaaa",
+        lease_expires_at=T0 - timedelta(seconds=1),
+    )
+    assert queue.claim_next(worker="w2").pk == job.pk
+    dead.refresh_from_db()
+    other.refresh_from_db()
+    assert dead.status == "failed" and dead.finished_at == T0
+    assert (
+        dead.error
+        == f"abandoned: its backtest #{job.pk} was re-taken by w2 after its lease expired"
+    )
+    assert other.status == "running", "a run that lost nothing stays running"
+
+
+def test_giving_up_a_job_marks_its_processors_run_abandoned(traveller, spy):
+    dead = _processor_run("dead:1:aaaa", T0 - timedelta(minutes=10))
+    BacktestFactory(
+        ticker=spy,
+        status="running",
+        attempts=3,
+        claimed_by="dead:1:aaaa",
+        lease_expires_at=T0 - timedelta(seconds=1),
+    )
+    assert queue.reap_abandoned() == 1
+    dead.refresh_from_db()
+    assert dead.status == "failed" and dead.error.startswith("abandoned: its backtest #")
+
+
+def test_the_next_run_marks_earlier_runs_without_a_live_lease_abandoned(traveller, spy):
+    killed = _processor_run("dead:1:aaaa", T0 - timedelta(minutes=10))
+    working = _processor_run("busy:2:bbbb", T0 - timedelta(minutes=10))
+    just_started = _processor_run("new:3:cccc", T0 - timedelta(seconds=5))
+    BacktestFactory(
+        ticker=spy, status="running", claimed_by="busy:2:bbbb", lease_expires_at=T0 + timedelta(60)
+    )
+    assert queue.abandon_dead_runs() == 1
+    for run in (killed, working, just_started):
+        run.refresh_from_db()
+    assert killed.status == "failed" and killed.error.startswith("abandoned: still marked running")
+    assert working.status == "running" and just_started.status == "running"

@@ -140,7 +140,8 @@ def test_a_user_cannot_flood_the_queue(user, spy):
     assert Backtest.objects.count() == MAX_ACTIVE_PER_USER
 
 
-def test_rerun_copies_the_inputs_into_a_new_job(user, spy):
+def test_rerun_copies_the_inputs_into_a_new_job(user, spy, settings):
+    settings.BACKTEST_INLINE_BUDGET_SECONDS = 0
     first = backtest_enqueue(user=user, **valid(long_short=True, spread="0.0005"))
     Backtest.objects.filter(pk=first.pk).update(status="succeeded", result={"stats": {}})
     again = backtest_rerun(backtest=first, user=user)

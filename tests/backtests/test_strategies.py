@@ -27,6 +27,7 @@ from tests.backtests import frame, synthetic_bars
 BUILT_IN = {
     "buy_hold",
     "sma_cross",
+    "sma_trend",
     "ema_cross",
     "rsi_reversion",
     "macd_cross",
@@ -235,14 +236,54 @@ def test_donchian_channels_exclude_the_current_bar():
 # --- signals ------------------------------------------------------------------------------
 
 
-def test_sma_cross_follows_the_averages_from_the_first_decision_bar():
+def test_sma_cross_acts_only_on_crossings():
     bars = closes([5, 4, 3, 4, 5, 6, 5, 3, 2, 1])
-    # From bar 3, SMA(2) vs SMA(3): 3.5 < 3.67, then 4.5 > 4, 5.5 > 5, 5.5 > 5.33, 4 < 4.67 ...
+    # SMA(2) vs SMA(3) from bar 2: 3.5 < 4, 3.5 < 3.67 (bar 3: still below, no crossing),
+    # 4.5 > 4 (bar 4: crosses above), 5.5 > 5, 5.5 > 5.33, 4 < 4.67 (bar 7: crosses below).
     signal = compute_signal(bars, "sma_cross", {"fast": 2, "slow": 3}, allow_short=False)
     assert signal.warmup == 2 and signal.first_bar == 3
     assert signal.target.tolist() == [0, 0, 0, 0, 1, 1, 1, 0, 0, 0]
     both = compute_signal(bars, "sma_cross", {"fast": 2, "slow": 3}, allow_short=True)
-    assert both.target.tolist() == [0, 0, 0, -1, 1, 1, 1, -1, -1, -1]
+    # Long/short starts flat too (the old rule went short on bar 3 without a crossing).
+    assert both.target.tolist() == [0, 0, 0, 0, 1, 1, 1, -1, -1, -1]
+    trend = compute_signal(bars, "sma_trend", {"fast": 2, "slow": 3}, allow_short=True)
+    assert trend.target.tolist() == [0, 0, 0, -1, 1, 1, 1, -1, -1, -1]
+
+
+def test_no_crossing_no_trade_although_fast_is_above_slow():
+    bars = closes([1, 2, 3, 4, 5, 6, 7, 8])  # SMA(2) > SMA(3) on every bar after the warm-up
+    for name in ("sma_cross", "ema_cross"):
+        signal = compute_signal(bars, name, {"fast": 2, "slow": 3}, allow_short=True)
+        assert not signal.target.any(), name
+        assert run_backtest(bars, name, {"fast": 2, "slow": 3}).trades == []
+    trend = compute_signal(bars, "sma_trend", {"fast": 2, "slow": 3}, allow_short=False)
+    assert trend.target.tolist() == [0, 0, 0, 1, 1, 1, 1, 1]
+
+
+def test_crossings_are_strict_on_both_bars_as_backtesting_lib_crossover():
+    from backtests.strategies import crossings
+
+    nan = np.nan
+    fast = np.array([nan, 1.0, 2.0, 2.0, 3.0, 1.0, 3.0, 1.0])
+    slow = np.array([nan, 2.0, 2.0, 2.0, 2.0, 2.0, 2.0, 2.0])
+    up, down = crossings(fast, slow, first_bar=1)
+    # Touching (2 == 2) is not crossing: bar 2 and bar 4 (from a tie) do not count; bar 6 does.
+    assert up.nonzero()[0].tolist() == [6]
+    assert down.nonzero()[0].tolist() == [5, 7]
+    up, down = crossings(fast, slow, first_bar=6)
+    assert up.nonzero()[0].tolist() == [6] and down.nonzero()[0].tolist() == [7]
+
+
+def test_macd_cross_trades_on_signal_line_crossings():
+    bars = Bars.from_frame(synthetic_bars(400))
+    p = {"fast": 12, "slow": 26, "signal": 9}
+    line = ind.ema(bars.close, 12) - ind.ema(bars.close, 26)
+    sig = ind.ema(line, 9)
+    target = compute_signal(bars, "macd_cross", p, allow_short=True).target
+    changes = (np.diff(target.astype(int)) != 0).nonzero()[0] + 1
+    for t in changes:  # every change of position is a crossing on that bar
+        assert np.sign(line[t - 1] - sig[t - 1]) == -np.sign(line[t] - sig[t]) != 0
+        assert target[t] == np.sign(line[t] - sig[t])
 
 
 def test_rsi_reversion_holds_until_the_opposite_level():

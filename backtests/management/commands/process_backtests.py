@@ -13,7 +13,9 @@ class Command(JobCommand):
     help = (
         "Runs queued backtests (and re-takes ones whose processor died) until none is due, "
         "--max-jobs ran or --max-seconds passed. Safe to run several at once: each job is "
-        "claimed by exactly one processor. GitHub Actions runs it every 5 minutes."
+        "claimed by exactly one processor. Marks earlier runs that were killed as abandoned. "
+        "Most backtests run in the request; GitHub Actions runs this hourly for "
+        "the larger sweeps and walk-forward runs."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -51,6 +53,13 @@ class Command(JobCommand):
         **options: Any,
     ) -> str:
         worker = queue.worker_id()
+        # The worker id on the run's row lets a later run (or a claim) find it if this
+        # process is killed; see backtests.queue, point 5.
+        job.run.arguments = {**job.run.arguments, "worker": worker}
+        job.run.save(update_fields=["arguments"])
+        dead = queue.abandon_dead_runs(exclude=job.run.pk)
+        if dead:
+            job.count("abandoned runs", dead)
         bar = job.progress(iter(int, 1), total=max_jobs, desc="backtests")  # advanced per job
 
         def on_outcome(outcome: queue.Outcome) -> None:

@@ -54,11 +54,19 @@
     var base = { autoSize: true, handleScroll: true, handleScale: true };
 
     var equityChart = LW.createChart(equityEl, Object.assign({}, base, themeOptions()));
+    // Whole dollars with thousands separators and a real minus sign on the equity axis.
+    var dollars = new Intl.NumberFormat("en-US", { maximumFractionDigits: 0 });
+    var moneyFormat = {
+      type: "custom", minMove: 1,
+      formatter: function (v) { return (v < 0 ? "\u2212$" : "$") + dollars.format(Math.abs(v)); },
+    };
     var buyHold = equityChart.addSeries(LW.LineSeries, {
       color: cssVar("--muted", "#5c6370"), lineWidth: 2, lineStyle: 2, title: "Buy & hold", priceLineVisible: false,
+      priceFormat: moneyFormat,
     });
     var equity = equityChart.addSeries(LW.LineSeries, {
       color: cssVar("--accent", "#2563eb"), lineWidth: 2, title: "Strategy", priceLineVisible: false,
+      priceFormat: moneyFormat,
     });
     buyHold.setData(points(data.dates, data.buy_hold));
     equity.setData(points(data.dates, data.equity));
@@ -72,7 +80,7 @@
         if (info && info.priceRange) info.priceRange.maxValue = 0;
         return info;
       },
-      priceFormat: { type: "custom", formatter: function (v) { return v.toFixed(1) + " %"; } },
+      priceFormat: { type: "custom", formatter: function (v) { return v.toFixed(1).replace("-", "\u2212") + " %"; } },
     }, drawdownColors()));
     drawdown.setData(points(data.dates, data.drawdown));
 
