@@ -157,4 +157,7 @@ def bars_fingerprint(data: pd.DataFrame | Bars) -> str:
     digest.update(np.ascontiguousarray(bars.ns, dtype="<i8").tobytes())
     for column in (bars.open, bars.high, bars.low, bars.close, bars.volume):
         digest.update(np.ascontiguousarray(column, dtype="<f8").tobytes())
+    for name in sorted(bars.extra):  # columns a strategy read (e.g. stored AI scores)
+        digest.update(name.encode() + b"\n")
+        digest.update(np.ascontiguousarray(bars.extra[name], dtype="<f8").tobytes())
     return digest.hexdigest()

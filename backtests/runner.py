@@ -13,6 +13,7 @@ import numpy as np
 
 from backtests import engine, sweep
 from backtests.bars import Bars, bars_fingerprint
+from backtests.columns import columns_for
 from backtests.models import Backtest
 from backtests.selectors import bars_arrays
 from backtests.strategies import InvalidParams, clean_params
@@ -86,9 +87,11 @@ def job_bars(job: Backtest) -> tuple[Bars, bool]:
             "a backtest needs at least 2."
         )
     try:
-        return Bars.from_arrays(dates, ohlcv), adjusted
+        bars = Bars.from_arrays(dates, ohlcv)
     except ValueError as exc:
         raise JobInputError(f"Unusable bars: {exc}") from exc
+    bars.extra.update(columns_for(strategy=job.strategy, ticker_id=job.ticker_id, index=bars.index))
+    return bars, adjusted
 
 
 def buy_hold_curve(bars: Bars, cash: float) -> list[float]:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from backtests.columns import register_column
 from backtests.strategies import Param, Signal, register
 
 if TYPE_CHECKING:
@@ -40,6 +41,7 @@ def ai_score_signal(bars: Bars, p: Mapping[str, Any], allow_short: bool) -> Sign
 
 
 def register_strategy() -> None:
+    register_column(COLUMN, provider=scores_column, strategies={NAME})
     register(
         NAME,
         label="AI score",

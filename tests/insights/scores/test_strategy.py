@@ -71,3 +71,37 @@ def test_scores_column_aligns_stored_scores_to_the_bars():
     index = pd.bdate_range("2024-02-28", "2024-03-04")
     column = scores_column(ticker_id=t.pk, index=index)
     assert np.isnan(column[:2]).all() and column[2] == 3.0 and np.isnan(column[3:]).all()
+
+
+@pytest.mark.django_db
+def test_a_backtest_job_reads_the_stored_scores_through_the_column_registry():
+    """The whole job path: bars from the database, the stored AI scores as the `ai_score`
+    column, the engine. Long from the bar after the first day scored >= 8, out after the
+    first day scored below it."""
+    from backtests import runner
+    from insights.scores.models import AIScore
+    from tests.backtests.factories import BacktestFactory, business_days, seed_bars
+    from tests.insights.scores.factories import make_version
+
+    ticker = seed_bars("AIS", n=40)
+    days = business_days(BacktestFactory.start, 40)
+    version = make_version()
+    for i, day in enumerate(days[10:20]):
+        AIScore.objects.create(
+            ticker=ticker,
+            date=day,
+            score=9 if i < 5 else 3,
+            label="x",
+            predicted_excess_return=0.0,
+            baseline=0.0,
+            contributions=[],
+            model_version=version,
+        )
+    job = BacktestFactory(ticker=ticker, strategy="ai_score", params={"threshold": 8}, end=days[-1])
+    output = runner.execute(job)
+    trades = output.result["trades"]
+    assert len(trades) == 1
+    # Scored 9 on bars 10..14: the target turns long at bar 10's close, filled at bar 11's open;
+    # the score drops at bar 15, so the position is closed at bar 16's open.
+    assert trades[0]["entry_time"].startswith(str(days[11]))
+    assert trades[0]["exit_time"].startswith(str(days[16]))
