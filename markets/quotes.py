@@ -60,8 +60,8 @@ from markets import calendar
 from markets.models import Quote, Ticker
 from markets.providers import FailoverProvider, ProviderError, QuoteRecord, build_providers
 from markets.selectors import tickers_by_symbol
-from markets.services import IngestError, quotes_upsert, vendor_keys
-from qunex.http import make_session
+from markets.services import IngestError, quotes_upsert, vendor_base_urls, vendor_keys
+from qunex.http import QunexSession, make_session
 
 logger = logging.getLogger(__name__)
 
@@ -346,9 +346,16 @@ def quote_provider() -> FailoverProvider | None:
 
     A feed request waits for the vendor, so the session is short: 3 s timeout, one retry.
     """
-    session = make_session(retries=1, timeout=3, max_wait=2)
-    providers = build_providers(settings.MARKET_DATA_PROVIDERS, vendor_keys(), session)
+    providers = build_providers(
+        settings.MARKET_DATA_PROVIDERS, vendor_keys(), _feed_session(), vendor_base_urls()
+    )
     return FailoverProvider(providers) if providers else None
+
+
+@lru_cache(maxsize=1)
+def _feed_session() -> QunexSession:
+    """Built once per process: a feed request waits for the vendor, so short and one retry."""
+    return make_session(retries=1, timeout=3, max_wait=2)
 
 
 def _refresh_if_stale(tickers: Sequence[Ticker], *, digest: str, now: datetime) -> bool:

@@ -38,7 +38,7 @@ from markets.providers import (
     TickerInfo,
     build_providers,
 )
-from qunex.http import make_session
+from qunex.http import shared_session
 
 logger = logging.getLogger(__name__)
 
@@ -552,9 +552,20 @@ def vendor_keys() -> dict[str, str]:
     }
 
 
+def vendor_base_urls() -> dict[str, str]:
+    return {
+        "polygon": settings.POLYGON_BASE_URL,
+        "finnhub": settings.FINNHUB_BASE_URL,
+        "alphavantage": settings.ALPHA_VANTAGE_BASE_URL,
+    }
+
+
 def market_providers() -> list[Provider]:
-    """The configured vendors, in settings.MARKET_DATA_PROVIDERS order, that have a key."""
-    return build_providers(settings.MARKET_DATA_PROVIDERS, vendor_keys(), make_session())
+    """The configured vendors, in settings.MARKET_DATA_PROVIDERS order, that have a key, on
+    the process's one outbound session (HTTP_TIMEOUT, retries that honour Retry-After)."""
+    return build_providers(
+        settings.MARKET_DATA_PROVIDERS, vendor_keys(), shared_session(), vendor_base_urls()
+    )
 
 
 class _RunLimited(Provider):
@@ -613,6 +624,8 @@ class RunReport:
     failures: dict[str, str] = field(default_factory=dict)
     note: str = ""
     fatal: str = ""
+    selected: int = 0  # tickers the run tried (or could not find)
+    rate_limited: list[ProviderError] = field(default_factory=list)  # vendors left out after a 429
 
     def fail(self, symbol: str, reason: str) -> None:
         if symbol not in self.failures:
@@ -715,13 +728,32 @@ def market_data_refresh(
             _refresh_ticker(ticker, start, end, failover, report, log)
 
         _refresh_quotes([t for t in tickers if t.symbol not in report.failures], failover, report)
-        attempted = report.counts["fetched"] + report.counts["failed"]
-        if attempted and not report.counts["fetched"]:
-            report.fatal = f"every ticker failed ({report.counts['failed']})"
+        _judge(
+            report,
+            failover,
+            selected=len({t.symbol for t in tickers} | report.failures.keys()),
+        )
         if dry_run:
             transaction.set_rollback(True)
             report.note = "dry run: nothing written"
     return report
+
+
+def _judge(report: RunReport, failover: FailoverProvider, *, selected: int) -> None:
+    """Name the failed tickers in the note, record the vendors that were rate-limited out of
+    the run and how many tickers were selected (the command's exit rule reads them), and
+    fail the run when every fetched ticker failed."""
+    failed = sorted(report.failures)
+    if failed:
+        more = f" and {len(failed) - 30} more" if len(failed) > 30 else ""
+        report.note = f"failed: {', '.join(failed[:30])}{more}"
+    report.selected = selected
+    report.rate_limited = [
+        p.limited for p in failover.providers if getattr(p, "limited", None) is not None
+    ]
+    attempted = report.counts["fetched"] + report.counts["failed"]
+    if attempted and not report.counts["fetched"]:
+        report.fatal = f"every ticker failed ({report.counts['failed']}); {report.note}"
 
 
 def _refresh_ticker(

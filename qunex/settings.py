@@ -328,6 +328,14 @@ ANTHROPIC_API_KEY = env_str("ANTHROPIC_API_KEY")
 SEC_USER_AGENT = env_str("SEC_USER_AGENT", "Qunex admin@qunex.local")
 MARKET_DATA_PROVIDERS = env_list("MARKET_DATA_PROVIDERS", ["polygon", "finnhub", "alphavantage"])
 HTTP_TIMEOUT = env_int("HTTP_TIMEOUT", 10)
+# Vendor endpoints: settings so a test (or a proxy) can point the real adapters elsewhere.
+POLYGON_BASE_URL = env_str("POLYGON_BASE_URL", "https://api.polygon.io")
+FINNHUB_BASE_URL = env_str("FINNHUB_BASE_URL", "https://finnhub.io/api/v1")
+ALPHA_VANTAGE_BASE_URL = env_str("ALPHA_VANTAGE_BASE_URL", "https://www.alphavantage.co/query")
+# refresh_market_data exits non-zero (the workflow turns red) when a vendor was rate-limited
+# out of the run, or when more than this share of tickers failed with every vendor.
+REFRESH_FAIL_ON_RATE_LIMIT = env_bool("REFRESH_FAIL_ON_RATE_LIMIT", True)
+REFRESH_MAX_FAILED_PERCENT = env_int("REFRESH_MAX_FAILED_PERCENT", 10)
 
 # --- Insights: news and its AI analysis (issue 9) -------------------------------------------
 
