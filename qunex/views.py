@@ -57,6 +57,14 @@ def health(request):
     )
 
 
+def not_found(request, exception=None, *args, **kwargs):
+    """handler404: JSON under /api/ (an address no route matches, e.g. /api/alerts/x/), the
+    site's page elsewhere."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "Not found."}, status=404)
+    return defaults.page_not_found(request, exception, *args, **kwargs)
+
+
 def server_error(request, *args, **kwargs):
     """handler500: a database outage raised outside a view (session or auth middleware) is
     a 503 page, like one raised inside a view; anything else is Django's plain 500."""
