@@ -51,7 +51,22 @@ def token(db, django_settings_unchanged_throttles):
 
 
 @pytest.fixture
-def django_settings_unchanged_throttles(settings, monkeypatch):
+def keep_test_connection():
+    """Requests go straight through the WSGI app (not Django's test client), so keep the
+    app from closing the test's database connection at the end of each request, as the
+    test client does."""
+    from django.core.signals import request_finished, request_started
+    from django.db import close_old_connections
+
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
+@pytest.fixture
+def django_settings_unchanged_throttles(settings, monkeypatch, keep_test_connection):
     """No throttling in the way of a few hundred requests per operation."""
     from rest_framework.throttling import SimpleRateThrottle
 
