@@ -506,6 +506,18 @@ def ticker_demo_release(*, symbols: Iterable[str]) -> int:
     return len(demo)
 
 
+def prices_import_batches(*, batches: Iterable[Sequence[Bar]]) -> UpsertResult:
+    """`prices_import` over a stream of batches (import_prices reads files batch by batch),
+    all in ONE transaction: memory stays at one batch, and nothing is stored unless every
+    batch is. The caller raises inside the transaction (e.g. a row error found after the
+    first batches were written) to roll it all back."""
+    result = UpsertResult()
+    with transaction.atomic():
+        for bars in batches:
+            result += prices_import(bars=bars)
+    return result
+
+
 def prices_import(*, bars: Sequence[Bar]) -> UpsertResult:
     """Store imported bars (a CSV file): create unknown tickers, release demo tickers (their
     synthetic history is replaced, not mixed), upsert the bars; all or nothing."""
