@@ -109,7 +109,7 @@ class Scripted(Provider):
 
 
 def use(monkeypatch, *providers: Provider) -> None:
-    monkeypatch.setattr("markets.services.market_providers", lambda: list(providers))
+    monkeypatch.setattr("markets.refresh.market_providers", lambda: list(providers))
 
 
 def refresh(*args: str) -> tuple[str, str]:

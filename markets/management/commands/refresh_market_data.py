@@ -7,7 +7,7 @@ from typing import Any
 from django.conf import settings
 
 from markets.management.commands._options import iso_date, positive_int, symbol_list
-from markets.services import RunReport, market_data_refresh
+from markets.refresh import RunReport, market_data_refresh
 from qunex.jobs import Job, JobCommand, JobFailed
 
 
