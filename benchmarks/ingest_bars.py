@@ -40,6 +40,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "qunex.settings")
+# A script, not a manage.py job: lift the web statement timeout (qunex/settings.py), as jobs do.
+os.environ.setdefault("DB_STATEMENT_TIMEOUT_MS", "0")
 
 import django
 
