@@ -10,7 +10,7 @@ from markets.services import IngestError, prices_import_batches
 from qunex.jobs import Job, JobCommand, JobFailed
 
 SHOWN_ERRORS = 50
-BATCH = 20_000  # bars read, checked and written at a time: memory stays flat
+BATCH = 5_000  # bars read, checked and written at a time: memory stays flat
 
 
 def _forgetting_queries(batches):
