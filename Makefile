@@ -16,10 +16,11 @@ $(BIN)/.installed: requirements.txt requirements-dev.txt package.json
 
 install: $(BIN)/.installed
 
+# SITE_URL follows HOST/PORT, so links in emails (printed to the console) open this server.
 run: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo
-	$(BIN)/python manage.py runserver $(HOST):$(PORT)
+	SITE_URL=$${SITE_URL:-http://$(HOST):$(PORT)} $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -6,3 +6,8 @@ from __future__ import annotations
 from qunex.settings import *  # noqa: F403
 
 ROOT_URLCONF = "benchmarks.bench_urls"
+# No collectstatic in a scratch run: pages (the warm-up renders them) use plain static URLs.
+STORAGES = {
+    **STORAGES,  # noqa: F405
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}

@@ -4,7 +4,8 @@
     REDIS_URL=redis://127.0.0.1:6379/3 .venv/bin/python benchmarks/feed_load.py   # as in production
 
 1. Builds a scratch SQLite database (migrate, then N tickers with a quote each).
-2. Starts gunicorn (gunicorn.conf.py, workers/threads from the environment) on a free
+2. Starts gunicorn with the repository's own gunicorn.conf.py (preload, recycling and
+   workers/threads from the environment, as render.yaml sets them) on a free
    loopback port with DEBUG=false, a SECRET_KEY, ALLOWED_HOSTS=127.0.0.1,
    SECURE_SSL_REDIRECT=false, a high anonymous API throttle (one client IP sends everything)
    and benchmarks.bench_settings (Qunex plus `/bench/trivial`). REDIS_URL is passed through
@@ -16,9 +17,12 @@
    path the dashboards take every 15 s) and `/bench/trivial`, with wrk when it is installed
    (`apt-get install -y wrk`), else with a small threaded http.client load generator.
 4. Prints both throughputs, run by run (each feed run's ratio to the trivial run just before
-   it), the ratio of the best runs (goal: >= 0.7) and one summary line; exits non-zero on any
-   error (a non-2xx/3xx answer, a socket error, or no answer within --timeout) or a ratio
-   under the goal. The two loads alternate, three rounds, so both see the same machine.
+   it, and how many answers were 304 and how many 200), the ratio of the best runs (goal:
+   >= 0.7) and one summary line; exits non-zero on any error (an answer other than 200/304,
+   a socket error, or no answer within --timeout) or a ratio under the goal. The two loads
+   alternate, three rounds, so both see the same machine.
+5. Measures the memory of the whole service (gunicorn master + workers, PSS from
+   /proc/<pid>/smaps_rollup, so shared pages count once) after warm-up and after the load.
 """
 
 from __future__ import annotations
@@ -46,7 +50,9 @@ class Result:
     requests: int
     seconds: float
     errors: int
-    statuses: str
+    client: str
+    ok_200: int = 0
+    not_modified: int = 0
 
     @property
     def rps(self) -> float:
@@ -136,10 +142,32 @@ def get(port: int, path: str, headers: dict[str, str] | None = None):
     return response.status, response.getheader("ETag"), body
 
 
+WRK_STATUS_SCRIPT = """
+local threads = {}
+function setup(thread) table.insert(threads, thread) end
+function init(args) s200 = 0; s304 = 0; other = 0 end
+function response(status, headers, body)
+  if status == 200 then s200 = s200 + 1
+  elseif status == 304 then s304 = s304 + 1
+  else other = other + 1 end
+end
+function done(summary, latency, requests)
+  local a, b, c = 0, 0, 0
+  for _, t in ipairs(threads) do
+    a = a + t:get("s200"); b = b + t:get("s304"); c = c + t:get("other")
+  end
+  io.write(string.format("STATUS 200=%d 304=%d other=%d\\n", a, b, c))
+end
+"""
+
+
 def run_wrk(
     url: str, headers: dict[str, str], duration: int, connections: int, timeout: int
 ) -> Result:
+    script = Path(tempfile.mkstemp(suffix=".lua")[1])
+    script.write_text(WRK_STATUS_SCRIPT)
     cmd = ["wrk", "-t2", f"-c{connections}", f"-d{duration}s", f"--timeout={timeout}s", "--latency"]
+    cmd += ["-s", str(script)]
     for name, value in headers.items():
         cmd += ["-H", f"{name}: {value}"]
     out = subprocess.run([*cmd, url], capture_output=True, text=True, check=True).stdout
@@ -153,9 +181,13 @@ def run_wrk(
     errors = int(non_ok.group(1)) if non_ok else 0
     if socket_errors:
         errors += sum(int(g) for g in socket_errors.groups())
+    counted = re.search(r"STATUS 200=(\d+) 304=(\d+) other=(\d+)", out)
+    ok_200, not_modified, other = (int(g) for g in counted.groups()) if counted else (0, 0, 0)
+    errors = max(errors, other)
+    script.unlink()
     if errors:
         print(out, file=sys.stderr)
-    return Result(total, seconds, errors, "wrk")
+    return Result(total, seconds, errors, "wrk", ok_200, not_modified)
 
 
 def run_python(
@@ -164,24 +196,25 @@ def run_python(
     headers: dict[str, str],
     duration: int,
     connections: int,
-    expect: int,
     timeout: int,
 ) -> Result:
-    """A threaded keep-alive load generator for machines without wrk."""
-    counts = {"ok": 0, "errors": 0}
+    """A threaded keep-alive load generator for machines without wrk. Counts 200s and 304s
+    apart; any other answer is an error."""
+    counts = {200: 0, 304: 0, "errors": 0}
     lock = threading.Lock()
     stop = time.monotonic() + duration
 
     def worker():
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
-        ok = errors = 0
+        seen = {200: 0, 304: 0}
+        errors = 0
         while time.monotonic() < stop:
             try:
                 conn.request("GET", path, headers=headers)
                 response = conn.getresponse()
                 response.read()
-                if response.status == expect:
-                    ok += 1
+                if response.status in seen:
+                    seen[response.status] += 1
                 else:
                     errors += 1
             except (OSError, http.client.HTTPException):
@@ -189,7 +222,8 @@ def run_python(
                 conn.close()
                 conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
         with lock:
-            counts["ok"] += ok
+            counts[200] += seen[200]
+            counts[304] += seen[304]
             counts["errors"] += errors
 
     started = time.monotonic()
@@ -198,9 +232,34 @@ def run_python(
         t.start()
     for t in threads:
         t.join()
+    total = counts[200] + counts[304] + counts["errors"]
     return Result(
-        counts["ok"] + counts["errors"], time.monotonic() - started, counts["errors"], "python"
+        total, time.monotonic() - started, counts["errors"], "python", counts[200], counts[304]
     )
+
+
+def service_pss_mb(master_pid: int) -> tuple[float, int]:
+    """PSS of the gunicorn master and its workers in MB (shared pages split between the
+    processes that share them, so the sum is what the service costs), and the process count."""
+    pids = [master_pid]
+    children = Path(f"/proc/{master_pid}/task/{master_pid}/children")
+    if children.exists():
+        pids += [int(p) for p in children.read_text().split()]
+    total_kb = 0
+    for pid in pids:
+        try:
+            text = Path(f"/proc/{pid}/smaps_rollup").read_text()
+        except OSError:
+            continue
+        total_kb += int(re.search(r"^Pss:\s+(\d+) kB", text, re.M).group(1))
+    return total_kb / 1024, len(pids)
+
+
+def warm_up(port: int, feed: str, symbols: str) -> None:
+    """What a worker does in its first minutes: pages, the API, the feed."""
+    for _ in range(20):
+        for path in ("/", "/stocks/", f"/stocks/{symbols.split(',')[0]}/", "/health", feed):
+            get(port, path)
 
 
 def main() -> int:
@@ -229,7 +288,6 @@ def main() -> int:
             "-c", str(ROOT / "gunicorn.conf.py"),
             "-b", f"127.0.0.1:{port}",
             "--access-logfile", "/dev/null",
-            "--max-requests", "0",
         ]  # fmt: skip
         log = open(Path(tmp) / "gunicorn.log", "w")  # noqa: SIM115 - closed below
         proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -242,35 +300,41 @@ def main() -> int:
             status, _, _ = get(port, feed, {"If-None-Match": etag})
             if status != 304:
                 raise SystemExit(f"feed answered {status} to its own ETag, expected 304")
+            warm_up(port, feed, symbols)
+            idle_mb, processes = service_pss_mb(proc.pid)
             print(
                 f"gunicorn on 127.0.0.1:{port} "
                 f"(workers={os.environ.get('WEB_CONCURRENCY', 'default')}, "
+                f"threads={os.environ.get('GUNICORN_THREADS', 'default')}, "
                 f"cache={'redis' if env.get('REDIS_URL') else 'locmem'}); "
                 f"client: {'wrk' if use_wrk else 'python threads'}, "
                 f"{args.connections} connections, {args.duration}s per run",
                 flush=True,
             )
+            print(f"service memory after warm-up: {idle_mb:.0f} MB PSS ({processes} processes)")
             runs: dict[str, list[Result]] = {"trivial view": [], "feed 304": []}
-            for name, path, headers, expect in (
-                ("trivial view", "/bench/trivial", {}, 200),
-                ("feed 304", feed, {"If-None-Match": etag}, 304),
+            for name, path, headers in (
+                ("trivial view", "/bench/trivial", {}),
+                ("feed 304", feed, {"If-None-Match": etag}),
             ) * 3:
                 if use_wrk:
                     url = f"http://127.0.0.1:{port}{path}"
                     result = run_wrk(url, headers, args.duration, args.connections, args.timeout)
                 else:
                     result = run_python(
-                        port, path, headers, args.duration, args.connections, expect, args.timeout
+                        port, path, headers, args.duration, args.connections, args.timeout
                     )
                 runs[name].append(result)
                 paired = ""
                 if name == "feed 304" and runs["trivial view"][-1].rps:
                     paired = f"  ratio to the run before: {result.rps / runs['trivial view'][-1].rps:.2f}"
                 print(
-                    f"  {name:13s} {result.rps:9.0f} req/s  "
-                    f"({result.requests} requests, {result.errors} errors){paired}",
+                    f"  {name:13s} {result.rps:9.0f} req/s  ({result.requests} requests: "
+                    f"{result.not_modified} 304, {result.ok_200} 200, {result.errors} errors)"
+                    f"{paired}",
                     flush=True,
                 )
+            loaded_mb, processes = service_pss_mb(proc.pid)
         finally:
             proc.terminate()
             proc.wait(10)
@@ -285,10 +349,14 @@ def main() -> int:
     ratio = feed_rps / trivial_rps if trivial_rps else 0.0
     print(f"ratio feed 304 / trivial view: {ratio:.2f} (goal >= {GOAL})")
     ok = ratio >= GOAL and errors == 0
+    feed_304 = sum(r.not_modified for r in runs["feed 304"])
+    feed_200 = sum(r.ok_200 for r in runs["feed 304"])
     print(
         f"{'OK' if ok else 'FAIL'}: feed 304 {feed_rps:.0f} req/s vs trivial {trivial_rps:.0f} "
-        f"req/s (best of 3 runs each), ratio {ratio:.2f}, {errors} errors, "
-        f"{args.symbols} symbols per request"
+        f"req/s (best of 3 runs each), ratio {ratio:.2f}, feed answers {feed_304} 304 + "
+        f"{feed_200} 200, {errors} errors, {args.symbols} symbols per request; service "
+        f"memory {idle_mb:.0f} MB PSS warm, {loaded_mb:.0f} MB after the load "
+        f"({processes} processes)"
     )
     return 0 if ok else 1
 

@@ -14,6 +14,10 @@ PostgreSQL, against a raw COPY of the same rows into an identical empty table.
 4. bars_upsert into the emptied markets_dailybar: every bar checked, then (nothing stored
    yet) one COPY straight into the table; timed up to the commit. Then the same load again
    (every bar unchanged: the staging-table upsert), which must write nothing.
+5. End to end: the same bars written to one CSV file (symbol column), then
+   `manage.py import_prices FILE --calendar none` in a fresh process (parse, check, stream in
+   batches, store; its peak memory is reported, goal < 200 MB whatever the size) against a raw
+   COPY of that same file into a plain table (`COPY ... FROM STDIN (FORMAT csv, HEADER)`).
 Before each timed load the previous one's dirty pages are flushed (CHECKPOINT), so neither
 pays for the other's. The loads alternate, `--repeat` times each, and the best time of each
 counts: on a shared machine the worst times measure the neighbours. One summary line at the
@@ -23,8 +27,11 @@ end; the goal is a ratio of at least 0.5 of COPY's rate.
 from __future__ import annotations
 
 import argparse
+import csv
 import os
+import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -33,6 +40,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "qunex.settings")
+# A script, not a manage.py job: lift the web statement timeout (qunex/settings.py), as jobs do.
+os.environ.setdefault("DB_STATEMENT_TIMEOUT_MS", "0")
 
 import django
 
@@ -119,6 +128,94 @@ def upsert_load(bars: list[Bar]) -> UpsertResult:
     return bars_upsert(bars=bars)
 
 
+def write_csv(bars: list[Bar], path: Path) -> None:
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["symbol", "date", "open", "high", "low", "close", "adj_close", "volume"])
+        for b in bars:
+            writer.writerow(
+                [b.symbol, b.date, b.open, b.high, b.low, b.close, b.adj_close, b.volume]
+            )
+
+
+def copy_file(path: Path) -> None:
+    """Raw COPY of the CSV file itself into a plain table with the file's columns."""
+    sql = (
+        "COPY bench_raw (symbol, date, open, high, low, close, adj_close, volume) "
+        "FROM STDIN (FORMAT csv, HEADER)"
+    )
+    with (
+        path.open("rb") as handle,
+        transaction.atomic(),
+        connection.cursor() as cursor,
+        cursor.copy(sql) as copy,
+    ):
+        while chunk := handle.read(1 << 20):
+            copy.write(chunk)
+
+
+IMPORT_AND_MEASURE = """
+import os, sys
+import django
+django.setup()
+from django.core.management import call_command
+call_command("import_prices", sys.argv[1], "--calendar", "none", verbosity=0)
+status = open("/proc/self/status").read()
+print(next(line for line in status.splitlines() if line.startswith("VmHWM")).split()[1])
+"""
+
+
+def import_file(path: Path) -> tuple[float, float]:
+    """`import_prices` in a fresh process: (wall seconds, its peak RSS in MB). The peak is
+    the child's own VmHWM (ru_maxrss would count the benchmark's memory, copied at fork)."""
+    start = time.perf_counter()
+    out = subprocess.run(
+        [sys.executable, "-c", IMPORT_AND_MEASURE, str(path)],
+        cwd=Path(__file__).resolve().parents[1],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    wall = time.perf_counter() - start
+    return wall, int(out.stdout.split()[-1]) / 1024
+
+
+def end_to_end(bars: list[Bar]) -> str:
+    n = len(bars)
+    with tempfile.TemporaryDirectory(prefix="qunex-ingest-") as tmp:
+        path = Path(tmp) / "bars.csv"
+        write_csv(bars, path)
+        size_mb = path.stat().st_size / 1e6
+        with connection.cursor() as cursor:
+            cursor.execute("DROP TABLE IF EXISTS bench_raw")
+            cursor.execute(
+                "CREATE TABLE bench_raw (symbol varchar(20), date date, open numeric(18, 6), "
+                "high numeric(18, 6), low numeric(18, 6), close numeric(18, 6), "
+                "adj_close numeric(18, 6), volume bigint)"
+            )
+        empty("bench_raw")
+        copy_timing, _ = timed(lambda: copy_file(path))
+        print(_shown(f"raw COPY of the {size_mb:.0f} MB CSV file", copy_timing, n), flush=True)
+        empty("markets_dailybar")
+        connection.close()  # the child process writes; this one only waits
+        wall, peak_mb = import_file(path)
+        print(f"  import_prices, end to end: {wall:6.2f} s  {n / wall:>10,.0f} bars/s  "
+              f"(peak memory {peak_mb:.0f} MB)", flush=True)  # fmt: skip
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM markets_dailybar")
+            stored = cursor.fetchone()[0]
+            cursor.execute("DROP TABLE bench_raw")
+        assert stored == n, (stored, n)
+    ratio = copy_timing.wall / wall
+    verdict = "meets" if ratio >= 0.5 else "MISSES"
+    return (
+        f"end to end import_prices {n / wall:,.0f} bars/s vs raw COPY of the file "
+        f"{n / copy_timing.wall:,.0f} bars/s = {ratio:.2f} ({verdict} the 0.5 goal), "
+        f"{size_mb:.0f} MB file, peak memory {peak_mb:.0f} MB "
+        f"({'under' if peak_mb < 200 else 'OVER'} 200 MB)"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--bars", type=int, default=1_000_000)
@@ -164,6 +261,8 @@ def main() -> None:
 
     with connection.cursor() as cursor:
         cursor.execute("DROP TABLE bench_copy")
+    e2e = end_to_end(bars)
+    with connection.cursor() as cursor:
         cursor.execute("TRUNCATE markets_dailybar")
     copy_best = min(t.wall for t in copies)
     upsert_best = min(t.wall for t in upserts)
@@ -176,7 +275,7 @@ def main() -> None:
     print(
         f"ingest_bars: {n:,} bars: bars_upsert {n / upsert_best:,.0f} bars/s vs raw COPY "
         f"{n / copy_best:,.0f} bars/s = {ratio:.2f} of COPY's rate ({verdict} the 0.5 goal)"
-        f"{cpu}"
+        f"{cpu}; {e2e}"
     )
 
 

@@ -9,7 +9,7 @@ from django.utils.functional import cached_property
 from django.utils.html import format_html
 
 from markets.models import CorporateAction, DailyBar, Quote, Ticker
-from markets.services import market_data_refresh
+from markets.refresh import market_data_refresh
 
 
 @admin.register(Ticker)

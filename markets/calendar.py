@@ -9,9 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import lru_cache
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-import pandas_market_calendars as mcal
+if TYPE_CHECKING:
+    import pandas_market_calendars as mcal
 
 EXCHANGE = "NYSE"
 NEW_YORK = ZoneInfo("America/New_York")
@@ -26,7 +28,12 @@ class Session:
 
 @lru_cache(maxsize=1)
 def _calendar() -> mcal.MarketCalendar:
-    return mcal.get_calendar(EXCHANGE)
+    """Imported on first use (pandas and exchange_calendars weigh ~100 MB): a process that
+    never asks about sessions never loads them; gunicorn's master computes this year's
+    schedule before forking, so workers share it (gunicorn.conf.py)."""
+    import pandas_market_calendars
+
+    return pandas_market_calendars.get_calendar(EXCHANGE)
 
 
 @lru_cache(maxsize=64)

@@ -25,14 +25,9 @@ from django.db import transaction
 from markets import calendar
 from markets.models import Ticker
 from markets.providers import Bar, QuoteRecord, TickerInfo
-from markets.services import (
-    DEMO_SOURCE,
-    bars_upsert,
-    last_completed_session,
-    quotes_upsert,
-    tickers_upsert,
-    vendor_keys,
-)
+from markets.refresh import last_completed_session
+from markets.services import DEMO_SOURCE, bars_upsert, quotes_upsert, tickers_upsert
+from markets.vendors import vendor_keys
 
 DEMO_START = date(2014, 1, 2)
 ANCHOR = date(2025, 6, 30)  # the "2025" level of each ticker; the trend slows to 7 %/yr after

@@ -5,13 +5,19 @@ A file holds one ticker (its symbol from the file name, `AAPL.csv`, or given) or
 optional adj_close ("Adj Close"); an unnamed first column is taken as the date (pandas'
 `to_csv` writes the index that way). Every problem is reported with its file, line and column;
 the caller stores nothing unless there is none.
+
+`PriceReader` streams: it yields valid bars in batches and never holds a whole file, so
+memory stays flat whatever the files' size (the import command writes each batch inside one
+transaction and rolls it all back when any row was wrong). Duplicate (symbol, date) rows are
+found with one bitmap of dates per symbol; the line of the first occurrence is looked up by
+a second pass only when there is a duplicate to report.
 """
 
 from __future__ import annotations
 
 import csv
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
@@ -66,39 +72,143 @@ def symbol_from_filename(path: Path) -> str:
 def parse_price_files(
     paths: Iterable[str | Path], *, symbol: str | None = None, source: str = "csv"
 ) -> ParsedPrices:
-    """Read every file; collect all bars and all row errors (the same (symbol, date) twice,
-    across files too, is an error)."""
+    """Read every file into memory at once (small files, tests); the import command streams
+    with `PriceReader` instead."""
+    reader = PriceReader(paths, symbol=symbol, source=source)
     parsed = ParsedPrices()
-    seen: dict[tuple[str, date], str] = {}
-    for path in csv_files(paths):
-        parsed.files += 1
-        if not path.is_file():
-            parsed.errors.append(f"{path}: no such file")
-            continue
-        try:
-            with path.open(newline="", encoding="utf-8-sig") as handle:
-                _parse(handle, path.name, symbol, source, parsed, seen)
-        except UnicodeDecodeError:
-            parsed.errors.append(f"{path.name}: not a UTF-8 text file")
-        except csv.Error as exc:
-            parsed.errors.append(f"{path.name}: not a readable CSV file ({exc})")
-    if not parsed.files:
-        parsed.errors.append("no CSV files found")
+    for batch in reader.batches():
+        parsed.bars.extend(batch)
+    parsed.errors, parsed.files = reader.errors, reader.files
     return parsed
 
 
+class _SeenDates:
+    """Per symbol, a growable bitmap of the dates seen: about 46 bytes per symbol-year."""
+
+    def __init__(self) -> None:
+        self._maps: dict[str, tuple[int, bytearray]] = {}
+
+    def add(self, symbol: str, day: date) -> bool:
+        """Record (symbol, day); False when it was there already."""
+        ordinal = day.toordinal()
+        base, bits = self._maps.get(symbol, (ordinal, bytearray()))
+        if ordinal < base:
+            shift = (base - ordinal + 7) // 8
+            bits = bytearray(shift) + bits
+            base -= shift * 8
+        offset = ordinal - base
+        if offset // 8 >= len(bits):
+            bits.extend(bytearray(offset // 8 - len(bits) + 366))
+        byte, bit = divmod(offset, 8)
+        seen = bits[byte] >> bit & 1
+        bits[byte] |= 1 << bit
+        self._maps[symbol] = (base, bits)
+        return not seen
+
+
+class PriceReader:
+    """Streams bars out of CSV files; `errors` fills as rows are read (see the module doc).
+
+    `off_calendar` counts valid rows dated on a day that is not an NYSE session (a weekend,
+    a holiday) when `calendar` is "nyse"; `calendar="none"` accepts any day silently (non-US
+    or synthetic data)."""
+
+    def __init__(
+        self,
+        paths: Iterable[str | Path],
+        *,
+        symbol: str | None = None,
+        source: str = "csv",
+        calendar: str = "nyse",
+    ) -> None:
+        self.paths = csv_files(paths)
+        self.symbol = symbol
+        self.source = source
+        self.calendar = calendar
+        self.errors: list[str] = []
+        self.files = 0
+        self.rows = 0
+        self.off_calendar = 0
+        self.off_calendar_examples: list[str] = []
+        self.symbols: set[str] = set()
+
+    def batches(self, size: int = 20_000) -> Iterator[list[Bar]]:
+        """Valid bars in lists of at most `size`. Rows keep being checked after an error
+        (so every problem is reported), but no batch is yielded after the first one."""
+        seen = _SeenDates()
+        # (symbol, date) -> [(line of the repeat, index of its error)]
+        duplicates: dict[tuple[str, date], list[tuple[str, int]]] = {}
+        batch: list[Bar] = []
+        for where, bar in self._rows():
+            if not seen.add(bar.symbol, bar.date):
+                self.errors.append("")  # in reading order; worded once the first line is known
+                duplicates.setdefault((bar.symbol, bar.date), []).append(
+                    (where, len(self.errors) - 1)
+                )
+                continue
+            self.rows += 1
+            self.symbols.add(bar.symbol)
+            self._check_session(where, bar)
+            if self.errors:
+                continue
+            batch.append(bar)
+            if len(batch) >= size:
+                yield batch
+                batch = []
+        if duplicates:
+            self._name_first_lines(duplicates)
+        if batch and not self.errors:
+            yield batch
+        if not self.files:
+            self.errors.append("no CSV files found")
+
+    def _check_session(self, where: str, bar: Bar) -> None:
+        if self.calendar == "none":
+            return
+        from markets import calendar
+
+        if not calendar.is_session(bar.date):
+            self.off_calendar += 1
+            if len(self.off_calendar_examples) < 5:
+                self.off_calendar_examples.append(f"{where} ({bar.symbol} {bar.date})")
+
+    def _name_first_lines(self, duplicates: dict[tuple[str, date], list[tuple[str, int]]]) -> None:
+        """Second pass, errors only: where each duplicated (symbol, date) first appeared."""
+        first: dict[tuple[str, date], str] = {}
+        for where, bar in self._rows(record=False):
+            key = (bar.symbol, bar.date)
+            if key in duplicates and key not in first:
+                first[key] = where
+        for (symbol, day), repeats in duplicates.items():
+            for where, index in repeats:
+                self.errors[index] = (
+                    f"{where}, column date: {day} for {symbol} already on {first[(symbol, day)]}"
+                )
+
+    def _rows(self, *, record: bool = True) -> Iterator[tuple[str, Bar]]:
+        errors = self.errors if record else []
+        for path in self.paths:
+            if record:
+                self.files += 1
+            if not path.is_file():
+                errors.append(f"{path}: no such file")
+                continue
+            try:
+                with path.open(newline="", encoding="utf-8-sig") as handle:
+                    yield from _parse(handle, path.name, self.symbol, self.source, errors)
+            except UnicodeDecodeError:
+                errors.append(f"{path.name}: not a UTF-8 text file")
+            except csv.Error as exc:
+                errors.append(f"{path.name}: not a readable CSV file ({exc})")
+
+
 def _parse(
-    handle,
-    name: str,
-    symbol: str | None,
-    source: str,
-    parsed: ParsedPrices,
-    seen: dict[tuple[str, date], str],
-) -> None:
+    handle, name: str, symbol: str | None, source: str, errors: list[str]
+) -> Iterator[tuple[str, Bar]]:
     reader = csv.reader(handle)
     header = next(reader, None)
     if header is None:
-        parsed.errors.append(f"{name}: the file is empty")
+        errors.append(f"{name}: the file is empty")
         return
     columns: dict[str, int] = {}
     for index, raw in enumerate(header):
@@ -108,7 +218,7 @@ def _parse(
                 columns[column] = index
     missing = [c for c in REQUIRED if c not in columns]
     if missing:
-        parsed.errors.append(
+        errors.append(
             f"{name} line 1: missing column(s) {', '.join(missing)} "
             f"(found {', '.join(h.strip() or '(unnamed)' for h in header)})"
         )
@@ -117,18 +227,17 @@ def _parse(
     if "symbol" not in columns:
         file_symbol = (symbol or symbol_from_filename(Path(name))).strip().upper()
         if not SYMBOL.match(file_symbol):
-            parsed.errors.append(
+            errors.append(
                 f"{name}: {file_symbol!r} is not a ticker symbol; name the file AAPL.csv, "
                 "pass --symbol, or add a symbol column"
             )
             return
     for row in reader:
-        if len(parsed.errors) >= MAX_ERRORS:
+        if len(errors) >= MAX_ERRORS:
             return
-        line = reader.line_num
         if not any(cell.strip() for cell in row):
             continue
-        where = f"{name} line {line}"
+        where = f"{name} line {reader.line_num}"
         problems: list[str] = []
 
         def cell(column: str, row=row) -> str:
@@ -148,16 +257,10 @@ def _parse(
                 problems.append(f"column high: {h} is below open, low or close")
             if lo > min(o, c):
                 problems.append(f"column low: {lo} is above open or close")
-        if not problems:
-            key = (row_symbol, day)
-            if key in seen:
-                problems.append(f"column date: {day} for {row_symbol} already on {seen[key]}")
-            else:
-                seen[key] = where
         if problems:
-            parsed.errors.extend(f"{where}, {p}" for p in problems)
+            errors.extend(f"{where}, {p}" for p in problems)
             continue
-        parsed.bars.append(Bar(row_symbol, day, o, h, lo, c, adj, volume, source))
+        yield where, Bar(row_symbol, day, o, h, lo, c, adj, volume, source)
 
 
 def _date(text: str, problems: list[str]) -> date:

@@ -57,17 +57,18 @@ from django.utils import timezone
 from django.utils.http import parse_etags
 
 from markets import calendar
+from markets.feedcache import GEN_KEY, LOCAL_ETAGS, feed_invalidate
 from markets.models import Quote, Ticker
 from markets.providers import FailoverProvider, ProviderError, QuoteRecord, build_providers
 from markets.selectors import tickers_by_symbol
-from markets.services import IngestError, quotes_upsert, vendor_keys
-from qunex.http import make_session
+from markets.services import IngestError, quotes_upsert
+from markets.vendors import vendor_base_urls, vendor_keys
+from qunex.http import QunexSession, make_session
 
 logger = logging.getLogger(__name__)
 
 MAX_SYMBOLS = 50
 SYMBOL_RE = re.compile(r"^[A-Z0-9][A-Z0-9.\-]{0,11}$")
-GEN_KEY = "mdfeed:gen"
 LOCK_SECONDS = 60  # upper bound of one refresh; the lock then shrinks to the stale window
 
 
@@ -221,7 +222,7 @@ def feed_check_keys(symbols: Sequence[str]) -> list[str]:
 # Process-local memory of current ETags (digest -> (expires, etag)), so that most 304s need no
 # cache round trip at all; it lags a change made in another process by at most
 # MARKET_FEED_LOCAL_SECONDS (1 s, never more than the shared entries' lifetime).
-_LOCAL_ETAGS: dict[str, tuple[float, str]] = {}
+_LOCAL_ETAGS = LOCAL_ETAGS  # the same dict: feed_invalidate() clears it
 _LOCAL_MAX = 10_000
 
 
@@ -249,15 +250,6 @@ def _answer(feed: Feed, if_none_match: str | None) -> Feed:
     if feed.has_known and feed.matches(if_none_match):
         return Feed(symbols=feed.symbols, etag=feed.etag, has_known=True, not_modified=True)
     return feed
-
-
-def feed_invalidate() -> None:
-    """Make every cached feed entry stale: call after writing quotes."""
-    _LOCAL_ETAGS.clear()
-    try:
-        cache.incr(GEN_KEY)
-    except ValueError:
-        cache.add(GEN_KEY, 1, None)
 
 
 def market_status(now: datetime | None = None) -> dict[str, Any]:
@@ -346,9 +338,16 @@ def quote_provider() -> FailoverProvider | None:
 
     A feed request waits for the vendor, so the session is short: 3 s timeout, one retry.
     """
-    session = make_session(retries=1, timeout=3, max_wait=2)
-    providers = build_providers(settings.MARKET_DATA_PROVIDERS, vendor_keys(), session)
+    providers = build_providers(
+        settings.MARKET_DATA_PROVIDERS, vendor_keys(), _feed_session(), vendor_base_urls()
+    )
     return FailoverProvider(providers) if providers else None
+
+
+@lru_cache(maxsize=1)
+def _feed_session() -> QunexSession:
+    """Built once per process: a feed request waits for the vendor, so short and one retry."""
+    return make_session(retries=1, timeout=3, max_wait=2)
 
 
 def _refresh_if_stale(tickers: Sequence[Ticker], *, digest: str, now: datetime) -> bool:

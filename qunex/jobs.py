@@ -88,6 +88,7 @@ class JobCommand(BaseCommand):
             note = self.run(job, **options)
         except (JobFailed, CommandError) as exc:
             error = str(exc)
+            note = error  # the summary says why the run failed (e.g. which tickers)
         except Exception as exc:
             error = "".join(traceback.format_exception(exc)).strip()
         run.finished_at = timezone.now()

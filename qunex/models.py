@@ -19,7 +19,7 @@ class JobRun(models.Model):
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.RUNNING)
     counts = models.JSONField(default=dict, blank=True)
     error = models.TextField(blank=True)
-    summary = models.CharField(max_length=300, blank=True)
+    summary = models.TextField(blank=True)
 
     class Meta:
         ordering = ["-started_at"]

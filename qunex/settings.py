@@ -99,6 +99,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "qunex.middleware.ControlCharacterGuardMiddleware",
     "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -108,6 +109,7 @@ MIDDLEWARE = [
     "accounts.middleware.UserTimezoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "qunex.middleware.DatabaseUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "qunex.urls"
@@ -138,19 +140,42 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+# A hung or unreachable database must not hang every worker: connecting gives up after
+# DB_CONNECT_TIMEOUT seconds, and a statement after DB_STATEMENT_TIMEOUT_MS (web requests)
+# or DB_JOB_STATEMENT_TIMEOUT_MS (management commands: jobs, migrations; 0 = no limit).
+# The web's pages then answer a 503 page (qunex.middleware) and /health a 503 within 10 s.
+_COMMAND = sys.argv[1] if len(sys.argv) > 1 and Path(sys.argv[0]).name == "manage.py" else ""
+IS_JOB_PROCESS = bool(_COMMAND) and _COMMAND != "runserver"
+DB_CONNECT_TIMEOUT = env_int("DB_CONNECT_TIMEOUT", 3)
+DB_STATEMENT_TIMEOUT_MS = env_int(
+    "DB_JOB_STATEMENT_TIMEOUT_MS" if IS_JOB_PROCESS else "DB_STATEMENT_TIMEOUT_MS",
+    0 if IS_JOB_PROCESS else 5000,
+)
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    _db_options = DATABASES["default"].setdefault("OPTIONS", {})
+    _db_options.setdefault("connect_timeout", DB_CONNECT_TIMEOUT)
+    if DB_STATEMENT_TIMEOUT_MS > 0:
+        _db_options["options"] = (
+            _db_options.get("options", "") + f" -c statement_timeout={DB_STATEMENT_TIMEOUT_MS}"
+        ).strip()
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env_str("REDIS_URL")
 if REDIS_URL:
+    # Redis down or out of commands must not take the site down: qunex.cache falls back to
+    # per-process caching, limits and locks, warns once per interval and returns to Redis
+    # by itself.
     CACHES = {
         "default": {
-            "BACKEND": "django_redis.cache.RedisCache",
+            "BACKEND": "qunex.cache.ResilientRedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "qunex"),
             "OPTIONS": {
                 "CLIENT_CLASS": "django_redis.client.DefaultClient",
-                "SOCKET_CONNECT_TIMEOUT": 2,
-                "SOCKET_TIMEOUT": 2,
+                "SOCKET_CONNECT_TIMEOUT": env_int("REDIS_SOCKET_TIMEOUT", 1),
+                "SOCKET_TIMEOUT": env_int("REDIS_SOCKET_TIMEOUT", 1),
+                "FALLBACK_SECONDS": env_int("REDIS_FALLBACK_SECONDS", 30),
+                "WARN_SECONDS": env_int("REDIS_WARN_SECONDS", 300),
             },
         }
     }
@@ -261,7 +286,8 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    # A junk or empty `page` is a 400 naming it (qunex/filters.py), not silently page 1.
+    "DEFAULT_PAGINATION_CLASS": "qunex.filters.StrictPageNumberPagination",
     "PAGE_SIZE": 50,
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
@@ -292,6 +318,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "qunex.schema.guard_parameters",  # control characters -> 400, on every operation
+    ],
 }
 
 # --- Vendors --------------------------------------------------------------------------------
@@ -303,6 +333,14 @@ ANTHROPIC_API_KEY = env_str("ANTHROPIC_API_KEY")
 SEC_USER_AGENT = env_str("SEC_USER_AGENT", "Qunex admin@qunex.local")
 MARKET_DATA_PROVIDERS = env_list("MARKET_DATA_PROVIDERS", ["polygon", "finnhub", "alphavantage"])
 HTTP_TIMEOUT = env_int("HTTP_TIMEOUT", 10)
+# Vendor endpoints: settings so a test (or a proxy) can point the real adapters elsewhere.
+POLYGON_BASE_URL = env_str("POLYGON_BASE_URL", "https://api.polygon.io")
+FINNHUB_BASE_URL = env_str("FINNHUB_BASE_URL", "https://finnhub.io/api/v1")
+ALPHA_VANTAGE_BASE_URL = env_str("ALPHA_VANTAGE_BASE_URL", "https://www.alphavantage.co/query")
+# refresh_market_data exits non-zero (the workflow turns red) when a vendor was rate-limited
+# out of the run, or when more than this share of tickers failed with every vendor.
+REFRESH_FAIL_ON_RATE_LIMIT = env_bool("REFRESH_FAIL_ON_RATE_LIMIT", True)
+REFRESH_MAX_FAILED_PERCENT = env_int("REFRESH_MAX_FAILED_PERCENT", 10)
 
 # --- Insights: news and its AI analysis (issue 9) -------------------------------------------
 

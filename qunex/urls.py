@@ -11,6 +11,8 @@ admin.autodiscover()
 admin.site.login = secure_admin_login(admin.site.login)
 admin.site.site_header = "Qunex staff panel"
 admin.site.site_title = "Qunex staff"
+handler500 = "qunex.views.server_error"  # a database outage answers 503, not 500
+handler404 = "qunex.views.not_found"  # JSON under /api/
 
 # Swagger UI injects one fixed <style> element; allow exactly that one by its hash (it is
 # the bundled drf-spectacular-sidecar version's, so a version bump may change it).

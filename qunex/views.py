@@ -1,18 +1,22 @@
 from __future__ import annotations
 
 import logging
+import sys
 import uuid
 
 from django.core.cache import cache
 from django.db import connection
 from django.http import JsonResponse
 from django.urls import reverse
+from django.views import defaults
 from django.views.decorators.cache import never_cache
 from drf_spectacular.utils import extend_schema
 from rest_framework.decorators import api_view, permission_classes
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
+
+from qunex.middleware import database_unavailable_response, is_database_outage
 
 logger = logging.getLogger(__name__)
 
@@ -31,6 +35,8 @@ def _check_database() -> str:
 def _check_cache() -> str:
     key = f"health:{uuid.uuid4().hex}"
     try:
+        if hasattr(cache, "health_check"):  # Redis itself, not its per-process fallback
+            cache.health_check()
         cache.set(key, "1", 5)
         ok = cache.get(key) == "1"
         cache.delete(key)
@@ -49,6 +55,23 @@ def health(request):
         {"status": "ok" if healthy else "unavailable", "checks": checks},
         status=200 if healthy else 503,
     )
+
+
+def not_found(request, exception=None, *args, **kwargs):
+    """handler404: JSON under /api/ (an address no route matches, e.g. /api/alerts/x/), the
+    site's page elsewhere."""
+    if request.path.startswith("/api/"):
+        return JsonResponse({"detail": "Not found."}, status=404)
+    return defaults.page_not_found(request, exception, *args, **kwargs)
+
+
+def server_error(request, *args, **kwargs):
+    """handler500: a database outage raised outside a view (session or auth middleware) is
+    a 503 page, like one raised inside a view; anything else is Django's plain 500."""
+    exc = sys.exc_info()[1]
+    if is_database_outage(exc):
+        return database_unavailable_response(request, exc)
+    return defaults.server_error(request, *args, **kwargs)
 
 
 @extend_schema(exclude=True)

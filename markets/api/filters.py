@@ -3,9 +3,10 @@ from __future__ import annotations
 import django_filters
 
 from markets.models import Ticker
+from qunex.filters import StrictFilterSet
 
 
-class TickerFilter(django_filters.FilterSet):
+class TickerFilter(StrictFilterSet):
     sector = django_filters.CharFilter(
         field_name="sector", lookup_expr="iexact", help_text="Sector, e.g. Technology."
     )

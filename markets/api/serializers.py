@@ -112,5 +112,8 @@ class FeedSerializer(serializers.Serializer):
 
 
 class FeedErrorSerializer(serializers.Serializer):
-    symbols = serializers.ListField(child=serializers.CharField())
+    """A 400 names the parameter: usually `symbols`; any other parameter (or `query`) when it
+    holds a control character (qunex.middleware)."""
+
+    symbols = serializers.ListField(child=serializers.CharField(), required=False)
     unknown = serializers.ListField(child=serializers.CharField(), required=False)

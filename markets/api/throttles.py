@@ -46,6 +46,8 @@ from django_redis.cache import RedisCache as DjangoRedisCache
 from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle
 
+from qunex.cache import OUTAGE_ERRORS
+
 _DURATIONS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 LEASE_MAX = 64  # requests one worker takes from a client's budget at once, at most ...
 LEASE_SHARE = 8  # ... and at most 1/8 of what the client has left in the window
@@ -85,28 +87,37 @@ def counter_add(
     every lease is harmless because the key names its window.
     """
     backend = caches["default"]
-    if isinstance(backend, DjangoRedisCache):
-        client = backend.client
-        counter = client.make_key(key)
-        pipe = client.get_client(write=True).pipeline(transaction=False)
-        pipe.incrby(counter, amount)
-        pipe.expire(counter, ttl)
-        if also_get:
-            pipe.mget([client.make_key(k) for k in also_get])
-        results = pipe.execute()
-        found = {}
-        if also_get:
-            found = {
-                k: client.decode(v)
-                for k, v in zip(also_get, results[2], strict=True)
-                if v is not None
-            }
-        return int(results[0]), found
+    if isinstance(backend, DjangoRedisCache) and not getattr(backend, "degraded", False):
+        try:
+            return _redis_counter_add(backend, key, amount, ttl, also_get)
+        except OUTAGE_ERRORS as exc:
+            if not hasattr(backend, "outage"):
+                raise
+            backend.outage(exc)  # Redis is down: count in this process until it is back
     try:
         total = backend.incr(key, amount)
     except ValueError:  # the first request of this window
         total = amount if backend.add(key, amount, ttl) else backend.incr(key, amount)
     return total, (backend.get_many(also_get) if also_get else {})
+
+
+def _redis_counter_add(
+    backend: DjangoRedisCache, key: str, amount: int, ttl: int, also_get: Sequence[str]
+) -> tuple[int, dict[str, Any]]:
+    client = backend.client
+    counter = client.make_key(key)
+    pipe = client.get_client(write=True).pipeline(transaction=False)
+    pipe.incrby(counter, amount)
+    pipe.expire(counter, ttl)
+    if also_get:
+        pipe.mget([client.make_key(k) for k in also_get])
+    results = pipe.execute()
+    found = {}
+    if also_get:
+        found = {
+            k: client.decode(v) for k, v in zip(also_get, results[2], strict=True) if v is not None
+        }
+    return int(results[0]), found
 
 
 @dataclass

@@ -15,7 +15,6 @@ from drf_spectacular.utils import (
 )
 from rest_framework import generics, status, viewsets
 from rest_framework.exceptions import NotFound, ValidationError
-from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import AllowAny
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
@@ -34,6 +33,7 @@ from markets.api.serializers import (
 )
 from markets.api.throttles import FeedRateThrottle
 from markets.models import Ticker
+from qunex.filters import StrictPageNumberPagination
 
 SYMBOL_PARAM = OpenApiParameter(
     "symbol", OpenApiTypes.STR, OpenApiParameter.PATH, description="Ticker symbol, e.g. AAPL."
@@ -73,7 +73,7 @@ class TickerViewSet(viewsets.ReadOnlyModelViewSet):
         return _ticker_or_404(self.kwargs["symbol"])
 
 
-class BarPagination(PageNumberPagination):
+class BarPagination(StrictPageNumberPagination):
     page_size = 500
     page_size_query_param = "page_size"
     max_page_size = 5000

@@ -64,17 +64,22 @@ T = TypeVar("T")
 
 
 def build_providers(
-    order: Iterable[str], keys: Mapping[str, str], session: requests.Session
+    order: Iterable[str],
+    keys: Mapping[str, str],
+    session: requests.Session,
+    base_urls: Mapping[str, str] | None = None,
 ) -> list[Provider]:
-    """Adapters in `order`, skipping vendors without a key. An unknown name is a typo in
+    """Adapters in `order`, skipping vendors without a key, each at its `base_urls` entry
+    when one is given (settings: POLYGON_BASE_URL, ...). An unknown name is a typo in
     settings and raises ValueError."""
+    base_urls = base_urls or {}
     providers: list[Provider] = []
     for raw in order:
         name = raw.strip().lower()
         if name not in PROVIDERS:
             raise ValueError(f"unknown market-data provider {raw!r}; known: {sorted(PROVIDERS)}")
         if keys.get(name) and all(p.name != name for p in providers):
-            providers.append(PROVIDERS[name](keys[name], session))
+            providers.append(PROVIDERS[name](keys[name], session, base_url=base_urls.get(name)))
     return providers
 
 

@@ -76,3 +76,23 @@ def test_job_runs_are_visible_in_the_admin(client, staff_user):
     response = client.get("/admin/qunex/jobrun/?status__exact=partial")
     assert response.status_code == 200
     assert b"example_job" in response.content
+
+
+def test_a_long_summary_is_stored_whole():
+    """JobRun.summary is text: a run that names many failed tickers keeps its whole summary
+    (a 321-character one failed on PostgreSQL when it was varchar(300))."""
+    note = "failed: " + ", ".join(f"T{i:04d}" for i in range(120))
+    run = JobRun.objects.create(command="x", started_at="2026-01-01T00:00:00Z", summary=note)
+    run.refresh_from_db()
+    assert len(run.summary) > 321
+    assert run.summary == note
+
+
+def test_seed_demo_records_a_job_run(user):
+    out = io.StringIO()
+    call_command("seed_demo", stdout=out)
+    run = JobRun.objects.get(command="seed_demo")
+    assert run.status == JobRun.Status.SUCCEEDED
+    assert run.counts == {"skipped": 1}
+    assert "database already has users: demo data not loaded" in run.summary
+    assert out.getvalue().strip() == run.summary  # the one summary line

@@ -48,7 +48,10 @@ def test_database_url_selects_postgresql_and_redis_url_the_redis_cache():
         "print(s.DATABASES['default']['ENGINE']); print(s.CACHES['default']['BACKEND'])",
     )
     assert out.returncode == 0, out.stderr
-    assert out.stdout.split() == ["django.db.backends.postgresql", "django_redis.cache.RedisCache"]
+    assert out.stdout.split() == [
+        "django.db.backends.postgresql",
+        "qunex.cache.ResilientRedisCache",
+    ]
 
 
 def test_secret_key_is_required_when_debug_is_off():

@@ -143,7 +143,7 @@ class OneVendor(Provider):
 
 @time_machine.travel(datetime(2026, 11, 24, 22, tzinfo=UTC), tick=False)
 def test_refresh_action_refreshes_the_selected_tickers(staff_client, monkeypatch):
-    monkeypatch.setattr("markets.services.market_providers", lambda: [OneVendor()])
+    monkeypatch.setattr("markets.refresh.market_providers", lambda: [OneVendor()])
     good = TickerFactory(symbol="GOOD", is_demo=False)
     bad = TickerFactory(symbol="BAD", is_demo=False)
     other = TickerFactory(symbol="OTHER", is_demo=False)
@@ -167,7 +167,7 @@ def test_refresh_action_refreshes_the_selected_tickers(staff_client, monkeypatch
 
 
 def test_refresh_action_without_a_vendor_says_so(staff_client, monkeypatch):
-    monkeypatch.setattr("markets.services.market_providers", lambda: [])
+    monkeypatch.setattr("markets.refresh.market_providers", lambda: [])
     ticker = TickerFactory(symbol="AAPL", is_demo=False)
     response = staff_client.post(
         reverse("admin:markets_ticker_changelist"),

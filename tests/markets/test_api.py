@@ -165,3 +165,27 @@ def test_schema_documents_the_market_endpoints_without_warnings(tmp_path):
         assert path in schema
     assert "/api/market-data/:" not in schema  # the slash alias is not a second operation
     assert "If-None-Match" in schema
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("asset_type=", "asset_type"),
+        ("active=x", "active"),
+        ("is_demo=-1", "is_demo"),
+        ("sector=", "sector"),
+        ("page=", "page"),
+        ("page=abc", "page"),
+        ("page=0", "page"),
+        ("page=false&page=", "page"),
+    ],
+)
+def test_junk_and_empty_filters_are_400_naming_the_parameter(api, universe, query, field):
+    response = api.get(f"/api/tickers/?{query}")
+    assert response.status_code == 400
+    assert list(response.json()) == [field]
+
+
+def test_good_booleans_and_pages_still_work(api, universe):
+    assert api.get("/api/tickers/?active=true&is_demo=false&page=1").status_code == 200
+    assert api.get("/api/tickers/AAPL/bars/?page=").status_code == 400

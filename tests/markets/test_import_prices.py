@@ -133,3 +133,71 @@ def _stderr_of(*paths: Path) -> tuple[str, str]:
     with pytest.raises(CommandError):
         call_command("import_prices", *map(str, paths), stdout=out, stderr=err)
     return out.getvalue(), err.getvalue()
+
+
+# --- streaming and the NYSE calendar (issue 14 §4, issue 12 §4) -----------------------------
+
+
+def _write(path: Path, rows: list[str], header: str = "date,open,high,low,close,volume") -> Path:
+    path.write_text("\n".join([header, *rows]) + "\n")
+    return path
+
+
+def test_rows_on_days_that_are_not_sessions_are_warned_about_and_counted(tmp_path):
+    path = _write(
+        tmp_path / "AAPL.csv",
+        [
+            "2024-01-05,10,11,9,10,100",  # Friday: a session
+            "2024-01-06,10,11,9,10,100",  # Saturday
+            "2024-01-15,10,11,9,10,100",  # Martin Luther King Jr. Day: NYSE closed
+        ],
+    )
+    out, err = run(path)
+    assert "off_calendar 2" in out and "created 3" in out
+    assert "warning: 2 row(s) dated on days that are not NYSE sessions" in err
+    assert "AAPL.csv line 3 (AAPL 2024-01-06)" in err
+    assert DailyBar.objects.count() == 3  # warned, still imported
+
+
+def test_calendar_none_accepts_any_day_silently(tmp_path):
+    path = _write(tmp_path / "SYN.csv", ["2024-01-06,10,11,9,10,100"])
+    out, err = run(path, "--calendar", "none")
+    assert "off_calendar" not in out and err == ""
+    assert DailyBar.objects.count() == 1
+
+
+def test_a_bad_row_after_batches_were_written_rolls_everything_back(tmp_path, monkeypatch):
+    monkeypatch.setattr("markets.management.commands.import_prices.BATCH", 2)
+    rows = [f"2024-01-{d:02d},10,11,9,10,100" for d in (2, 3, 4, 5, 8, 9)]
+    path = _write(tmp_path / "AAPL.csv", [*rows, "2024-01-10,10,abc,9,10,100"])
+    with pytest.raises(CommandError, match="1 error\\(s\\) in the files; nothing imported"):
+        run(path)
+    assert not DailyBar.objects.exists()
+    assert not Ticker.objects.exists()
+
+
+def test_the_reader_streams_in_bounded_batches(tmp_path):
+    from datetime import timedelta
+
+    from markets.importers import PriceReader
+
+    start = date(2000, 1, 3)
+    rows = [f"{start + timedelta(days=i)},10,11,9,10,100" for i in range(1050)]
+    reader = PriceReader([_write(tmp_path / "AAPL.csv", rows)], calendar="none")
+    sizes = [len(batch) for batch in reader.batches(size=100)]
+    assert sizes == [100] * 10 + [50]
+    assert reader.rows == 1050 and not reader.errors
+
+
+def test_a_duplicate_far_apart_is_found_and_named(tmp_path):
+    from datetime import timedelta
+
+    start = date(2000, 1, 3)
+    rows = [f"{start + timedelta(days=i)},10,11,9,10,100" for i in range(3000)]
+    rows.append("2000-01-03,10,11,9,10,100")  # the first row again, 3000 lines later
+    with pytest.raises(CommandError):
+        run(_write(tmp_path / "AAPL.csv", rows), "--calendar", "none")
+    _, err = _stderr_of(tmp_path / "AAPL.csv", "--calendar", "none")
+    assert err.splitlines() == [
+        "AAPL.csv line 3002, column date: 2000-01-03 for AAPL already on AAPL.csv line 2"
+    ]

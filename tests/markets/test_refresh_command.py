@@ -109,7 +109,7 @@ class Scripted(Provider):
 
 
 def use(monkeypatch, *providers: Provider) -> None:
-    monkeypatch.setattr("markets.services.market_providers", lambda: list(providers))
+    monkeypatch.setattr("markets.refresh.market_providers", lambda: list(providers))
 
 
 def refresh(*args: str) -> tuple[str, str]:
@@ -174,7 +174,8 @@ def test_a_weekend_or_holiday_needs_no_fetch(monkeypatch):
     assert not [c for c in polygon.calls if c[0] == "daily_bars"]
 
 
-def test_failover_records_the_vendor_that_answered(monkeypatch):
+def test_failover_records_the_vendor_that_answered(monkeypatch, settings):
+    settings.REFRESH_MAX_FAILED_PERCENT = 100  # MSFT's quote is nowhere: not the point here
     real_ticker("AAPL")
     real_ticker("MSFT")
     polygon = Scripted("polygon", fail={"MSFT"})
@@ -186,12 +187,14 @@ def test_failover_records_the_vendor_that_answered(monkeypatch):
     assert "via_alphavantage 1" in out and "via_polygon 1" in out
 
 
-def test_a_failing_ticker_is_counted_and_the_run_goes_on(monkeypatch):
+def test_a_failing_ticker_is_counted_and_the_run_goes_on(monkeypatch, settings):
+    settings.REFRESH_MAX_FAILED_PERCENT = 60  # 1 of 2 failed: under the limit, exit 0
     real_ticker("AAPL")
     real_ticker("MSFT")
     use(monkeypatch, Scripted("polygon", fail={"AAPL"}))
     out, err = refresh()
     assert "failed 1" in out and "fetched 1" in out
+    assert out.strip().endswith("; failed: AAPL")  # the summary names the failed ticker
     assert "AAPL: polygon (AAPL): HTTP 500 upstream" in err
     assert DailyBar.objects.filter(ticker__symbol="MSFT", date=TUESDAY).exists()
     assert not DailyBar.objects.filter(ticker__symbol="AAPL", date=TUESDAY).exists()
@@ -210,16 +213,21 @@ def test_the_run_fails_when_every_ticker_fails(monkeypatch):
 
 
 def test_a_rate_limited_vendor_is_not_asked_again_in_the_run(monkeypatch):
+    """Alpha Vantage covers the bars, but Polygon was rate-limited out of the run (and with
+    it every quote): the run exits non-zero and names the ticker the 429 came on."""
     for symbol in ("AAA", "BBB", "CCC"):
         real_ticker(symbol)
     polygon = Scripted("polygon", fail={"AAA", "BBB", "CCC"}, error=RateLimited)
     alpha = Scripted("alphavantage", quotes=False)
     use(monkeypatch, polygon, alpha)
-    out, _ = refresh()
+    with pytest.raises(CommandError, match=r"rate-limited out of the run: polygon \(AAA\)"):
+        refresh()
     assert [c for c in polygon.calls if c[0] == "daily_bars"] == [
         ("daily_bars", "AAA", date(2026, 11, 21), TUESDAY)
     ]
-    assert "via_alphavantage 3" in out
+    run = JobRun.objects.latest("started_at")
+    assert run.counts["via_alphavantage"] == 3
+    assert DailyBar.objects.filter(date=TUESDAY).count() == 3  # what was fetched is kept
 
 
 def test_dry_run_fetches_and_writes_nothing(monkeypatch):
@@ -285,6 +293,7 @@ def test_a_ticker_without_bars_is_backfilled(monkeypatch):
 def test_garbage_from_the_vendor_fails_that_ticker_and_writes_nothing_for_it(monkeypatch, settings):
     """The real Polygon adapter on a fake wire: an HTML error page for AAPL, bars with the
     high under the low for MSFT, good bars for NVDA."""
+    settings.REFRESH_MAX_FAILED_PERCENT = 100
     for symbol in ("AAPL", "MSFT", "NVDA"):
         real_ticker(symbol)
     wire = FakeVendor()
@@ -356,7 +365,8 @@ def test_naming_a_demo_ticker_replaces_its_synthetic_history(monkeypatch):
     assert "demo_released 1" in out
 
 
-def test_unknown_named_ticker_is_reported(monkeypatch):
+def test_unknown_named_ticker_is_reported(monkeypatch, settings):
+    settings.REFRESH_MAX_FAILED_PERCENT = 100
     real_ticker("AAPL")
     use(monkeypatch, Scripted("polygon"))
     out, err = refresh("--tickers", "AAPL,NOPE")
@@ -425,3 +435,46 @@ def test_sync_bad_response_is_a_failure(monkeypatch):
     with pytest.raises(CommandError, match="every ticker failed"):
         sync("--tickers", "AAPL")
     assert not Ticker.objects.exists()
+
+
+# --- the exit rule: the workflow turns red when the run did not do its job ----------------
+
+
+def test_four_of_five_failed_exits_non_zero_naming_them(monkeypatch):
+    for symbol in ("AAA", "BBB", "CCC", "DDD", "EEE"):
+        real_ticker(symbol)
+    use(monkeypatch, Scripted("polygon", fail={"BBB", "CCC", "DDD", "EEE"}))
+    with pytest.raises(CommandError) as raised:
+        refresh()
+    message = str(raised.value)
+    assert "4 of 5 tickers failed (80 % > REFRESH_MAX_FAILED_PERCENT 10 %)" in message
+    assert "failed: BBB, CCC, DDD, EEE" in message
+    run = JobRun.objects.latest("started_at")
+    assert run.status == JobRun.Status.FAILED
+    assert "failed: BBB, CCC, DDD, EEE" in run.summary
+
+
+@pytest.mark.parametrize(("failing", "exits_zero"), [(1, True), (2, False)])
+def test_the_failed_share_limit_is_more_than_ten_percent(monkeypatch, failing, exits_zero):
+    symbols = [f"T{i}" for i in range(10)]
+    for symbol in symbols:
+        real_ticker(symbol)
+    use(monkeypatch, Scripted("polygon", fail=set(symbols[:failing])))
+    if exits_zero:  # 1 of 10 is 10 %: not more than the limit
+        out, _ = refresh()
+        assert "failed: T0" in out
+        assert JobRun.objects.latest("started_at").status == JobRun.Status.PARTIAL
+    else:
+        with pytest.raises(CommandError, match="2 of 10 tickers failed"):
+            refresh()
+
+
+def test_rate_limits_can_be_tolerated_by_setting(monkeypatch, settings):
+    settings.REFRESH_FAIL_ON_RATE_LIMIT = False
+    for symbol in ("AAA", "BBB"):
+        real_ticker(symbol)
+    polygon = Scripted("polygon", fail={"AAA", "BBB"}, error=RateLimited)
+    use(monkeypatch, polygon, Scripted("finnhub"))
+    out, _ = refresh()
+    assert "via_finnhub 2" in out
+    assert JobRun.objects.latest("started_at").status == JobRun.Status.SUCCEEDED

@@ -3,21 +3,39 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from markets.importers import parse_price_files
-from markets.services import IngestError, prices_import
+from django.db import reset_queries, transaction
+
+from markets.importers import PriceReader
+from markets.services import IngestError, prices_import_batches
 from qunex.jobs import Job, JobCommand, JobFailed
 
 SHOWN_ERRORS = 50
+BATCH = 5_000  # bars read, checked and written at a time: memory stays flat
+
+
+def _forgetting_queries(batches):
+    """With DEBUG on, Django keeps the last 9,000 statements with their parameters (about
+    90 MB of SQL for a large import): forget them batch by batch so memory stays flat."""
+    for batch in batches:
+        reset_queries()
+        yield batch
+
+
+class _RowErrors(Exception):
+    """Raised inside the import's transaction to roll back what was already written."""
 
 
 class Command(JobCommand):
     help = (
         "Imports daily prices from CSV files (or every *.csv in a directory): columns date, "
         "open, high, low, close, volume and optionally adj_close; one ticker per file (the "
-        "symbol is the file name, AAPL.csv, or --symbol) or a symbol column. Every row is "
-        "checked first: any error is reported with its file, line and column and nothing is "
-        "imported. Unknown tickers are created; a demo ticker's synthetic history is replaced. "
-        "Importing the same file again changes nothing. Use it when no vendor key is set."
+        "symbol is the file name, AAPL.csv, or --symbol) or a symbol column. Files are "
+        "streamed in batches inside one transaction, so memory stays flat whatever their "
+        "size; any row error is reported with its file, line and column and nothing is "
+        "imported. Rows dated on a day that is not an NYSE session are counted and warned "
+        "about (--calendar none accepts them silently, for non-US or synthetic data). Unknown "
+        "tickers are created; a demo ticker's synthetic history is replaced. Importing the "
+        "same file again changes nothing. Use it when no vendor key is set."
     )
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
@@ -30,6 +48,12 @@ class Command(JobCommand):
             "--source", default="csv", help="Source recorded on each bar (default: csv)."
         )
         parser.add_argument(
+            "--calendar",
+            choices=["nyse", "none"],
+            default="nyse",
+            help="Warn about rows on days that are not NYSE sessions (default), or not (none).",
+        )
+        parser.add_argument(
             "--dry-run", action="store_true", help="Check the files and report; store nothing."
         )
 
@@ -40,32 +64,60 @@ class Command(JobCommand):
         paths: list[str],
         symbol: str | None,
         source: str,
+        calendar: str,
         dry_run: bool,
         **options: Any,
     ) -> str | None:
         if not 1 <= len(source) <= 20:
             raise JobFailed("--source must be 1 to 20 characters")
-        parsed = parse_price_files(paths, symbol=symbol, source=source)
-        if symbol and parsed.files > 1:
+        reader = PriceReader(paths, symbol=symbol, source=source, calendar=calendar)
+        if symbol and len(reader.paths) > 1:
             raise JobFailed("--symbol applies to a single file; name the files AAPL.csv instead")
-        job.count("files", parsed.files)
-        job.count("rows", len(parsed.bars))
-        if parsed.errors:
-            self._report(parsed.errors)
-            job.count("row_errors", len(parsed.errors))
-            raise JobFailed(f"{len(parsed.errors)} error(s) in the files; nothing imported")
-        job.log(f"{len(parsed.bars)} rows for {', '.join(sorted(parsed.symbols))}", level=1)
-        if dry_run:
-            return "dry run: files are valid, nothing imported"
+        batches = _forgetting_queries(
+            job.progress(reader.batches(BATCH), desc=f"batches of {BATCH:,} rows")
+        )
+        result = None
         try:
-            result = prices_import(bars=parsed.bars)
+            with transaction.atomic():
+                if dry_run:
+                    for _ in batches:
+                        pass
+                else:
+                    result = prices_import_batches(batches=batches)
+                if reader.errors:
+                    raise _RowErrors
+        except _RowErrors:
+            self._count(job, reader)
+            self._report(reader.errors)
+            job.count("row_errors", len(reader.errors))
+            raise JobFailed(
+                f"{len(reader.errors)} error(s) in the files; nothing imported"
+            ) from None
         except IngestError as exc:
+            self._count(job, reader)
             self._report(exc.problems)
             raise JobFailed("the rows could not be stored; nothing imported") from exc
+        self._count(job, reader)
+        if reader.off_calendar:
+            self.stderr.write(
+                f"warning: {reader.off_calendar} row(s) dated on days that are not NYSE "
+                f"sessions, e.g. {'; '.join(reader.off_calendar_examples)} "
+                "(pass --calendar none for non-US or synthetic data)"
+            )
+        job.log(f"{reader.rows} rows for {', '.join(sorted(reader.symbols))}", level=2)
+        if dry_run:
+            return "dry run: files are valid, nothing imported"
         for name in ("created", "updated", "unchanged"):
             if value := getattr(result, name):
                 job.count(name, value)
         return None
+
+    @staticmethod
+    def _count(job: Job, reader: PriceReader) -> None:
+        job.count("files", reader.files)
+        job.count("rows", reader.rows)
+        if reader.off_calendar:
+            job.count("off_calendar", reader.off_calendar)
 
     def _report(self, errors: list[str]) -> None:
         for line in errors[:SHOWN_ERRORS]:

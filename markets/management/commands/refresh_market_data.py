@@ -4,8 +4,10 @@ import argparse
 from datetime import date
 from typing import Any
 
+from django.conf import settings
+
 from markets.management.commands._options import iso_date, positive_int, symbol_list
-from markets.services import RunReport, market_data_refresh
+from markets.refresh import RunReport, market_data_refresh
 from qunex.jobs import Job, JobCommand, JobFailed
 
 
@@ -17,8 +19,10 @@ class Command(JobCommand):
         "completed NYSE session, and skipped when already up to date; quotes come in one "
         "batched call. Run hourly (.github/workflows/data-refresh.yml); a second run changes "
         "nothing. A failing ticker is counted and the run goes on; the run fails (non-zero "
-        "exit) when every fetched ticker failed, or when real tickers exist but no vendor key "
-        "is set. With only demo tickers and no key it succeeds and says so. Naming a demo "
+        "exit, the failed tickers named) when every fetched ticker failed, when more than "
+        "REFRESH_MAX_FAILED_PERCENT (10) % of the tickers failed with every vendor, when a "
+        "vendor was rate-limited out of the run (REFRESH_FAIL_ON_RATE_LIMIT), or when real "
+        "tickers exist but no vendor key is set. With only demo tickers and no key it succeeds and says so. Naming a demo "
         "ticker in --tickers replaces its synthetic history with real data."
     )
 
@@ -56,11 +60,15 @@ class Command(JobCommand):
             progress=job.progress,
             log=job.log,
         )
-        return finish(self, job, report)
+        return finish(self, job, report, strict=True)
 
 
-def finish(command: JobCommand, job: Job, report: RunReport) -> str | None:
-    """Counts into the job, each failure on stderr, JobFailed when the run as a whole failed."""
+def finish(command: JobCommand, job: Job, report: RunReport, *, strict: bool = False) -> str | None:
+    """Counts into the job, each failure on stderr, JobFailed when the run as a whole failed.
+
+    `strict` (refresh_market_data) also fails the run when a vendor was rate-limited out of
+    it (REFRESH_FAIL_ON_RATE_LIMIT) or when more than REFRESH_MAX_FAILED_PERCENT % of the
+    selected tickers could not be refreshed from any vendor; the summary names them."""
     for key, value in sorted(report.counts.items()):
         if value:
             job.count(key, value)
@@ -69,4 +77,17 @@ def finish(command: JobCommand, job: Job, report: RunReport) -> str | None:
             command.stderr.write(f"{symbol}: {reason}")
     if report.fatal:
         raise JobFailed(report.fatal)
+    if strict:
+        problems = []
+        failed, selected = len(report.failures), report.selected
+        limit = settings.REFRESH_MAX_FAILED_PERCENT
+        if failed and selected and 100 * failed / selected > limit:
+            problems.append(
+                f"{failed} of {selected} tickers failed "
+                f"({100 * failed / selected:.0f} % > REFRESH_MAX_FAILED_PERCENT {limit} %)"
+            )
+        if report.rate_limited and settings.REFRESH_FAIL_ON_RATE_LIMIT:
+            problems += [f"rate-limited out of the run: {exc}" for exc in report.rate_limited]
+        if problems:
+            raise JobFailed("; ".join(problems) + (f"; {report.note}" if report.note else ""))
     return report.note or None

@@ -5,7 +5,7 @@ from typing import Any
 
 from markets.management.commands._options import symbol_list
 from markets.management.commands.refresh_market_data import finish
-from markets.services import tickers_sync
+from markets.refresh import tickers_sync
 from qunex.jobs import Job, JobCommand
 
 

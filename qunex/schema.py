@@ -1,0 +1,94 @@
+"""drf-spectacular post-processing: what every operation shares, stated once in the schema.
+
+`ControlCharacterGuardMiddleware` answers 400 to any query or path parameter holding a
+control character, for every route. So the contract (checked by schemathesis, see
+tests/core/test_api_contract.py) says it:
+
+1. every free-text string parameter (query or path; no enum, format or pattern of its own)
+   gets `pattern: ^[^\\x00-\\x1f\\x7f]*$`;
+2. every operation with parameters documents a 400 (its own when the view declares one,
+   else the guard's `{"<parameter>": ["message"]}` shape);
+3. every paginated list documents DRF's 404 for a page beyond the last, every operation on
+   an object (a path parameter) its 404 (unknown, or another user's: never told apart),
+   and every operation with a body DRF's 400 for an unreadable or invalid body, unless
+   the view documents its own.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+NO_CONTROL_CHARACTERS = r"^[^\x00-\x1f\x7f]*$"
+PARAMETER_ERROR = {
+    "description": "A parameter is invalid (e.g. holds a control character such as NUL); "
+    "the body names it.",
+    "content": {
+        "application/json": {
+            "schema": {
+                "type": "object",
+                "additionalProperties": {"type": "array", "items": {"type": "string"}},
+            }
+        }
+    },
+}
+
+
+PAGE_NOT_FOUND = {
+    "description": "No such page: `page` is beyond the last page (or below 1).",
+    "content": {
+        "application/json": {
+            "schema": {"type": "object", "properties": {"detail": {"type": "string"}}}
+        }
+    },
+}
+
+
+OBJECT_NOT_FOUND = {
+    "description": "Not found: no such object, or it belongs to another user.",
+    "content": {
+        "application/json": {
+            "schema": {"type": "object", "properties": {"detail": {"type": "string"}}}
+        }
+    },
+}
+BODY_ERROR = {
+    "description": "The body is not valid JSON or a field is invalid; the body names each "
+    "field (or `detail` for a body that cannot be read).",
+    "content": {
+        "application/json": {
+            "schema": {
+                "type": "object",
+                "additionalProperties": {
+                    "oneOf": [{"type": "string"}, {"type": "array"}, {"type": "object"}]
+                },
+            }
+        }
+    },
+}
+
+
+def guard_parameters(result: dict[str, Any], generator: Any, request: Any, public: bool) -> dict:
+    for path_item in result.get("paths", {}).values():
+        shared = path_item.get("parameters", [])
+        for method, operation in path_item.items():
+            if method == "parameters" or not isinstance(operation, dict):
+                continue
+            parameters = [*shared, *operation.get("parameters", [])]
+            for parameter in parameters:
+                schema = parameter.get("schema", {})
+                if (
+                    parameter.get("in") in ("query", "path")
+                    and schema.get("type") == "string"
+                    and not {"enum", "format", "pattern"} & schema.keys()
+                ):
+                    schema["pattern"] = NO_CONTROL_CHARACTERS
+            if parameters:
+                operation.setdefault("responses", {}).setdefault("400", PARAMETER_ERROR)
+            responses = operation.setdefault("responses", {})
+            if any(p.get("in") == "query" and p.get("name") == "page" for p in parameters):
+                responses.setdefault("404", PAGE_NOT_FOUND)
+            if any(p.get("in") == "path" for p in parameters):
+                responses.setdefault("404", OBJECT_NOT_FOUND)
+            if "requestBody" in operation:
+                responses.setdefault("400", BODY_ERROR)
+    return result

@@ -1,0 +1,211 @@
+"""The REAL market adapters against a local fake vendor over HTTP (issue 14 §5).
+
+Nothing is mocked between `refresh_market_data` and the socket: the vendor base URLs are
+settings (POLYGON_BASE_URL, ALPHA_VANTAGE_BASE_URL), the session is the process's one
+`qunex.http.shared_session()` built with HTTP_TIMEOUT, and a small HTTP server on 127.0.0.1
+answers as the vendors do on a bad day: 429 with Retry-After, 500s, malformed JSON, a
+response slower than the timeout; the run fails over to the next vendor.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import threading
+import time
+from collections import defaultdict
+from datetime import UTC, date, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import time_machine
+from django.core.management import CommandError, call_command
+
+from markets.models import DailyBar, Quote
+from qunex import http
+from qunex.models import JobRun
+from tests.factories import DailyBarFactory, TickerFactory
+
+pytestmark = pytest.mark.django_db
+
+NOW = datetime(2026, 11, 24, 22, tzinfo=UTC)  # Tuesday, after the close
+FRIDAY, MONDAY, TUESDAY = date(2026, 11, 20), date(2026, 11, 23), date(2026, 11, 24)
+
+
+class Answer:
+    def __init__(self, body: bytes | dict, status: int = 200, headers=None, delay: float = 0):
+        self.body = json.dumps(body).encode() if isinstance(body, dict) else body
+        self.status, self.headers, self.delay = status, headers or {}, delay
+
+
+class FakeVendorServer:
+    """Scripted answers per (vendor, symbol): a list consumed in order, the last repeating."""
+
+    def __init__(self) -> None:
+        self.script: dict[tuple[str, str], list[Answer]] = {}
+        self.hits: dict[tuple[str, str], int] = defaultdict(int)
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):
+                answer = server.answer(self.path)
+                time.sleep(answer.delay)
+                try:
+                    self.send_response(answer.status)
+                    self.send_header("Content-Type", "application/json")
+                    for k, v in answer.headers.items():
+                        self.send_header(k, v)
+                    self.send_header("Content-Length", str(len(answer.body)))
+                    self.end_headers()
+                    self.wfile.write(answer.body)
+                except OSError:  # the client gave up (timeout)
+                    pass
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def answer(self, path: str) -> Answer:
+        parts = urlsplit(path)
+        query = parse_qs(parts.query)
+        if parts.path.startswith("/polygon/v2/aggs/ticker/"):
+            key = ("polygon", parts.path.split("/")[5])
+        elif parts.path.startswith("/polygon/v2/snapshot"):
+            key = ("polygon", "snapshot")
+        elif parts.path.startswith("/alphavantage"):
+            key = ("alphavantage", f"{query['function'][0]}:{query['symbol'][0]}")
+        else:
+            return Answer({"error": "no such route"}, status=404)
+        self.hits[key] += 1
+        answers = self.script.get(key) or [Answer({"error": "not scripted"}, status=404)]
+        return answers.pop(0) if len(answers) > 1 else answers[0]
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def polygon_aggs(close: float) -> dict:
+    rows = []
+    for day in (MONDAY, TUESDAY):
+        ms = int(datetime(day.year, day.month, day.day, 5, tzinfo=UTC).timestamp() * 1000)
+        rows.append({"o": close, "h": close + 1, "l": close - 1, "c": close, "v": 100, "t": ms})
+    return {"status": "OK", "adjusted": True, "resultsCount": 2, "results": rows}
+
+
+def alpha_daily(close: float) -> dict:
+    row = {"1. open": str(close), "2. high": str(close + 1), "3. low": str(close - 1),
+           "4. close": str(close), "5. volume": "100"}  # fmt: skip
+    return {
+        "Meta Data": {"2. Symbol": "X"},
+        "Time Series (Daily)": {d.isoformat(): row for d in (TUESDAY, MONDAY)},
+    }
+
+
+def snapshot(*symbols: str) -> dict:
+    updated = int(NOW.timestamp()) * 1_000_000_000
+    return {
+        "status": "OK",
+        "tickers": [
+            {"ticker": s, "todaysChange": 1, "todaysChangePerc": 0.5, "updated": updated,
+             "day": {"c": 50, "v": 10}, "prevDay": {"c": 49}}
+            for s in symbols
+        ],
+    }  # fmt: skip
+
+
+@pytest.fixture
+def vendor(settings):
+    server = FakeVendorServer()
+    settings.POLYGON_API_KEY = settings.ALPHA_VANTAGE_API_KEY = "test-key"
+    settings.FINNHUB_API_KEY = ""
+    settings.MARKET_DATA_PROVIDERS = ["polygon", "alphavantage"]
+    settings.POLYGON_BASE_URL = f"{server.url}/polygon"
+    settings.ALPHA_VANTAGE_BASE_URL = f"{server.url}/alphavantage/query"
+    settings.HTTP_TIMEOUT = 1
+    http._shared = None  # the process's session is built from these settings on first use
+    with time_machine.travel(NOW, tick=True):
+        yield server
+    http._shared = None
+    server.close()
+
+
+def refresh(*args: str) -> str:
+    out = io.StringIO()
+    call_command("refresh_market_data", *args, stdout=out, stderr=io.StringIO())
+    return out.getvalue()
+
+
+def tickers(*symbols: str) -> None:
+    for symbol in symbols:
+        DailyBarFactory(ticker=TickerFactory(symbol=symbol, is_demo=False), date=FRIDAY)
+
+
+def test_the_shared_session_reads_http_timeout(vendor):
+    assert http.shared_session().default_timeout == 1
+
+
+def test_a_bad_day_at_the_vendor_fails_over_ticker_by_ticker(vendor):
+    """AAPL: 429 with Retry-After: 1, then good bars (the session waits and retries).
+    MSFT: two 500s, then good bars (retried with backoff). IBM: malformed JSON -> Alpha
+    Vantage. NVDA: slower than HTTP_TIMEOUT -> Alpha Vantage. Quotes: one snapshot call."""
+    tickers("AAPL", "MSFT", "IBM", "NVDA")
+    s = vendor.script
+    s["polygon", "AAPL"] = [Answer({"status": "ERROR"}, 429, {"Retry-After": "1"}),
+                            Answer(polygon_aggs(10))]  # fmt: skip
+    s["polygon", "MSFT"] = [Answer(b"oops", 500), Answer(b"oops", 500), Answer(polygon_aggs(20))]
+    s["polygon", "IBM"] = [Answer(b'{"status": "OK", "results": [{"o": 1,')]
+    s["polygon", "NVDA"] = [Answer(polygon_aggs(99), delay=2.5)]
+    s["alphavantage", "TIME_SERIES_DAILY:IBM"] = [Answer(alpha_daily(30))]
+    s["alphavantage", "TIME_SERIES_DAILY:NVDA"] = [Answer(alpha_daily(40))]
+    s["polygon", "snapshot"] = [Answer(snapshot("AAPL", "MSFT", "IBM", "NVDA"))]
+
+    started = time.monotonic()
+    out = refresh()
+    elapsed = time.monotonic() - started
+
+    closes = dict(DailyBar.objects.filter(date=TUESDAY).values_list("ticker__symbol", "close"))
+    assert {k: float(v) for k, v in closes.items()} == {
+        "AAPL": 10, "MSFT": 20, "IBM": 30, "NVDA": 40
+    }  # fmt: skip
+    sources = dict(DailyBar.objects.filter(date=TUESDAY).values_list("ticker__symbol", "source"))
+    assert sources == {"AAPL": "polygon", "MSFT": "polygon", "IBM": "alphavantage",
+                       "NVDA": "alphavantage"}  # fmt: skip
+    assert vendor.hits["polygon", "AAPL"] == 2  # the 429, then the retry after 1 s
+    assert vendor.hits["polygon", "MSFT"] == 3
+    assert vendor.hits["polygon", "NVDA"] == 1  # a read timeout is not retried
+    assert Quote.objects.count() == 4
+    assert "via_alphavantage 2" in out and "via_polygon 2" in out
+    assert 1 + 1 <= elapsed < 15  # Retry-After honoured, the slow answer cut at 1 s
+    assert JobRun.objects.latest("started_at").status == JobRun.Status.SUCCEEDED
+
+
+def test_a_vendor_rate_limited_out_of_the_run_turns_it_red(vendor):
+    """Polygon answers 429 (Retry-After: 1) to every try for AAPL: after its retries it is
+    left out of the run, Alpha Vantage serves every ticker, and the run exits non-zero
+    naming the vendor and the ticker it happened on."""
+    tickers("AAPL", "MSFT")
+    vendor.script["polygon", "AAPL"] = [Answer({"status": "ERROR"}, 429, {"Retry-After": "1"})]
+    vendor.script["alphavantage", "TIME_SERIES_DAILY:AAPL"] = [Answer(alpha_daily(11))]
+    vendor.script["alphavantage", "TIME_SERIES_DAILY:MSFT"] = [Answer(alpha_daily(22))]
+    for symbol in ("AAPL", "MSFT"):
+        vendor.script["alphavantage", f"GLOBAL_QUOTE:{symbol}"] = [
+            Answer({"Global Quote": {"01. symbol": symbol, "05. price": "12.5",
+                    "06. volume": "10", "07. latest trading day": "2026-11-24",
+                    "09. change": "0.5", "10. change percent": "4.1%"}})
+        ]  # fmt: skip
+    with pytest.raises(
+        CommandError, match=r"rate-limited out of the run: polygon \(AAPL\): HTTP 429"
+    ):
+        refresh()
+    assert vendor.hits["polygon", "MSFT"] == 0  # not asked again in this run
+    assert vendor.hits["polygon", "snapshot"] == 0
+    assert set(DailyBar.objects.filter(date=TUESDAY).values_list("source", flat=True)) == {
+        "alphavantage"
+    }
+    assert Quote.objects.filter(source="alphavantage").count() == 2
