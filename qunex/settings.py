@@ -363,7 +363,6 @@ CALENDAR_BLS_ICS_URL = env_str(
 CALENDAR_FOMC_URL = env_str(
     "CALENDAR_FOMC_URL", "https://www.federalreserve.gov/monetarypolicy/fomccalendars.htm"
 )
-FINNHUB_BASE_URL = env_str("FINNHUB_BASE_URL", "https://finnhub.io/api/v1")
 
 
 # --- Insights: AI score (issue 11) ----------------------------------------------------------

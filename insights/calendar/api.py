@@ -10,7 +10,6 @@ from rest_framework.exceptions import ValidationError
 
 from insights.calendar import selectors
 from insights.calendar.models import EconomicEvent
-from insights.scores.api import StrictPagination
 
 
 class EventQuerySerializer(serializers.Serializer):
@@ -78,7 +77,6 @@ class EventListView(generics.ListAPIView):
     """Economic events, soonest first (newest first for `range=past`)."""
 
     serializer_class = EventSerializer
-    pagination_class = StrictPagination
 
     def get_queryset(self):
         query = EventQuerySerializer(data=self.request.query_params)

@@ -14,7 +14,6 @@ from rest_framework.views import APIView
 
 from insights.insiders import selectors
 from insights.insiders.models import TRANSACTION_CODES, InsiderTransaction
-from insights.scores.api import StrictPagination
 from portfolios.selectors import watchlist_symbols_for
 
 
@@ -103,7 +102,6 @@ class TradeListView(generics.ListAPIView):
     """Insider transactions from Form 4 filings, newest filing first."""
 
     serializer_class = TradeSerializer
-    pagination_class = StrictPagination
 
     def get_queryset(self):
         query = TradeQuerySerializer(data=self.request.query_params)

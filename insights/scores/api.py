@@ -6,29 +6,11 @@ from __future__ import annotations
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics, serializers
-from rest_framework.exceptions import NotFound, ValidationError
-from rest_framework.pagination import PageNumberPagination
+from rest_framework.exceptions import NotFound
 
 from insights.scores import selectors
 from insights.scores.models import AIScore, ModelVersion
 from markets.models import Ticker
-
-
-class StrictPagination(PageNumberPagination):
-    """Page numbers as the schema says: one positive whole number, else 400 naming `page`."""
-
-    def paginate_queryset(self, queryset, request, view=None):
-        values = request.query_params.getlist(self.page_query_param)
-        if values and (len(values) > 1 or not values[0].isdigit() or int(values[0]) < 1):
-            raise ValidationError({self.page_query_param: ["Must be one positive whole number."]})
-        return super().paginate_queryset(queryset, request, view)
-
-    def get_schema_operation_parameters(self, view):
-        params = super().get_schema_operation_parameters(view)
-        for param in params:
-            if param["name"] == self.page_query_param:
-                param["schema"] = {"type": "integer", "minimum": 1}
-        return params
 
 
 def has_control(value: str) -> bool:
@@ -141,7 +123,6 @@ NO_PAGE = OpenApiResponse(description="No such page.")
 class LatestScoresView(generics.ListAPIView):
     serializer_class = ScoreSerializer
     filter_backends: list = []
-    pagination_class = StrictPagination
 
     def get_queryset(self):
         query = ScoreQuerySerializer(data=self.request.query_params)
@@ -173,7 +154,6 @@ class LatestScoresView(generics.ListAPIView):
 class ScoreHistoryView(generics.ListAPIView):
     serializer_class = HistoryPointSerializer
     filter_backends: list = []
-    pagination_class = StrictPagination
 
     def get_queryset(self):
         symbol = self.kwargs["symbol"].upper()[:20]
@@ -194,7 +174,6 @@ class ScoreHistoryView(generics.ListAPIView):
 class ModelVersionListView(generics.ListAPIView):
     serializer_class = ModelVersionSerializer
     filter_backends: list = []
-    pagination_class = StrictPagination
 
     def get_queryset(self):
         return selectors.model_versions()

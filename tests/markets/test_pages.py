@@ -279,7 +279,7 @@ def test_stock_page_shows_quote_stats_chart_and_slots(client, aapl):
     assert "/static/js/markets/stock_chart.js" in html
     for slot in ("AI score", "News", "Insider trades"):
         assert slot in text
-    assert "SEC Form 4" in text
+    assert "Form 4" in text  # the insiders section says where its trades come from
 
 
 def test_stock_page_without_bars_says_how_to_load_them(client):

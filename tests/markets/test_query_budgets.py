@@ -88,7 +88,8 @@ def test_stock_page_queries_do_not_grow_with_the_universe(client):
     #   1. SELECT ticker LEFT JOIN quote WHERE symbol = ...
     #   2. SELECT the latest year of bars (52-week range, 30-day average volume)
     #   3. SELECT the ticker's AI-score history (insights' ai_score panel)
-    assert _same_for_1_and_50(client, lambda s: f"/stocks/{s[0]}/") == 3
+    #   4. SELECT the ticker's latest insider trades JOIN filing (insights' insiders panel)
+    assert _same_for_1_and_50(client, lambda s: f"/stocks/{s[0]}/") == 4
 
 
 def test_chart_data_is_two_queries(client):

@@ -95,7 +95,8 @@ def test_bad_filters_answer_400_or_a_page_never_500(client, query):
     _event(1)
     response = client.get("/calendar/" + query)
     assert response.status_code in (200, 400)
-    assert b"Economic calendar" in response.content
+    if response.status_code == 200:
+        assert b"Economic calendar" in response.content
 
 
 def test_empty_state_says_how_to_load_events(client):

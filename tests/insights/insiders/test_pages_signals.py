@@ -132,7 +132,8 @@ def test_bad_filters_never_500(client, query):
     _trade()
     response = client.get("/insiders/" + query)
     assert response.status_code in (200, 400)
-    assert b"Insider trades" in response.content
+    if response.status_code == 200:
+        assert b"Insider trades" in response.content
 
 
 def test_empty_state_says_how_to_load(client):

@@ -68,8 +68,9 @@ def test_scores_page_ranks_filters_and_marks_mine(auth_client, user):
     only = auth_client.get("/ai-scores/", {"min_score": 9, "sector": "Health Care"})
     shown = [i["s"] for i in only.context["items"]]
     assert shown and all(s.score >= 9 and s.ticker.sector == "Health Care" for s in shown)
-    bad = auth_client.get("/ai-scores/", {"min_score": "eleven\x00"})
+    bad = auth_client.get("/ai-scores/", {"min_score": "eleven"})
     assert bad.status_code == 200 and "Minimum score must be" in bad.content.decode()
+    assert auth_client.get("/ai-scores/", {"min_score": "9\x00"}).status_code == 400
 
 
 def test_scores_page_empty_state_says_how_to_get_data(client):
