@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 
 import django_filters
+from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import PageNumberPagination
 
@@ -49,3 +50,14 @@ class StrictPageNumberPagination(PageNumberPagination):
                     {self.page_query_param: [f"{value[:20]!r} is not a page number (1, 2, ...)."]}
                 )
         return super().paginate_queryset(queryset, request, view)
+
+
+class StrictQuerySerializer(serializers.Serializer):
+    """Query parameters validated by a serializer, where DRF would read `?x=` as "x not given"
+    for a field that is not required: an empty value is refused, naming the parameter."""
+
+    def validate(self, attrs):
+        blank = [k for k in self.fields if k in self.initial_data and not self.initial_data[k]]
+        if blank:
+            raise ValidationError({k: ["Give a value, or leave the parameter out."] for k in blank})
+        return super().validate(attrs)

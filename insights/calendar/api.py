@@ -10,9 +10,10 @@ from rest_framework.exceptions import ValidationError
 
 from insights.calendar import selectors
 from insights.calendar.models import EconomicEvent
+from qunex.filters import StrictQuerySerializer
 
 
-class EventQuerySerializer(serializers.Serializer):
+class EventQuerySerializer(StrictQuerySerializer):
     country = serializers.RegexField(r"^[A-Za-z]{2}$", required=False, max_length=2)
     importance = serializers.ChoiceField(
         choices=["low", "medium", "high"], required=False, help_text="Minimum importance."
@@ -22,9 +23,7 @@ class EventQuerySerializer(serializers.Serializer):
     date_to = serializers.DateField(required=False, help_text="Last day (UTC), inclusive.")
 
     def validate(self, attrs):
-        blank = [k for k in self.fields if k in self.initial_data and not self.initial_data[k]]
-        if blank:
-            raise ValidationError({k: ["Give a value or leave the parameter out."] for k in blank})
+        attrs = super().validate(attrs)
         first, last = attrs.get("date_from"), attrs.get("date_to")
         if first and last and first > last:
             raise ValidationError({"date_to": ["Must be on or after date_from."]})

@@ -7,7 +7,6 @@ from datetime import timedelta
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, serializers
-from rest_framework.exceptions import ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -15,17 +14,10 @@ from rest_framework.views import APIView
 from insights.insiders import selectors
 from insights.insiders.models import TRANSACTION_CODES, InsiderTransaction
 from portfolios.selectors import watchlist_symbols_for
+from qunex.filters import StrictQuerySerializer
 
 
-class _NoBlank(serializers.Serializer):
-    def validate(self, attrs):
-        blank = [k for k in self.fields if k in self.initial_data and not self.initial_data[k]]
-        if blank:
-            raise ValidationError({k: ["Give a value or leave the parameter out."] for k in blank})
-        return attrs
-
-
-class TradeQuerySerializer(_NoBlank):
+class TradeQuerySerializer(StrictQuerySerializer):
     ticker = serializers.RegexField(r"^[A-Za-z0-9.\-]{1,12}$", required=False)
     code = serializers.ChoiceField(choices=sorted(TRANSACTION_CODES), required=False)
     role = serializers.ChoiceField(choices=sorted(selectors.ROLES), required=False)
@@ -121,7 +113,7 @@ class TradeListView(generics.ListAPIView):
         )
 
 
-class ClusterQuerySerializer(_NoBlank):
+class ClusterQuerySerializer(StrictQuerySerializer):
     days = serializers.IntegerField(
         required=False,
         min_value=1,

@@ -11,13 +11,14 @@ from rest_framework.exceptions import NotFound
 from insights.scores import selectors
 from insights.scores.models import AIScore, ModelVersion
 from markets.models import Ticker
+from qunex.filters import StrictQuerySerializer
 
 
 def has_control(value: str) -> bool:
     return any(not ch.isprintable() for ch in value)
 
 
-class ScoreQuerySerializer(serializers.Serializer):
+class ScoreQuerySerializer(StrictQuerySerializer):
     min_score = serializers.IntegerField(required=False, min_value=1, max_value=10)
     ordering = serializers.ChoiceField(
         required=False, choices=sorted(selectors.ORDERS), default="-score"
