@@ -460,9 +460,7 @@ def period_returns(
     flows arrive at its close) to `as_of`.
     """
     return [
-        window_return(
-            frame, period_start(period, as_of), as_of, period=period, benchmark=benchmark
-        )
+        window_return(frame, period_start(period, as_of), as_of, period=period, benchmark=benchmark)
         for period in periods
     ]
 

@@ -32,13 +32,23 @@ class OwnedPrimaryKeyField(serializers.PrimaryKeyRelatedField):
         return queryset.filter(**{self.owner_path: request.user})
 
 
+class BenchmarkField(serializers.SlugRelatedField):
+    """A ticker symbol or null; the empty string is an error, not "no benchmark"."""
+
+    def run_validation(self, data=serializers.empty):
+        if data == "":
+            self.fail("blank")
+        return super().run_validation(data)
+
+
 class PortfolioSerializer(serializers.ModelSerializer):
-    benchmark = serializers.SlugRelatedField(
+    benchmark = BenchmarkField(
         slug_field="symbol",
         queryset=Ticker.objects.all(),
         allow_null=True,
         required=False,
         help_text="Benchmark ticker symbol; SPY when left out, null for none.",
+        error_messages={"blank": "Give a ticker symbol, or null for no benchmark."},
     )
 
     class Meta:
@@ -147,12 +157,20 @@ class PortfolioHoldingsSerializer(serializers.Serializer):
 
 
 class PortfolioPeriodReturnSerializer(serializers.Serializer):
-    period = serializers.ChoiceField(choices=["1M", "3M", "YTD", "1Y", "Max"])
-    start = serializers.DateField(allow_null=True)
+    period = serializers.ChoiceField(choices=["1M", "3M", "YTD", "1Y", "Max", "Range"])
+    start = serializers.DateField(allow_null=True, help_text="Opening close; null: inception.")
     end = serializers.DateField()
+    days = serializers.IntegerField(help_text="Calendar days measured.")
+    annualised = serializers.BooleanField(
+        help_text="True when the period is a year or longer: the page shows per-year figures "
+        "(twr_annualised, xirr); under a year it shows twr and mwr, unannualised."
+    )
     twr = serializers.FloatField(allow_null=True, help_text="Time-weighted return, cumulative.")
-    twr_annualised = serializers.FloatField(allow_null=True)
+    twr_annualised = serializers.FloatField(allow_null=True, help_text="TWR per year.")
     xirr = serializers.FloatField(allow_null=True, help_text="Money-weighted return per year.")
+    mwr = serializers.FloatField(
+        allow_null=True, help_text="Money-weighted return over the period, cumulative."
+    )
     benchmark_twr = serializers.FloatField(allow_null=True)
     benchmark_xirr = serializers.FloatField(allow_null=True)
     explanation = serializers.CharField()
@@ -171,15 +189,73 @@ class PerformancePointSerializer(serializers.Serializer):
 
 
 class PortfolioPerformanceSerializer(serializers.Serializer):
-    as_of = serializers.DateField(allow_null=True)
+    as_of = serializers.DateField(allow_null=True, help_text="Last close in the window.")
+    start = serializers.DateField(allow_null=True, help_text="The `start` asked for.")
+    end = serializers.DateField(allow_null=True, help_text="The `end` asked for.")
     note = serializers.CharField()
     benchmark = serializers.CharField(allow_null=True)
-    returns = PortfolioPeriodReturnSerializer(many=True)
+    window = PortfolioPeriodReturnSerializer(
+        allow_null=True, help_text="TWR, XIRR and benchmark from `start` to `end`."
+    )
+    returns = PortfolioPeriodReturnSerializer(
+        many=True, help_text="The standard periods, measured to `as_of`."
+    )
     max_drawdown = PortfolioDrawdownSerializer(allow_null=True)
     allocation_by_holding = serializers.DictField(child=serializers.FloatField())
     allocation_by_sector = serializers.DictField(child=serializers.FloatField())
     series = PerformancePointSerializer(many=True)
     benchmark_series = PerformancePointSerializer(many=True)
+
+
+class PerformanceQuerySerializer(serializers.Serializer):
+    """`?start=&end=` of the performance API and page: ISO dates, start not after end."""
+
+    start = serializers.DateField(
+        required=False, input_formats=["iso-8601"], help_text="Window start (ISO date)."
+    )
+    end = serializers.DateField(
+        required=False, input_formats=["iso-8601"], help_text="Window end (ISO date)."
+    )
+
+    def validate(self, attrs):
+        start, end = attrs.get("start"), attrs.get("end")
+        if start and end and start > end:
+            raise serializers.ValidationError({"start": "start must be on or before end."})
+        return attrs
+
+
+class RealizedRowSerializer(serializers.Serializer):
+    symbol = serializers.CharField()
+    acquired = serializers.DateField()
+    sold = serializers.DateField()
+    holding_days = serializers.IntegerField()
+    quantity = serializers.DecimalField(max_digits=30, decimal_places=8)
+    proceeds = serializers.DecimalField(max_digits=30, decimal_places=4)
+    cost = serializers.DecimalField(max_digits=30, decimal_places=4)
+    gain = serializers.DecimalField(max_digits=30, decimal_places=4)
+    term = serializers.ChoiceField(choices=["short", "long"])
+
+
+class RealizedTotalsSerializer(serializers.Serializer):
+    proceeds = serializers.DecimalField(max_digits=30, decimal_places=4)
+    cost = serializers.DecimalField(max_digits=30, decimal_places=4)
+    gain = serializers.DecimalField(max_digits=30, decimal_places=4)
+    short_term = serializers.DecimalField(max_digits=30, decimal_places=4)
+    long_term = serializers.DecimalField(max_digits=30, decimal_places=4)
+
+
+class RealizedYearSerializer(RealizedTotalsSerializer):
+    year = serializers.IntegerField()
+    rows = RealizedRowSerializer(many=True)
+
+
+class PortfolioRealizedSerializer(serializers.Serializer):
+    portfolio = serializers.IntegerField()
+    error = serializers.CharField(help_text="Set when the stored history cannot be replayed.")
+    method = serializers.CharField(help_text="How sales are matched to lots.")
+    term_rule = serializers.CharField(help_text="How short and long term are told apart.")
+    totals = RealizedTotalsSerializer()
+    years = RealizedYearSerializer(many=True, help_text="Newest year first.")
 
 
 class WatchlistSerializer(serializers.ModelSerializer):
@@ -229,12 +305,13 @@ class WatchlistItemSerializer(serializers.ModelSerializer):
         if not hasattr(instance, "last_close"):
             return None
         info = price_info(instance.ticker, instance)
-        return {
+        quote = {
             "price": info.price,
             "previous_close": info.previous_close,
             "day_change_pct": info.day_change_pct,
             "source": info.source,
         }
+        return WatchlistQuoteSerializer(quote).data  # decimals as strings, as documented
 
 
 class WatchlistItemUpdateSerializer(WatchlistItemSerializer):

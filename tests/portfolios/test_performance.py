@@ -405,7 +405,9 @@ def test_fully_invested_single_stock_twr_is_its_price_return(cents, buys, track_
         cost = closes[row] * quantity  # exact in Decimal, so cash stays at 0
         txns += [
             Txn(type=TxnType.DEPOSIT, trade_date=on, amount=cost),
-            Txn(type=TxnType.BUY, trade_date=on, symbol="X", quantity=D(quantity), price=closes[row]),
+            Txn(
+                type=TxnType.BUY, trade_date=on, symbol="X", quantity=D(quantity), price=closes[row]
+            ),
         ]
         flows[on] = flows.get(on, 0.0) - float(cost)
     frame = daily_values(build_ledger(txns, track_cash=track_cash), prices)
