@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from portfolios import csv_io, selectors, services
+from portfolios.api.serializers import PerformanceQuerySerializer
 from portfolios.forms import (
     AlertForm,
     ImportForm,
@@ -30,6 +31,7 @@ from portfolios.forms import (
 )
 from portfolios.ledger import TxnType
 from portfolios.models import Portfolio, PriceAlert, Transaction, Watchlist, WatchlistItem
+from qunex.text import strip_control
 
 FEED_URL = reverse_lazy("market-data")
 IMPORT_SESSION_KEY = "portfolios:import:{pk}"
@@ -116,17 +118,40 @@ def portfolio_delete(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
+def _range_links(performance: selectors.Performance) -> list[dict]:
+    """The period buttons: each a link to the same `?start=` window the API takes."""
+    links = []
+    for period, start in performance.period_starts.items():
+        query = f"?start={start}" if start and period != "Max" else "?"
+        links.append(
+            {
+                "period": period,
+                "label": selectors.PERIOD_LABELS[period],
+                "href": query,
+                "current": period == performance.selected_period,
+            }
+        )
+    return links
+
+
 @login_required
 def portfolio_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """Holdings and performance; `?start=&end=` (ISO dates) choose the performance window."""
     portfolio = _portfolio(request, pk)
+    query = PerformanceQuerySerializer(data=request.GET.dict())
+    window = query.validated_data if query.is_valid() else {}
     summary = selectors.portfolio_summary(portfolio=portfolio)
-    performance = selectors.portfolio_performance(portfolio=portfolio, ledger=summary.ledger)
-    max_period = next((r for r in performance.returns if r.period == "Max"), None)
+    performance = selectors.portfolio_performance(
+        portfolio=portfolio, ledger=summary.ledger, **window
+    )
     context = {
         "portfolio": portfolio,
         "summary": summary,
         "performance": performance,
-        "max_period": max_period,
+        "window_errors": {k: " ".join(map(str, v)) for k, v in query.errors.items()},
+        "window_start": strip_control(request.GET.get("start", "")),
+        "window_end": strip_control(request.GET.get("end", "")),
+        "ranges": _range_links(performance),
         "labels": selectors.PERIOD_LABELS,
         "by_holding": _bars(summary.allocation_by_holding()),
         "by_sector": _bars(summary.allocation_by_sector()),
@@ -134,7 +159,8 @@ def portfolio_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "feed_url": FEED_URL,
         "chart": performance.chart_data(),
     }
-    return render(request, "portfolios/portfolio_detail.html", context)
+    status = 400 if query.errors else 200
+    return render(request, "portfolios/portfolio_detail.html", context, status=status)
 
 
 @login_required

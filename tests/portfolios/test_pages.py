@@ -316,3 +316,33 @@ def test_dashboard_panel_shows_first_watchlist(client, user, market):
     client.force_login(user)
     page = text(client.get("/"))
     assert 'data-quote="AAPL"' in page and "Core" in page
+
+
+def test_detail_page_window_uses_the_api_path_and_labels_annualised_figures(auth_client, portfolio):
+    # the sample portfolio is worth 2000 on every close from 2024-01-03 to 01-19: TWR 0
+    page = text(auth_client.get(f"/portfolios/{portfolio.pk}/"))
+    # range buttons are links with the same ?start= the API takes; Max is the default
+    assert 'href="?start=2024-01-12"' in page  # 1M before the last close, 2024-02-12
+    assert re.search(r'class="button small active" href="\?"[^>]*aria-current="true">Max<', page)
+    assert "Under a year: the return over the period. A year or longer: per year (/yr)." in page
+    assert "/yr</span>" not in page  # six weeks of history: nothing is annualised
+    response = auth_client.get(
+        f"/portfolios/{portfolio.pk}/", {"start": "2024-01-10", "end": "2024-01-19"}
+    )
+    assert response.status_code == 200
+    performance = response.context["performance"]
+    assert performance.as_of == dt.date(2024, 1, 19)
+    assert performance.window.days == 9 and performance.window.twr == pytest.approx(0)
+    assert response.context["chart"]["series"][0]["time"] == "2024-01-10"
+    assert "Chosen window" in text(response)
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [({"start": "nope"}, "start"), ({"start": "2024-01-19", "end": "2024-01-10"}, "start")],
+)
+def test_detail_page_bad_window_is_400_naming_the_field(auth_client, portfolio, params, field):
+    response = auth_client.get(f"/portfolios/{portfolio.pk}/", params)
+    assert response.status_code == 400
+    assert f"{field}: " in text(response) and "Showing the whole history instead." in text(response)
+    assert response.context["performance"].start is None
