@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 import pandas as pd
+from django.core.cache import cache
 from django.db.models import Count, Prefetch, QuerySet
 
 from markets.models import DailyBar, Ticker
@@ -573,5 +574,19 @@ def notifications_for(*, user) -> QuerySet[Notification]:
     return Notification.objects.filter(user=user)
 
 
+UNREAD_CACHE_SECONDS = 60
+
+
+def unread_cache_key(user_id: int) -> str:
+    return f"portfolios:unread:{user_id}"
+
+
 def unread_count(*, user) -> int:
-    return Notification.objects.filter(user=user, read=False).count()
+    """Unread notifications of `user`, for the top bar of every page: 1 query, then cached
+    (the services that create or read notifications clear it; at most a minute stale)."""
+    key = unread_cache_key(user.pk)
+    count = cache.get(key)
+    if count is None:
+        count = Notification.objects.filter(user=user, read=False).count()
+        cache.set(key, count, UNREAD_CACHE_SECONDS)
+    return count

@@ -15,6 +15,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import cache
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
@@ -42,6 +43,7 @@ from portfolios.models import (
     Watchlist,
     WatchlistItem,
 )
+from portfolios.selectors import unread_cache_key
 from qunex.text import plain_text
 
 logger = logging.getLogger(__name__)
@@ -517,6 +519,7 @@ def alert_check(*, alert: PriceAlert, price: Decimal | None, now: dt.datetime | 
         Notification.objects.create(
             user=alert.owner, text=text[:300], url=reverse("portfolios:alert_list")
         )
+    cache.delete(unread_cache_key(alert.owner_id))  # the top bar's unread count
     alert.armed, alert.fired_at = False, now
     try:
         _alert_email(alert, text)
@@ -541,4 +544,6 @@ def notifications_mark_read(*, user, ids: Iterable[int] | None = None) -> int:
     rows = Notification.objects.filter(user=user, read=False)
     if ids is not None:
         rows = rows.filter(pk__in=list(ids))
-    return rows.update(read=True)
+    changed = rows.update(read=True)
+    cache.delete(unread_cache_key(user.pk))
+    return changed

@@ -305,8 +305,12 @@ def test_alert_pages(auth_client, user, market):
     assert alert.armed
     page = text(auth_client.get("/notifications/"))
     assert "Price alert: AAPL rises to or above 150" in page
+    # the top bar links to the page and counts the unread one
+    assert re.search(r'class="notif-link" href="/notifications/"[^>]*>Notifications <span', page)
+    assert 'aria-label="1 unread">1</span>' in page
     auth_client.post("/notifications/read/")
     assert not Notification.objects.filter(user=user, read=False).exists()
+    assert "unread" not in text(auth_client.get("/alerts/"))
     auth_client.post(f"/alerts/{alert.pk}/delete/")
     assert not PriceAlert.objects.exists()
 
