@@ -11,6 +11,7 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from urllib.parse import urlencode
 
 import pandas as pd
 from django.core.cache import cache
@@ -515,6 +516,17 @@ class WatchRow:
         if self.item.target_below is not None and price <= self.item.target_below:
             return "below"
         return ""
+
+    @property
+    def alert_query(self) -> str:
+        """`?symbol=&direction=&threshold=` for the row's Alert link: the item's target
+        (above first) pre-filled, or just the symbol when it has none."""
+        params = {"symbol": self.info.symbol}
+        if self.item.target_above is not None:
+            params |= {"direction": "above", "threshold": f"{self.item.target_above.normalize():f}"}
+        elif self.item.target_below is not None:
+            params |= {"direction": "below", "threshold": f"{self.item.target_below.normalize():f}"}
+        return "?" + urlencode(params)
 
 
 def watchlist_items_queryset(**filters) -> QuerySet[WatchlistItem]:

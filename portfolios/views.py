@@ -6,7 +6,7 @@ Every object is looked up with `owner=request.user`, so another user's id is a 4
 from __future__ import annotations
 
 import uuid
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -529,10 +529,23 @@ def watchlist_item_remove(request: HttpRequest, pk: int, iid: int) -> HttpRespon
 # --- alerts and notifications ----------------------------------------------------------------
 
 
+def _alert_initial(request: HttpRequest) -> dict:
+    """Pre-fill from a watchlist row's link: `?symbol=&direction=&threshold=` (junk ignored)."""
+    initial = {"symbol": strip_control(request.GET.get("symbol", "")).upper()[:12]}
+    direction = request.GET.get("direction", "above")
+    initial["direction"] = direction if direction in PriceAlert.Direction.values else "above"
+    try:
+        threshold = Decimal(request.GET.get("threshold", ""))
+    except (InvalidOperation, ValueError):
+        threshold = None
+    if threshold is not None and threshold.is_finite() and threshold > 0:
+        initial["threshold"] = threshold
+    return initial
+
+
 @login_required
 def alert_list(request: HttpRequest) -> HttpResponse:
-    initial = {"symbol": request.GET.get("symbol", "").upper()[:12], "direction": "above"}
-    form = AlertForm(request.POST or None, initial=initial)
+    form = AlertForm(request.POST or None, initial=_alert_initial(request))
     status = 200
     if request.method == "POST":
         if form.is_valid():

@@ -352,3 +352,17 @@ def test_detail_page_bad_window_is_400_naming_the_field(auth_client, portfolio, 
     assert response.status_code == 400
     assert f"{field}: " in text(response) and "Showing the whole history instead." in text(response)
     assert response.context["performance"].start is None
+
+
+def test_watchlist_alert_link_prefills_the_target(auth_client, user, market):
+    watchlist = WatchlistFactory(owner=user)
+    WatchlistItemFactory(watchlist=watchlist, ticker=market["AAPL"], target_below=D("95.50"))
+    WatchlistItemFactory(watchlist=watchlist, ticker=market["XOM"])
+    page = text(auth_client.get(f"/watchlists/{watchlist.pk}/"))
+    assert 'href="/alerts/?symbol=AAPL&amp;direction=below&amp;threshold=95.5"' in page
+    assert 'href="/alerts/?symbol=XOM"' in page
+    form = auth_client.get("/alerts/?symbol=AAPL&direction=below&threshold=95.5").context["form"]
+    assert form.initial == {"symbol": "AAPL", "direction": "below", "threshold": D("95.5")}
+    junk = auth_client.get("/alerts/?symbol=A%00B&direction=sideways&threshold=NaN")
+    assert junk.status_code == 200
+    assert junk.context["form"].initial == {"symbol": "AB", "direction": "above"}
