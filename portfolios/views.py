@@ -17,6 +17,7 @@ from django.urls import reverse_lazy
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from markets import quotes
 from portfolios import csv_io, selectors, services
 from portfolios.api.serializers import PerformanceQuerySerializer
 from portfolios.forms import (
@@ -35,6 +36,17 @@ from qunex.text import strip_control
 
 FEED_URL = reverse_lazy("market-data")
 IMPORT_SESSION_KEY = "portfolios:import:{pk}"
+
+
+def _feed() -> dict:
+    """The one quote feed's settings and the market's state, for the page's [data-feed]."""
+    return {
+        "url": FEED_URL,
+        "poll_seconds": quotes.poll_seconds(),
+        "closed_poll_seconds": quotes.closed_poll_seconds(),
+        "max_symbols": quotes.MAX_SYMBOLS,
+        "market_open": quotes.market_status()["is_open"],
+    }
 
 
 def _portfolio(request: HttpRequest, pk: int) -> Portfolio:
@@ -156,7 +168,7 @@ def portfolio_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "by_holding": _bars(summary.allocation_by_holding()),
         "by_sector": _bars(summary.allocation_by_sector()),
         "recent": list(reversed(summary.transactions[-8:])),
-        "feed_url": FEED_URL,
+        "feed": _feed(),
         "chart": performance.chart_data(),
     }
     status = 400 if query.errors else 200
@@ -400,7 +412,7 @@ def _watchlist_page(request: HttpRequest, watchlist: Watchlist | None, **extra) 
         "rename_form": extra.pop("rename_form", None)
         or (WatchlistForm(initial={"name": watchlist.name}) if watchlist else None),
         "tickers": selectors.ticker_options(),
-        "feed_url": FEED_URL,
+        "feed": _feed(),
         "symbols": ",".join(r.info.symbol for r in rows),
         **extra,
     }

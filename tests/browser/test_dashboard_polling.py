@@ -74,7 +74,7 @@ def test_dashboard_price_updates_from_the_feed(browser_db, page, live_server, fa
 
     # Nothing changed yet: the polls after the first are answered 304.
     page.wait_for_function(
-        "() => document.querySelector('[data-feed-state]').textContent.includes('Live')"
+        "() => document.querySelector('[data-feed-state]').textContent.includes('prices checked every')"
     )
     deadline = time.monotonic() + 5
     while 304 not in statuses and time.monotonic() < deadline:

@@ -92,7 +92,7 @@ def test_dashboard_shows_indexes_movers_and_slots(client):
     assert "Market open" in text and "closes Tue 10 Jun, 20:00 UTC" in text
     assert 'data-feed-url="/api/market-data"' in html
     assert 'data-poll-seconds="15"' in html and 'data-closed-poll-seconds="60"' in html
-    assert "/static/js/markets/feed.js" in html
+    assert "/static/js/feed.js" in html  # the one poller every page uses
     assert 'class="badge demo"' not in html
 
 

@@ -1,7 +1,7 @@
 // Portfolio page: value vs benchmark chart of the chosen window, and live holdings from the feed.
 (function () {
   "use strict";
-  var feed = window.QunexPortfolioFeed;
+  var feed = window.QunexFeed;
 
   function cssVar(name, fallback) {
     var value = getComputedStyle(document.documentElement).getPropertyValue(name).trim();
@@ -143,12 +143,7 @@
       if (isFinite(n) && n > 0) rows[symbol].dataset.price = String(n);
     });
 
-    feed.start({
-      url: table.dataset.feedUrl,
-      symbols: table.dataset.symbols.split(","),
-      onQuotes: update,
-      onStatus: feed.statusText(document.getElementById("pf-feed-status"))
-    });
+    feed.subscribe(table.dataset.symbols.split(","), update);
   }
 
   setupChart();
