@@ -118,6 +118,7 @@
     clockSkewMs: 0,
     lastCheck: null,
     nextSeconds: null,
+    serverSeconds: null,
     mode: ""
   };
 
@@ -257,7 +258,6 @@
     Promise.all(chunks.map(fetchChunk))
       .then(function (answers) {
         var quotes = {};
-        var seconds = null;
         answers.forEach(function (data) {
           if (!data) return;
           if (data.server_time) state.clockSkewMs = Date.parse(data.server_time) - Date.now();
@@ -265,7 +265,7 @@
             state.marketOpen = !!data.market.is_open;
             root.setAttribute("data-market-open", state.marketOpen ? "true" : "false");
           }
-          if (data.poll_seconds) seconds = Math.max(5, Number(data.poll_seconds));
+          if (data.poll_seconds) state.serverSeconds = Math.max(1, Number(data.poll_seconds));
           (data.quotes || []).forEach(function (q) {
             var quote = normalise(q);
             if (quote.symbol && quote.price !== null) quotes[quote.symbol] = quote;
@@ -277,7 +277,8 @@
           sub.symbols.forEach(function (s) { if (quotes[s]) mine[s] = quotes[s]; });
           if (Object.keys(mine).length) sub.onQuotes(mine);
         });
-        if (seconds === null) seconds = defaultSeconds();
+        // A 304 carries no body: keep the server's last word on the interval.
+        var seconds = state.serverSeconds || defaultSeconds();
         state.lastCheck = new Date();
         state.mode = "live";
         root.classList.remove("feed-error");
