@@ -593,6 +593,12 @@ def unread_cache_key(user_id: int) -> str:
     return f"portfolios:unread:{user_id}"
 
 
+def prime_unread_count(sender=None, *, user, **kwargs) -> None:
+    """`user_logged_in` receiver: cache the user's unread count (1 query, at login)."""
+    count = Notification.objects.filter(user=user, read=False).count()
+    cache.set(unread_cache_key(user.pk), count, UNREAD_CACHE_SECONDS)
+
+
 def unread_count(*, user) -> int:
     """Unread notifications of `user`, for the top bar of every page: 1 query, then cached
     (the services that create or read notifications clear it; at most a minute stale)."""
