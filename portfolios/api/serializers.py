@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+from django.db import models
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+from rest_framework.utils import html
 
 from markets.models import Ticker
 from markets.prices import price_info
@@ -32,8 +34,33 @@ class OwnedPrimaryKeyField(serializers.PrimaryKeyRelatedField):
         return queryset.filter(**{self.owner_path: request.user})
 
 
+class StrictCharField(serializers.CharField):
+    """Text must arrive as a string: a number or a boolean is a 400, not silently "0"."""
+
+    default_error_messages = {"not_a_string": "Send text (a JSON string)."}
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("not_a_string")
+        return super().to_internal_value(data)
+
+
+class StrictModelSerializer(serializers.ModelSerializer):
+    serializer_field_mapping = {
+        **serializers.ModelSerializer.serializer_field_mapping,
+        models.CharField: StrictCharField,
+        models.TextField: StrictCharField,
+    }
+
+
 class BenchmarkField(serializers.SlugRelatedField):
     """A ticker symbol or null; the empty string is an error, not "no benchmark"."""
+
+    def get_value(self, dictionary):
+        value = super().get_value(dictionary)
+        # a form's empty field is not null
+        blank = html.is_html_input(dictionary) and dictionary.get(self.field_name) == ""
+        return "" if value is None and blank else value
 
     def run_validation(self, data=serializers.empty):
         if data == "":
@@ -41,7 +68,7 @@ class BenchmarkField(serializers.SlugRelatedField):
         return super().run_validation(data)
 
 
-class PortfolioSerializer(serializers.ModelSerializer):
+class PortfolioSerializer(StrictModelSerializer):
     benchmark = BenchmarkField(
         slug_field="symbol",
         queryset=Ticker.objects.all(),
@@ -58,10 +85,10 @@ class PortfolioSerializer(serializers.ModelSerializer):
         validators = []  # uniqueness is checked by the service, on the `name` field
 
 
-class TransactionSerializer(serializers.ModelSerializer):
+class TransactionSerializer(StrictModelSerializer):
     portfolio = OwnedPrimaryKeyField(owner_path="owner", queryset=Portfolio.objects.all())
     type = serializers.ChoiceField(choices=[t.value for t in TxnType])
-    symbol = serializers.CharField(
+    symbol = StrictCharField(
         required=False,
         allow_blank=True,
         allow_null=True,
@@ -72,7 +99,7 @@ class TransactionSerializer(serializers.ModelSerializer):
     price = serializers.DecimalField(max_digits=18, decimal_places=6, required=False, default=0)
     fees = serializers.DecimalField(max_digits=14, decimal_places=4, required=False, default=0)
     amount = serializers.DecimalField(max_digits=18, decimal_places=4, required=False, default=0)
-    notes = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
+    notes = StrictCharField(required=False, allow_blank=True, default="", max_length=2000)
 
     class Meta:
         model = Transaction
@@ -105,7 +132,7 @@ class TransactionUpdateSerializer(TransactionSerializer):
     price = serializers.DecimalField(max_digits=18, decimal_places=6, required=False)
     fees = serializers.DecimalField(max_digits=14, decimal_places=4, required=False)
     amount = serializers.DecimalField(max_digits=18, decimal_places=4, required=False)
-    notes = serializers.CharField(required=False, allow_blank=True, max_length=2000)
+    notes = StrictCharField(required=False, allow_blank=True, max_length=2000)
 
 
 class PortfolioHoldingSerializer(serializers.Serializer):
@@ -258,7 +285,7 @@ class PortfolioRealizedSerializer(serializers.Serializer):
     years = RealizedYearSerializer(many=True, help_text="Newest year first.")
 
 
-class WatchlistSerializer(serializers.ModelSerializer):
+class WatchlistSerializer(StrictModelSerializer):
     item_count = serializers.IntegerField(read_only=True)
 
     class Meta:
@@ -275,9 +302,9 @@ class WatchlistQuoteSerializer(serializers.Serializer):
     source = serializers.CharField()
 
 
-class WatchlistItemSerializer(serializers.ModelSerializer):
+class WatchlistItemSerializer(StrictModelSerializer):
     watchlist = OwnedPrimaryKeyField(owner_path="owner", queryset=Watchlist.objects.all())
-    symbol = serializers.CharField(max_length=12)
+    symbol = StrictCharField(max_length=12)
     quote = serializers.SerializerMethodField()
 
     class Meta:
@@ -325,8 +352,8 @@ class AlertFiringSerializer(serializers.ModelSerializer):
         fields = ["price", "fired_at"]
 
 
-class PriceAlertSerializer(serializers.ModelSerializer):
-    symbol = serializers.CharField(max_length=12)
+class PriceAlertSerializer(StrictModelSerializer):
+    symbol = StrictCharField(max_length=12)
     firings = AlertFiringSerializer(many=True, read_only=True)
 
     class Meta:

@@ -47,6 +47,7 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 BAD_INPUT = OpenApiResponse(description="Bad input; the body names each bad field or parameter.")
 NOT_YOURS = OpenApiResponse(description="No such object among yours.")
+NO_PAGE = OpenApiResponse(description="`page` is past the last page.")
 
 
 class StrictPagination(PageNumberPagination):
@@ -61,6 +62,13 @@ class StrictPagination(PageNumberPagination):
         if not raw.isascii() or not raw.isdigit() or int(raw) < 1:
             raise ValidationError({self.page_query_param: "A whole number from 1 on."})
         return int(raw)
+
+    def get_schema_operation_parameters(self, view):
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            if parameter["name"] == self.page_query_param:
+                parameter["schema"]["minimum"] = 1
+        return parameters
 
 
 class StrictBooleanField(forms.Field):
@@ -106,7 +114,7 @@ def documented(serializer, *, update_serializer=None, actions=None):
     """The 200/201/204 bodies plus the 400 and 404 every owned endpoint can answer."""
     update = update_serializer or serializer
     schemas = {
-        "list": extend_schema(responses={200: serializer(many=True), 400: BAD_INPUT}),
+        "list": extend_schema(responses={200: serializer(many=True), 400: BAD_INPUT, 404: NO_PAGE}),
         "create": extend_schema(responses={201: serializer, 400: BAD_INPUT}),
         "retrieve": extend_schema(responses={200: serializer, 404: NOT_YOURS}),
         "update": extend_schema(responses={200: update, 400: BAD_INPUT, 404: NOT_YOURS}),
@@ -135,18 +143,17 @@ class OwnedMixin:
         return self.owned()
 
     def initial(self, request, *args, **kwargs):
+        """Refuse control characters in query parameters and an empty PATCH (400). Done here,
+        not in `partial_update`, so viewsets without PATCH do not grow a PATCH route."""
         super().initial(request, *args, **kwargs)
         bad = [k for k, v in request.query_params.lists() if any(_CONTROL.search(x) for x in v)]
         if bad:
             raise ValidationError({k: "Control characters are not allowed." for k in bad})
-
-    def partial_update(self, request, *args, **kwargs):
-        if not request.data:
+        if getattr(self, "action", None) == "partial_update" and not request.data:
             writable = [n for n, f in self.get_serializer().fields.items() if not f.read_only]
             raise ValidationError(
                 {"non_field_errors": [f"Send at least one field to change: {', '.join(writable)}."]}
             )
-        return super().partial_update(request, *args, **kwargs)
 
 
 # --- portfolios ------------------------------------------------------------------------------

@@ -203,3 +203,32 @@ def test_watchlist_quote_decimals_are_strings(api, user, market):
     (item,) = api.get(f"/api/watchlist-items/?watchlist={watchlist.pk}").json()["results"]
     assert item["quote"]["price"] == "131.000000"
     assert isinstance(item["quote"]["day_change_pct"], str)
+
+
+def test_alerts_and_notifications_have_no_patch(api, user, market):
+    alert = PriceAlertFactory(owner=user, ticker=market["AAPL"])
+    note = Notification.objects.create(user=user, text="x")
+    assert api.patch(f"/api/alerts/{alert.pk}/", {}, format="json").status_code == 405
+    # notifications have no detail route at all (list, read, read-all)
+    assert api.patch(f"/api/notifications/{note.pk}/", {}, format="json").status_code == 404
+
+
+def test_page_past_the_end_is_a_documented_404(api, portfolio):
+    assert api.get("/api/portfolios/?page=99").status_code == 404
+    schema = api.get("/api/schema/?format=json").json()
+    listing = schema["paths"]["/api/portfolios/"]["get"]
+    assert {"400", "404"} <= set(listing["responses"])
+    page = next(p for p in listing["parameters"] if p["name"] == "page")
+    assert page["schema"]["minimum"] == 1
+    assert "patch" not in schema["paths"]["/api/alerts/{id}/"]
+
+
+def test_text_must_be_text_and_a_blank_form_benchmark_is_refused(api, user, market):
+    watchlist = WatchlistFactory(owner=user)
+    item = WatchlistItemFactory(watchlist=watchlist, ticker=market["AAPL"])
+    response = api.patch(f"/api/watchlist-items/{item.pk}/", {"note": 0}, format="json")
+    assert response.status_code == 400 and "note" in response.json()
+    response = api.post("/api/portfolios/", {"name": 5}, format="json")
+    assert response.status_code == 400 and "name" in response.json()
+    response = api.post("/api/portfolios/", {"name": "Form", "benchmark": ""}, format="multipart")
+    assert response.status_code == 400 and "benchmark" in response.json()
