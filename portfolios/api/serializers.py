@@ -39,6 +39,12 @@ class StrictCharField(serializers.CharField):
 
     default_error_messages = {"not_a_string": "Send text (a JSON string)."}
 
+    def __init__(self, **kwargs):
+        # Length is checked on what was sent (as the schema's maxLength says); the services
+        # strip and sanitise afterwards.
+        kwargs.setdefault("trim_whitespace", False)
+        super().__init__(**kwargs)
+
     def to_internal_value(self, data):
         if not isinstance(data, str):
             self.fail("not_a_string")

@@ -13,7 +13,13 @@ from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Count
 from django_filters import rest_framework as filters
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+    extend_schema_view,
+)
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
@@ -124,6 +130,20 @@ def documented(serializer, *, update_serializer=None, actions=None):
     if actions is not None:
         schemas = {k: v for k, v in schemas.items() if k in actions}
     return extend_schema_view(**schemas)
+
+
+class StrictIntegerField(forms.IntegerField):
+    def to_python(self, value):
+        if value == "":
+            raise forms.ValidationError("Enter a whole number.")
+        return super().to_python(value)
+
+
+@extend_schema_field(OpenApiTypes.INT)
+class StrictIdFilter(filters.NumberFilter):
+    """An object id: a whole number; empty or junk is a 400 naming the parameter."""
+
+    field_class = StrictIntegerField
 
 
 class OwnedMixin:
@@ -254,7 +274,7 @@ class PortfolioViewSet(OwnedMixin, viewsets.ModelViewSet):
 
 
 class TransactionFilter(filters.FilterSet):
-    portfolio = filters.NumberFilter(field_name="portfolio_id", help_text="Portfolio id.")
+    portfolio = StrictIdFilter(field_name="portfolio_id", help_text="Portfolio id.")
     type = filters.ChoiceFilter(choices=Transaction.Type.choices)
     symbol = filters.CharFilter(field_name="ticker__symbol", lookup_expr="iexact")
     date_from = StrictDateFilter(field_name="trade_date", lookup_expr="gte")
@@ -342,7 +362,7 @@ class WatchlistViewSet(OwnedMixin, viewsets.ModelViewSet):
 
 
 class WatchlistItemFilter(filters.FilterSet):
-    watchlist = filters.NumberFilter(field_name="watchlist_id", help_text="Watchlist id.")
+    watchlist = StrictIdFilter(field_name="watchlist_id", help_text="Watchlist id.")
 
     class Meta:
         model = WatchlistItem

@@ -162,6 +162,8 @@ def test_realized_api_without_sales_is_empty(api, aapl_only):
         ("/api/transactions/?date_from=", "date_from"),
         ("/api/transactions/?date_to=2024-13-01", "date_to"),
         ("/api/portfolios/?search=a%00b", "search"),
+        ("/api/watchlist-items/?watchlist=", "watchlist"),
+        ("/api/transactions/?portfolio=1.5", "portfolio"),
         ("/api/transactions/?symbol=AA%01PL", "symbol"),
     ],
 )
@@ -232,3 +234,12 @@ def test_text_must_be_text_and_a_blank_form_benchmark_is_refused(api, user, mark
     assert response.status_code == 400 and "name" in response.json()
     response = api.post("/api/portfolios/", {"name": "Form", "benchmark": ""}, format="multipart")
     assert response.status_code == 400 and "benchmark" in response.json()
+
+
+def test_length_is_checked_on_what_was_sent(api, user):
+    watchlist = WatchlistFactory(owner=user)
+    name = "    " + "x" * 100  # 104 characters: over the 100 the schema allows
+    response = api.patch(f"/api/watchlists/{watchlist.pk}/", {"name": name}, format="json")
+    assert response.status_code == 400 and "name" in response.json()
+    response = api.patch(f"/api/watchlists/{watchlist.pk}/", {"name": "  Tech  "}, format="json")
+    assert response.json()["name"] == "Tech"  # the service strips what it stores
