@@ -82,13 +82,14 @@ class DailyBarAdmin(admin.ModelAdmin):
     # By ticker: search the exact symbol, or ?ticker=<id> (the "daily bars" link on each
     # ticker); a sidebar listing every ticker, or every distinct ticker of a million bars,
     # would cost more than the page.
-    list_filter = ("source",)
+    # No sidebar filter and no date hierarchy: each is a DISTINCT scan of the whole table
+    # on every page. Newest stored first by primary key (an index walk), not by date (a
+    # sort of every bar); the column headers still sort.
     list_select_related = ("ticker",)
-    autocomplete_fields = ("ticker",)
+    raw_id_fields = ("ticker",)
     search_fields = ("=ticker__symbol",)
     search_help_text = "Exact symbol, e.g. AAPL"
-    date_hierarchy = "date"
-    ordering = ("-date", "ticker")
+    ordering = ("-pk",)
     show_full_result_count = False  # a count(*) over millions of bars on every page is slow
     paginator = LargeTablePaginator
     list_per_page = 100

@@ -7,8 +7,15 @@ class PortfoliosConfig(AppConfig):
     name = "portfolios"
 
     def ready(self) -> None:
+        from django.contrib.auth.signals import user_logged_in
+
         from portfolios.dashboard import watchlist_panel_context
+        from portfolios.selectors import prime_unread_count
         from qunex.dashboard import register_panel
+
+        # The top bar's unread count is read from the cache: fill it at login, so a page's
+        # query count does not depend on whether it is the first page after signing in.
+        user_logged_in.connect(prime_unread_count, dispatch_uid="portfolios-unread-count")
 
         register_panel(
             "watchlist",

@@ -331,7 +331,7 @@ def check_rows(*, portfolio: Portfolio, rows: Sequence[ImportRow | dict]) -> Che
         row = next((n for n, t in txns.items() if t is exc.txn), None)
         column = None
         if row is not None:
-            name = ledger_error_field(str(exc), exc.txn)
+            name = ledger_error_field(exc)
             column = None if name == NON_FIELD_ERRORS else FIELD_TO_COLUMN.get(name, name)
         result.errors.append(RowError(row, column, str(exc)))
     return result

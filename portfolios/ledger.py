@@ -19,11 +19,16 @@ SHORT_TERM_MAX_DAYS = 365
 
 
 class LedgerError(ValueError):
-    """A transaction that the ledger cannot accept; `txn` is the offending one (if any)."""
+    """A transaction that the ledger cannot accept.
 
-    def __init__(self, message: str, txn: Txn | None = None) -> None:
+    `txn` is the offending one (if any); `field` the Txn field the error is about ("quantity",
+    "amount", …), or None when it is about the history as a whole.
+    """
+
+    def __init__(self, message: str, txn: Txn | None = None, *, field: str | None = None) -> None:
         super().__init__(message)
         self.txn = txn
+        self.field = field
 
 
 class TxnType(StrEnum):
@@ -121,31 +126,47 @@ def validate_txn(txn: Txn) -> None:
     """Raise LedgerError naming the first bad field of `txn`; return None when it is usable."""
     where = f"{txn.type.value} on {txn.trade_date}" if isinstance(txn.type, TxnType) else "txn"
     if not isinstance(txn.type, TxnType):
-        raise LedgerError(f"Unknown transaction type {txn.type!r}", txn)
+        raise LedgerError(f"Unknown transaction type {txn.type!r}", txn, field="type")
     if not isinstance(txn.trade_date, dt.date) or isinstance(txn.trade_date, dt.datetime):
-        raise LedgerError(f"trade_date of {where} must be a date, got {txn.trade_date!r}", txn)
+        raise LedgerError(
+            f"trade_date of {where} must be a date, got {txn.trade_date!r}", txn, field="trade_date"
+        )
     for name in ("quantity", "price", "fees", "amount"):
         value = getattr(txn, name)
         if not isinstance(value, Decimal) or not value.is_finite():
-            raise LedgerError(f"{name} of {where} must be a finite Decimal, got {value!r}", txn)
+            raise LedgerError(
+                f"{name} of {where} must be a finite Decimal, got {value!r}", txn, field=name
+            )
     if txn.type in SYMBOL_TYPES and not txn.symbol:
-        raise LedgerError(f"symbol is required for a {where}", txn)
+        raise LedgerError(f"symbol is required for a {where}", txn, field="symbol")
     if txn.fees < 0:
-        raise LedgerError(f"fees of {where} must not be negative, got {txn.fees}", txn)
+        raise LedgerError(
+            f"fees of {where} must not be negative, got {txn.fees}", txn, field="fees"
+        )
     if txn.type in TRADE_TYPES:
         if txn.quantity <= 0:
-            raise LedgerError(f"quantity of {where} must be positive, got {txn.quantity}", txn)
+            raise LedgerError(
+                f"quantity of {where} must be positive, got {txn.quantity}", txn, field="quantity"
+            )
         if txn.price < 0:
-            raise LedgerError(f"price of {where} must not be negative, got {txn.price}", txn)
+            raise LedgerError(
+                f"price of {where} must not be negative, got {txn.price}", txn, field="price"
+            )
         return
     if txn.fees != 0:
-        raise LedgerError(f"fees of {where} must be 0; record a separate fee transaction", txn)
+        raise LedgerError(
+            f"fees of {where} must be 0; record a separate fee transaction", txn, field="fees"
+        )
     if txn.type is TxnType.SPLIT:
         if txn.quantity <= 0:
-            raise LedgerError(f"quantity (split ratio) of {where} must be positive", txn)
+            raise LedgerError(
+                f"quantity (split ratio) of {where} must be positive", txn, field="quantity"
+            )
         return
     if txn.amount <= 0:
-        raise LedgerError(f"amount of {where} must be positive, got {txn.amount}", txn)
+        raise LedgerError(
+            f"amount of {where} must be positive, got {txn.amount}", txn, field="amount"
+        )
 
 
 def cash_delta(txn: Txn) -> Decimal:
@@ -385,6 +406,7 @@ def build_ledger(txns: Iterable[Txn], *, track_cash: bool) -> Ledger:
                 f"{day_overdraft.describe()} needs {fmt_money(-cash_delta(day_overdraft))} cash"
                 f" but leaves the balance at {fmt_money(state.cash)} at the end of the day",
                 day_overdraft,
+                field="quantity" if day_overdraft.type in TRADE_TYPES else "amount",
             )
     t = state.totals
     flows = sum((external_flow(txn, track_cash=track_cash) for txn in ordered), ZERO)
@@ -435,7 +457,9 @@ def _sell(lots: list[Lot], txn: Txn) -> Sale:
     """Close FIFO lots for `txn` in place; return the Sale with one row per lot touched."""
     held = sum((lot.quantity for lot in lots), ZERO)
     if txn.quantity > held:
-        raise LedgerError(f"{txn.describe()} exceeds the {fmt_qty(held)} held", txn)
+        raise LedgerError(
+            f"{txn.describe()} exceeds the {fmt_qty(held)} held", txn, field="quantity"
+        )
     proceeds = txn.gross - txn.fees
     remaining = txn.quantity
     proceeds_left = proceeds

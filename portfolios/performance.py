@@ -144,8 +144,8 @@ def daily_values(
 def benchmark_values(frame: pd.DataFrame, closes: pd.Series) -> pd.DataFrame:
     """The same external flows invested in a benchmark, as a value frame on `frame`'s days.
 
-    1. An inflow buys units at the previous trading day's close (inflows arrive at the start
-       of the day, as in `twr_returns`); on the first day, at that day's close.
+    1. An inflow buys units at the day's close (flows happen at the close, as in
+       `twr_returns`).
     2. An outflow sells units at the day's close; if the benchmark holding is smaller than
        the outflow it is sold out (units never go negative).
     3. Closes are carried forward over gaps, and back from the first close if the benchmark
@@ -156,8 +156,7 @@ def benchmark_values(frame: pd.DataFrame, closes: pd.Series) -> pd.DataFrame:
     values = np.zeros(len(frame))
     held = np.zeros(len(frame))
     for row, (inflow, outflow) in enumerate(zip(frame["inflow"], frame["outflow"], strict=True)):
-        entry = prices[row - 1] if row else prices[row]
-        units += inflow / entry
+        units += inflow / prices[row]
         units = max(units - outflow / prices[row], 0.0)
         held[row] = units
         values[row] = units * prices[row]
@@ -178,16 +177,24 @@ def benchmark_values(frame: pd.DataFrame, closes: pd.Series) -> pd.DataFrame:
 
 
 def twr_returns(frame: pd.DataFrame) -> pd.Series:
-    """Daily time-weighted returns.
+    """Daily time-weighted returns, external flows at the day's close.
 
-    r_t = (V_t + O_t) / (V_{t-1} + I_t) - 1, with V_{-1} = 0: inflows I_t arrive at the start
-    of day t (they are invested for the day), outflows O_t leave at its close (they earned
-    the day). When nothing is at work (denominator 0) r_t = 0.
+    1. r_t = (V_t + O_t - I_t) / V_{t-1} - 1: money that arrives on day t (I_t) was not
+       exposed to the move from the previous close, and money that leaves (O_t) earned it.
+       So a deposit invested at the close adds nothing to the day's return, and a fully
+       invested single stock earns exactly its price return.
+    2. When nothing was at work at the previous close (V_{t-1} <= 0, e.g. the first day), the
+       day's inflow is the base: r_t = (V_t + O_t) / I_t - 1 (a purchase above or below the
+       close earns the difference).
+    3. Nothing at work and nothing coming in: r_t = 0.
     """
     value = frame["value"].to_numpy(dtype=float)
+    inflow = frame["inflow"].to_numpy(dtype=float)
     previous = np.concatenate([[0.0], value[:-1]])
-    start = previous + frame["inflow"].to_numpy(dtype=float)
     finish = value + frame["outflow"].to_numpy(dtype=float)
+    at_work = previous > 0
+    start = np.where(at_work, previous, inflow)
+    finish = np.where(at_work, finish - inflow, finish)
     with np.errstate(divide="ignore", invalid="ignore"):
         returns = np.where(start > 0, finish / start - 1.0, 0.0)
     return pd.Series(returns, index=frame.index, name="twr")
@@ -364,7 +371,11 @@ def _as_date(value: object) -> dt.date:
 
 @dataclass(frozen=True)
 class PeriodReturn:
-    """Returns for one period; `twr` is cumulative, `twr_annualised` and `xirr` per year."""
+    """Returns for one period; `twr` is cumulative, `twr_annualised` and `xirr` per year.
+
+    `days` is the calendar length the annualising used. Under a year, the figures to show
+    are the period's own (`shown_twr`, `shown_mwr`: cumulative); from a year on, per year.
+    """
 
     period: str
     start: dt.date | None
@@ -374,10 +385,66 @@ class PeriodReturn:
     xirr: float | None
     benchmark_twr: float | None = None
     benchmark_xirr: float | None = None
+    days: int = 0
+
+    @property
+    def annualised(self) -> bool:
+        return self.days >= DAYS_PER_YEAR
+
+    @property
+    def mwr(self) -> float | None:
+        """Money-weighted return over the period, cumulative (XIRR compounded over `days`)."""
+        return deannualise(self.xirr, self.days)
+
+    @property
+    def shown_twr(self) -> float | None:
+        return self.twr_annualised if self.annualised else self.twr
+
+    @property
+    def shown_mwr(self) -> float | None:
+        return self.xirr if self.annualised else self.mwr
+
+    @property
+    def shown_benchmark_twr(self) -> float | None:
+        if not self.annualised or self.benchmark_twr is None:
+            return self.benchmark_twr
+        return annualise(self.benchmark_twr, self.days)
 
     @property
     def explanation(self) -> str:
         return why_twr_differs(self.twr_annualised, self.xirr)
+
+
+def deannualise(rate: float | None, days: float) -> float | None:
+    """(1 + r) ** (days / 365) - 1: what a per-year rate `r` earns over `days`."""
+    if rate is None or days <= 0:
+        return None
+    return (1.0 + rate) ** (days / DAYS_PER_YEAR) - 1.0
+
+
+def window_return(
+    frame: pd.DataFrame,
+    start: dt.date | None,
+    end: dt.date,
+    *,
+    period: str = "Range",
+    benchmark: pd.DataFrame | None = None,
+) -> PeriodReturn:
+    """TWR and XIRR of `frame` (and `benchmark`) from the close on `start` (None: inception)
+    to the close on `end`."""
+    twr = period_twr(frame, start, end)
+    span = _span_days(frame, start, end)
+    return PeriodReturn(
+        period=period,
+        start=start,
+        end=end,
+        twr=twr,
+        twr_annualised=annualise(twr, span) if twr is not None else None,
+        xirr=period_xirr(frame, start, end),
+        benchmark_twr=period_twr(benchmark, start, end) if benchmark is not None else None,
+        benchmark_xirr=period_xirr(benchmark, start, end) if benchmark is not None else None,
+        days=span,
+    )
 
 
 def period_returns(
@@ -389,37 +456,19 @@ def period_returns(
 ) -> list[PeriodReturn]:
     """TWR and XIRR of `frame` (and of a `benchmark_values` frame) for each period to `as_of`.
 
-    Annualising uses the calendar days from the period start (inception: the day before the
-    first row, as inflows arrive at the start of that day) to `as_of`.
+    Annualising uses the calendar days from the period start (inception: the first row, as
+    flows arrive at its close) to `as_of`.
     """
-    results = []
-    for period in periods:
-        start = period_start(period, as_of)
-        twr = period_twr(frame, start, as_of)
-        span = _span_days(frame, start, as_of)
-        results.append(
-            PeriodReturn(
-                period=period,
-                start=start,
-                end=as_of,
-                twr=twr,
-                twr_annualised=annualise(twr, span) if twr is not None else None,
-                xirr=period_xirr(frame, start, as_of),
-                benchmark_twr=period_twr(benchmark, start, as_of)
-                if benchmark is not None
-                else None,
-                benchmark_xirr=period_xirr(benchmark, start, as_of)
-                if benchmark is not None
-                else None,
-            )
-        )
-    return results
+    return [
+        window_return(frame, period_start(period, as_of), as_of, period=period, benchmark=benchmark)
+        for period in periods
+    ]
 
 
 def _span_days(frame: pd.DataFrame, start: dt.date | None, end: dt.date) -> int:
     if frame.empty:
         return 0
-    inception = frame.index[0].date() - dt.timedelta(days=1)
+    inception = frame.index[0].date()
     begin = inception if start is None else max(start, inception)
     return (end - begin).days
 

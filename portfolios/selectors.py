@@ -11,14 +11,23 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from urllib.parse import urlencode
 
 import pandas as pd
+from django.core.cache import cache
 from django.db.models import Count, Prefetch, QuerySet
 
 from markets.models import DailyBar, Ticker
 from markets.prices import PriceInfo, latest_prices, price_annotations, price_info
 from portfolios import performance as perf
-from portfolios.ledger import ZERO, Ledger, LedgerError, TxnType, build_ledger
+from portfolios.ledger import (
+    SHORT_TERM_MAX_DAYS,
+    ZERO,
+    Ledger,
+    LedgerError,
+    TxnType,
+    build_ledger,
+)
 from portfolios.models import (
     AlertFiring,
     Notification,
@@ -257,48 +266,67 @@ def portfolio_summaries(*, user) -> list[PortfolioSummary]:
 # --- performance -----------------------------------------------------------------------------
 
 
+def _period_dict(r: perf.PeriodReturn) -> dict:
+    return {
+        "period": r.period,
+        "start": r.start,
+        "end": r.end,
+        "days": r.days,
+        "annualised": r.annualised,
+        "twr": r.twr,
+        "twr_annualised": r.twr_annualised,
+        "xirr": r.xirr,
+        "mwr": r.mwr,
+        "benchmark_twr": r.benchmark_twr,
+        "benchmark_xirr": r.benchmark_xirr,
+        "explanation": r.explanation,
+    }
+
+
 @dataclass
 class Performance:
     as_of: dt.date | None
     returns: list[perf.PeriodReturn]
     drawdown: perf.Drawdown | None
-    series: list[dict]  # [{time, value}] portfolio value at each close
+    series: list[dict]  # [{time, value}] portfolio value at each close of the window
     benchmark_series: list[dict]  # same flows invested in the benchmark
     benchmark_symbol: str | None
     period_starts: dict[str, str | None]
     note: str = ""
+    start: dt.date | None = None  # the window asked for (None: inception)
+    end: dt.date | None = None  # None: the last close
+    window: perf.PeriodReturn | None = None
 
     @property
     def has_data(self) -> bool:
         return bool(self.series)
+
+    @property
+    def selected_period(self) -> str | None:
+        """The period button matching the window, if any ("Max" for the default window)."""
+        if self.end is not None and self.end != self.as_of:
+            return None
+        if self.start is None:
+            return "Max"
+        wanted = self.start.isoformat()
+        return next((p for p, s in self.period_starts.items() if s == wanted), None)
 
     def chart_data(self) -> dict:
         return {
             "series": self.series,
             "benchmark": self.benchmark_series,
             "benchmarkSymbol": self.benchmark_symbol,
-            "periodStarts": self.period_starts,
         }
 
     def as_dict(self) -> dict:
         return {
             "as_of": self.as_of,
+            "start": self.start,
+            "end": self.end,
             "note": self.note,
             "benchmark": self.benchmark_symbol,
-            "returns": [
-                {
-                    "period": r.period,
-                    "start": r.start,
-                    "end": r.end,
-                    "twr": r.twr,
-                    "twr_annualised": r.twr_annualised,
-                    "xirr": r.xirr,
-                    "benchmark_twr": r.benchmark_twr,
-                    "benchmark_xirr": r.benchmark_xirr,
-                    "explanation": r.explanation,
-                }
-                for r in self.returns
-            ],
+            "window": _period_dict(self.window) if self.window else None,
+            "returns": [_period_dict(r) for r in self.returns],
             "max_drawdown": None
             if self.drawdown is None
             else {
@@ -329,48 +357,75 @@ def _points(series: pd.Series) -> list[dict]:
     ]
 
 
-def portfolio_performance(*, portfolio: Portfolio, ledger: Ledger | None) -> Performance:
-    """Value series, TWR/XIRR per period, benchmark and drawdown: 1 query (daily closes).
+def _from_start(series: pd.Series, start: dt.date | None) -> pd.Series:
+    """`series` from the last row at or before `start` (the window's opening close) on."""
+    if start is None:
+        return series
+    before = series.index[series.index <= pd.Timestamp(start)]
+    first = before[-1] if len(before) else series.index[0]
+    return series[series.index >= first]
 
-    The benchmark is the same external flows invested in `portfolio.benchmark`. Returns are
-    measured to the last close in the table (`as_of`).
+
+def portfolio_performance(
+    *,
+    portfolio: Portfolio,
+    ledger: Ledger | None,
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+) -> Performance:
+    """Value series, TWR/XIRR per period and for the window, benchmark and drawdown: 1 query.
+
+    1. The window runs from the close on `start` (None: inception) to the close on `end`
+       (None: the last close in the table); each date means the last trading day at or
+       before it. `as_of` is that last trading day.
+    2. The standard periods (1M … Max) are measured to `as_of`, so past figures can be asked
+       for; the series and the drawdown cover the window only.
+    3. The benchmark is the same external flows invested in `portfolio.benchmark`.
     """
     bench = portfolio.benchmark.symbol if portfolio.benchmark_id else None
-    empty = Performance(None, [], None, [], [], bench, {})
+    empty = Performance(None, [], None, [], [], bench, {}, start=start, end=end)
     if ledger is None or not ledger.txns:
         empty.note = "Add transactions to see performance."
         return empty
     symbols = {t.symbol for t in ledger.txns if t.type in (TxnType.BUY, TxnType.SELL)}
     wanted = symbols | ({bench} if bench else set())
-    rows = DailyBar.objects.filter(
-        ticker__symbol__in=wanted, date__gte=ledger.txns[0].trade_date
-    ).values_list("ticker__symbol", "date", "close")
-    closes = _closes_frame(rows)
+    rows = DailyBar.objects.filter(ticker__symbol__in=wanted, date__gte=ledger.txns[0].trade_date)
+    if end is not None:
+        rows = rows.filter(date__lte=end)
+    closes = _closes_frame(rows.values_list("ticker__symbol", "date", "close"))
     if closes.empty:
-        empty.note = "No daily closes yet for these tickers, so there is no value history."
+        empty.note = (
+            "No daily closes yet for these tickers in this window, so there is no value history."
+        )
         return empty
     own = closes.reindex(columns=sorted(symbols))
-    frame = perf.daily_values(ledger, own)
+    frame = perf.daily_values(ledger, own, end=end)
     if frame.empty:
-        empty.note = "No trading day with closes since the first transaction yet."
+        empty.note = "No trading day with closes between the first transaction and the end date."
         return empty
     bench_frame = None
     if bench and bench in closes.columns and closes[bench].notna().any():
         bench_frame = perf.benchmark_values(frame, closes[bench].dropna())
     as_of = frame.index[-1].date()
     returns = perf.period_returns(frame, as_of, benchmark=bench_frame)
+    window = perf.window_return(frame, start, as_of, benchmark=bench_frame)
     starts = {
         p: (s.isoformat() if (s := perf.period_start(p, as_of)) else None) for p in perf.PERIODS
     }
     return Performance(
         as_of=as_of,
         returns=returns,
-        drawdown=perf.portfolio_drawdown(frame),
-        series=_points(frame["value"]),
-        benchmark_series=_points(bench_frame["value"]) if bench_frame is not None else [],
+        drawdown=perf.max_drawdown(_from_start(perf.twr_index(frame), start)),
+        series=_points(_from_start(frame["value"], start)),
+        benchmark_series=_points(_from_start(bench_frame["value"], start))
+        if bench_frame is not None
+        else [],
         benchmark_symbol=bench,
         period_starts=starts,
         note="" if bench_frame is not None or not bench else f"No closes for {bench} yet.",
+        start=start,
+        end=end,
+        window=window,
     )
 
 
@@ -412,6 +467,29 @@ def realized_by_year(ledger: Ledger | None) -> list[RealizedYear]:
     return result
 
 
+TERM_RULE = (
+    f"short: held {SHORT_TERM_MAX_DAYS} days or fewer (sold - acquired, in calendar days); "
+    "long: held longer. A fixed-day simplification of the one-year rule; not tax advice."
+)
+
+
+@dataclass(frozen=True)
+class RealizedReport:
+    years: list[RealizedYear]
+    totals: dict[str, Decimal]
+    term_rule: str = TERM_RULE
+
+
+def realized_report(ledger: Ledger | None) -> RealizedReport:
+    """`realized_by_year` plus totals over every year (no query)."""
+    years = realized_by_year(ledger)
+    totals = {
+        name: sum((getattr(y, name) for y in years), ZERO)
+        for name in ("proceeds", "cost", "gain", "short_term", "long_term")
+    }
+    return RealizedReport(years=years, totals=totals)
+
+
 # --- watchlists ------------------------------------------------------------------------------
 
 
@@ -438,6 +516,17 @@ class WatchRow:
         if self.item.target_below is not None and price <= self.item.target_below:
             return "below"
         return ""
+
+    @property
+    def alert_query(self) -> str:
+        """`?symbol=&direction=&threshold=` for the row's Alert link: the item's target
+        (above first) pre-filled, or just the symbol when it has none."""
+        params = {"symbol": self.info.symbol}
+        if self.item.target_above is not None:
+            params |= {"direction": "above", "threshold": f"{self.item.target_above.normalize():f}"}
+        elif self.item.target_below is not None:
+            params |= {"direction": "below", "threshold": f"{self.item.target_below.normalize():f}"}
+        return "?" + urlencode(params)
 
 
 def watchlist_items_queryset(**filters) -> QuerySet[WatchlistItem]:
@@ -497,8 +586,28 @@ def notifications_for(*, user) -> QuerySet[Notification]:
     return Notification.objects.filter(user=user)
 
 
+UNREAD_CACHE_SECONDS = 60
+
+
+def unread_cache_key(user_id: int) -> str:
+    return f"portfolios:unread:{user_id}"
+
+
+def prime_unread_count(sender=None, *, user, **kwargs) -> None:
+    """`user_logged_in` receiver: cache the user's unread count (1 query, at login)."""
+    count = Notification.objects.filter(user=user, read=False).count()
+    cache.set(unread_cache_key(user.pk), count, UNREAD_CACHE_SECONDS)
+
+
 def unread_count(*, user) -> int:
-    return Notification.objects.filter(user=user, read=False).count()
+    """Unread notifications of `user`, for the top bar of every page: 1 query, then cached
+    (the services that create or read notifications clear it; at most a minute stale)."""
+    key = unread_cache_key(user.pk)
+    count = cache.get(key)
+    if count is None:
+        count = Notification.objects.filter(user=user, read=False).count()
+        cache.set(key, count, UNREAD_CACHE_SECONDS)
+    return count
 
 
 def watchlist_symbols_for(*, user) -> list[str]:

@@ -9,14 +9,13 @@ keyed by the field they are about (`NON_FIELD_ERRORS` when they are about the hi
 from __future__ import annotations
 
 import datetime as dt
-import html
 import logging
 from collections.abc import Iterable, Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-import bleach
 from django.conf import settings
+from django.core.cache import cache
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
@@ -44,6 +43,8 @@ from portfolios.models import (
     Watchlist,
     WatchlistItem,
 )
+from portfolios.selectors import unread_cache_key
+from qunex.text import plain_text
 
 logger = logging.getLogger(__name__)
 
@@ -56,13 +57,12 @@ LEDGER_FIELDS = ("quantity", "price", "fees", "amount", "symbol", "trade_date")
 # --- helpers ---------------------------------------------------------------------------------
 
 
-def clean_text(text: str | None, *, max_length: int | None = None) -> str:
-    """Plain text from user input: tags removed by bleach, entities decoded (shown escaped)."""
-    if not text:
-        return ""
-    stripped = bleach.clean(str(text), tags=[], attributes={}, strip=True, strip_comments=True)
-    plain = html.unescape(stripped).strip()
-    return plain[:max_length] if max_length else plain
+def clean_text(text: str | None, *, max_length: int | None = None, multiline: bool = False) -> str:
+    """Plain text from user input (`qunex.text.plain_text`): tags stripped and entities
+    decoded to a fixed point, so `&lt;script&gt;` is not stored as a live tag; control
+    characters dropped. Names fold white space; `multiline` notes keep their line breaks."""
+    plain = plain_text(text, collapse_space=not multiline)
+    return plain[:max_length].strip() if max_length else plain
 
 
 def ticker_resolve(symbol: str | None, *, field: str = "symbol") -> Ticker:
@@ -88,15 +88,10 @@ def _decimal(value: Any, field: str) -> Decimal:
     return number
 
 
-def ledger_error_field(message: str, txn: Txn) -> str:
-    """Which form field a LedgerError about `txn` is about."""
-    first = message.split(" ", 1)[0]
-    if first in LEDGER_FIELDS:
-        return first
-    if "exceeds the" in message:
-        return "quantity"
-    if "cash but leaves" in message:
-        return "quantity" if txn.type in TRADE_TYPES else "amount"
+def ledger_error_field(exc: LedgerError) -> str:
+    """The form field a LedgerError is about: its own `field`, else the whole history."""
+    if exc.field in LEDGER_FIELDS or exc.field == "type":
+        return exc.field
     return NON_FIELD_ERRORS
 
 
@@ -113,7 +108,7 @@ def replay(
     except LedgerError as exc:
         message = str(exc)
         if subject is not None and exc.txn is subject:
-            raise ValidationError({ledger_error_field(message, subject): message}) from None
+            raise ValidationError({ledger_error_field(exc): message}) from None
         prefix = f"{what} would break the history: " if what else ""
         raise ValidationError({NON_FIELD_ERRORS: prefix + message}) from None
 
@@ -268,12 +263,12 @@ def transaction_fields(
     try:
         validate_txn(txn)
     except LedgerError as exc:
-        raise ValidationError({ledger_error_field(str(exc), txn): str(exc)}) from None
+        raise ValidationError({ledger_error_field(exc): str(exc)}) from None
     return {
         "type": kind.value,
         "trade_date": trade_date,
         "ticker": ticker,
-        "notes": clean_text(notes),
+        "notes": clean_text(notes, multiline=True),
         **values,
     }
 
@@ -524,6 +519,7 @@ def alert_check(*, alert: PriceAlert, price: Decimal | None, now: dt.datetime | 
         Notification.objects.create(
             user=alert.owner, text=text[:300], url=reverse("portfolios:alert_list")
         )
+    cache.delete(unread_cache_key(alert.owner_id))  # the top bar's unread count
     alert.armed, alert.fired_at = False, now
     try:
         _alert_email(alert, text)
@@ -548,4 +544,6 @@ def notifications_mark_read(*, user, ids: Iterable[int] | None = None) -> int:
     rows = Notification.objects.filter(user=user, read=False)
     if ids is not None:
         rows = rows.filter(pk__in=list(ids))
-    return rows.update(read=True)
+    changed = rows.update(read=True)
+    cache.delete(unread_cache_key(user.pk))
+    return changed

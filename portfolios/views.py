@@ -6,7 +6,7 @@ Every object is looked up with `owner=request.user`, so another user's id is a 4
 from __future__ import annotations
 
 import uuid
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -17,7 +17,9 @@ from django.urls import reverse_lazy
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
+from markets import quotes
 from portfolios import csv_io, selectors, services
+from portfolios.api.serializers import PerformanceQuerySerializer
 from portfolios.forms import (
     AlertForm,
     ImportForm,
@@ -30,9 +32,21 @@ from portfolios.forms import (
 )
 from portfolios.ledger import TxnType
 from portfolios.models import Portfolio, PriceAlert, Transaction, Watchlist, WatchlistItem
+from qunex.text import strip_control
 
 FEED_URL = reverse_lazy("market-data")
 IMPORT_SESSION_KEY = "portfolios:import:{pk}"
+
+
+def _feed() -> dict:
+    """The one quote feed's settings and the market's state, for the page's [data-feed]."""
+    return {
+        "url": FEED_URL,
+        "poll_seconds": quotes.poll_seconds(),
+        "closed_poll_seconds": quotes.closed_poll_seconds(),
+        "max_symbols": quotes.MAX_SYMBOLS,
+        "market_open": quotes.market_status()["is_open"],
+    }
 
 
 def _portfolio(request: HttpRequest, pk: int) -> Portfolio:
@@ -116,25 +130,49 @@ def portfolio_delete(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
+def _range_links(performance: selectors.Performance) -> list[dict]:
+    """The period buttons: each a link to the same `?start=` window the API takes."""
+    links = []
+    for period, start in performance.period_starts.items():
+        query = f"?start={start}" if start and period != "Max" else "?"
+        links.append(
+            {
+                "period": period,
+                "label": selectors.PERIOD_LABELS[period],
+                "href": query,
+                "current": period == performance.selected_period,
+            }
+        )
+    return links
+
+
 @login_required
 def portfolio_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """Holdings and performance; `?start=&end=` (ISO dates) choose the performance window."""
     portfolio = _portfolio(request, pk)
+    query = PerformanceQuerySerializer(data=request.GET.dict())
+    window = query.validated_data if query.is_valid() else {}
     summary = selectors.portfolio_summary(portfolio=portfolio)
-    performance = selectors.portfolio_performance(portfolio=portfolio, ledger=summary.ledger)
-    max_period = next((r for r in performance.returns if r.period == "Max"), None)
+    performance = selectors.portfolio_performance(
+        portfolio=portfolio, ledger=summary.ledger, **window
+    )
     context = {
         "portfolio": portfolio,
         "summary": summary,
         "performance": performance,
-        "max_period": max_period,
+        "window_errors": {k: " ".join(map(str, v)) for k, v in query.errors.items()},
+        "window_start": strip_control(request.GET.get("start", "")),
+        "window_end": strip_control(request.GET.get("end", "")),
+        "ranges": _range_links(performance),
         "labels": selectors.PERIOD_LABELS,
         "by_holding": _bars(summary.allocation_by_holding()),
         "by_sector": _bars(summary.allocation_by_sector()),
         "recent": list(reversed(summary.transactions[-8:])),
-        "feed_url": FEED_URL,
+        "feed": _feed(),
         "chart": performance.chart_data(),
     }
-    return render(request, "portfolios/portfolio_detail.html", context)
+    status = 400 if query.errors else 200
+    return render(request, "portfolios/portfolio_detail.html", context, status=status)
 
 
 @login_required
@@ -374,7 +412,7 @@ def _watchlist_page(request: HttpRequest, watchlist: Watchlist | None, **extra) 
         "rename_form": extra.pop("rename_form", None)
         or (WatchlistForm(initial={"name": watchlist.name}) if watchlist else None),
         "tickers": selectors.ticker_options(),
-        "feed_url": FEED_URL,
+        "feed": _feed(),
         "symbols": ",".join(r.info.symbol for r in rows),
         **extra,
     }
@@ -503,10 +541,23 @@ def watchlist_item_remove(request: HttpRequest, pk: int, iid: int) -> HttpRespon
 # --- alerts and notifications ----------------------------------------------------------------
 
 
+def _alert_initial(request: HttpRequest) -> dict:
+    """Pre-fill from a watchlist row's link: `?symbol=&direction=&threshold=` (junk ignored)."""
+    initial = {"symbol": strip_control(request.GET.get("symbol", "")).upper()[:12]}
+    direction = request.GET.get("direction", "above")
+    initial["direction"] = direction if direction in PriceAlert.Direction.values else "above"
+    try:
+        threshold = Decimal(request.GET.get("threshold", ""))
+    except (InvalidOperation, ValueError):
+        threshold = None
+    if threshold is not None and threshold.is_finite() and threshold > 0:
+        initial["threshold"] = threshold
+    return initial
+
+
 @login_required
 def alert_list(request: HttpRequest) -> HttpResponse:
-    initial = {"symbol": request.GET.get("symbol", "").upper()[:12], "direction": "above"}
-    form = AlertForm(request.POST or None, initial=initial)
+    form = AlertForm(request.POST or None, initial=_alert_initial(request))
     status = 200
     if request.method == "POST":
         if form.is_valid():

@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+from django.db import models
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+from rest_framework.utils import html
 
 from markets.models import Ticker
 from markets.prices import price_info
@@ -32,13 +34,54 @@ class OwnedPrimaryKeyField(serializers.PrimaryKeyRelatedField):
         return queryset.filter(**{self.owner_path: request.user})
 
 
-class PortfolioSerializer(serializers.ModelSerializer):
-    benchmark = serializers.SlugRelatedField(
+class StrictCharField(serializers.CharField):
+    """Text must arrive as a string: a number or a boolean is a 400, not silently "0"."""
+
+    default_error_messages = {"not_a_string": "Send text (a JSON string)."}
+
+    def __init__(self, **kwargs):
+        # Length is checked on what was sent (as the schema's maxLength says); the services
+        # strip and sanitise afterwards.
+        kwargs.setdefault("trim_whitespace", False)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("not_a_string")
+        return super().to_internal_value(data)
+
+
+class StrictModelSerializer(serializers.ModelSerializer):
+    serializer_field_mapping = {
+        **serializers.ModelSerializer.serializer_field_mapping,
+        models.CharField: StrictCharField,
+        models.TextField: StrictCharField,
+    }
+
+
+class BenchmarkField(serializers.SlugRelatedField):
+    """A ticker symbol or null; the empty string is an error, not "no benchmark"."""
+
+    def get_value(self, dictionary):
+        value = super().get_value(dictionary)
+        # a form's empty field is not null
+        blank = html.is_html_input(dictionary) and dictionary.get(self.field_name) == ""
+        return "" if value is None and blank else value
+
+    def run_validation(self, data=serializers.empty):
+        if data == "":
+            self.fail("blank")
+        return super().run_validation(data)
+
+
+class PortfolioSerializer(StrictModelSerializer):
+    benchmark = BenchmarkField(
         slug_field="symbol",
         queryset=Ticker.objects.all(),
         allow_null=True,
         required=False,
         help_text="Benchmark ticker symbol; SPY when left out, null for none.",
+        error_messages={"blank": "Give a ticker symbol, or null for no benchmark."},
     )
 
     class Meta:
@@ -48,10 +91,10 @@ class PortfolioSerializer(serializers.ModelSerializer):
         validators = []  # uniqueness is checked by the service, on the `name` field
 
 
-class TransactionSerializer(serializers.ModelSerializer):
+class TransactionSerializer(StrictModelSerializer):
     portfolio = OwnedPrimaryKeyField(owner_path="owner", queryset=Portfolio.objects.all())
     type = serializers.ChoiceField(choices=[t.value for t in TxnType])
-    symbol = serializers.CharField(
+    symbol = StrictCharField(
         required=False,
         allow_blank=True,
         allow_null=True,
@@ -62,7 +105,7 @@ class TransactionSerializer(serializers.ModelSerializer):
     price = serializers.DecimalField(max_digits=18, decimal_places=6, required=False, default=0)
     fees = serializers.DecimalField(max_digits=14, decimal_places=4, required=False, default=0)
     amount = serializers.DecimalField(max_digits=18, decimal_places=4, required=False, default=0)
-    notes = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
+    notes = StrictCharField(required=False, allow_blank=True, default="", max_length=2000)
 
     class Meta:
         model = Transaction
@@ -95,7 +138,7 @@ class TransactionUpdateSerializer(TransactionSerializer):
     price = serializers.DecimalField(max_digits=18, decimal_places=6, required=False)
     fees = serializers.DecimalField(max_digits=14, decimal_places=4, required=False)
     amount = serializers.DecimalField(max_digits=18, decimal_places=4, required=False)
-    notes = serializers.CharField(required=False, allow_blank=True, max_length=2000)
+    notes = StrictCharField(required=False, allow_blank=True, max_length=2000)
 
 
 class PortfolioHoldingSerializer(serializers.Serializer):
@@ -147,12 +190,20 @@ class PortfolioHoldingsSerializer(serializers.Serializer):
 
 
 class PortfolioPeriodReturnSerializer(serializers.Serializer):
-    period = serializers.ChoiceField(choices=["1M", "3M", "YTD", "1Y", "Max"])
-    start = serializers.DateField(allow_null=True)
+    period = serializers.ChoiceField(choices=["1M", "3M", "YTD", "1Y", "Max", "Range"])
+    start = serializers.DateField(allow_null=True, help_text="Opening close; null: inception.")
     end = serializers.DateField()
+    days = serializers.IntegerField(help_text="Calendar days measured.")
+    annualised = serializers.BooleanField(
+        help_text="True when the period is a year or longer: the page shows per-year figures "
+        "(twr_annualised, xirr); under a year it shows twr and mwr, unannualised."
+    )
     twr = serializers.FloatField(allow_null=True, help_text="Time-weighted return, cumulative.")
-    twr_annualised = serializers.FloatField(allow_null=True)
+    twr_annualised = serializers.FloatField(allow_null=True, help_text="TWR per year.")
     xirr = serializers.FloatField(allow_null=True, help_text="Money-weighted return per year.")
+    mwr = serializers.FloatField(
+        allow_null=True, help_text="Money-weighted return over the period, cumulative."
+    )
     benchmark_twr = serializers.FloatField(allow_null=True)
     benchmark_xirr = serializers.FloatField(allow_null=True)
     explanation = serializers.CharField()
@@ -171,10 +222,17 @@ class PerformancePointSerializer(serializers.Serializer):
 
 
 class PortfolioPerformanceSerializer(serializers.Serializer):
-    as_of = serializers.DateField(allow_null=True)
+    as_of = serializers.DateField(allow_null=True, help_text="Last close in the window.")
+    start = serializers.DateField(allow_null=True, help_text="The `start` asked for.")
+    end = serializers.DateField(allow_null=True, help_text="The `end` asked for.")
     note = serializers.CharField()
     benchmark = serializers.CharField(allow_null=True)
-    returns = PortfolioPeriodReturnSerializer(many=True)
+    window = PortfolioPeriodReturnSerializer(
+        allow_null=True, help_text="TWR, XIRR and benchmark from `start` to `end`."
+    )
+    returns = PortfolioPeriodReturnSerializer(
+        many=True, help_text="The standard periods, measured to `as_of`."
+    )
     max_drawdown = PortfolioDrawdownSerializer(allow_null=True)
     allocation_by_holding = serializers.DictField(child=serializers.FloatField())
     allocation_by_sector = serializers.DictField(child=serializers.FloatField())
@@ -182,7 +240,58 @@ class PortfolioPerformanceSerializer(serializers.Serializer):
     benchmark_series = PerformancePointSerializer(many=True)
 
 
-class WatchlistSerializer(serializers.ModelSerializer):
+class PerformanceQuerySerializer(serializers.Serializer):
+    """`?start=&end=` of the performance API and page: ISO dates, start not after end."""
+
+    start = serializers.DateField(
+        required=False, input_formats=["iso-8601"], help_text="Window start (ISO date)."
+    )
+    end = serializers.DateField(
+        required=False, input_formats=["iso-8601"], help_text="Window end (ISO date)."
+    )
+
+    def validate(self, attrs):
+        start, end = attrs.get("start"), attrs.get("end")
+        if start and end and start > end:
+            raise serializers.ValidationError({"start": "start must be on or before end."})
+        return attrs
+
+
+class RealizedRowSerializer(serializers.Serializer):
+    symbol = serializers.CharField()
+    acquired = serializers.DateField()
+    sold = serializers.DateField()
+    holding_days = serializers.IntegerField()
+    quantity = serializers.DecimalField(max_digits=30, decimal_places=8)
+    proceeds = serializers.DecimalField(max_digits=30, decimal_places=4)
+    cost = serializers.DecimalField(max_digits=30, decimal_places=4)
+    gain = serializers.DecimalField(max_digits=30, decimal_places=4)
+    term = serializers.ChoiceField(choices=["short", "long"])
+
+
+class RealizedTotalsSerializer(serializers.Serializer):
+    proceeds = serializers.DecimalField(max_digits=30, decimal_places=4)
+    cost = serializers.DecimalField(max_digits=30, decimal_places=4)
+    gain = serializers.DecimalField(max_digits=30, decimal_places=4)
+    short_term = serializers.DecimalField(max_digits=30, decimal_places=4)
+    long_term = serializers.DecimalField(max_digits=30, decimal_places=4)
+
+
+class RealizedYearSerializer(RealizedTotalsSerializer):
+    year = serializers.IntegerField()
+    rows = RealizedRowSerializer(many=True)
+
+
+class PortfolioRealizedSerializer(serializers.Serializer):
+    portfolio = serializers.IntegerField()
+    error = serializers.CharField(help_text="Set when the stored history cannot be replayed.")
+    method = serializers.CharField(help_text="How sales are matched to lots.")
+    term_rule = serializers.CharField(help_text="How short and long term are told apart.")
+    totals = RealizedTotalsSerializer()
+    years = RealizedYearSerializer(many=True, help_text="Newest year first.")
+
+
+class WatchlistSerializer(StrictModelSerializer):
     item_count = serializers.IntegerField(read_only=True)
 
     class Meta:
@@ -199,9 +308,9 @@ class WatchlistQuoteSerializer(serializers.Serializer):
     source = serializers.CharField()
 
 
-class WatchlistItemSerializer(serializers.ModelSerializer):
+class WatchlistItemSerializer(StrictModelSerializer):
     watchlist = OwnedPrimaryKeyField(owner_path="owner", queryset=Watchlist.objects.all())
-    symbol = serializers.CharField(max_length=12)
+    symbol = StrictCharField(max_length=12)
     quote = serializers.SerializerMethodField()
 
     class Meta:
@@ -229,12 +338,13 @@ class WatchlistItemSerializer(serializers.ModelSerializer):
         if not hasattr(instance, "last_close"):
             return None
         info = price_info(instance.ticker, instance)
-        return {
+        quote = {
             "price": info.price,
             "previous_close": info.previous_close,
             "day_change_pct": info.day_change_pct,
             "source": info.source,
         }
+        return WatchlistQuoteSerializer(quote).data  # decimals as strings, as documented
 
 
 class WatchlistItemUpdateSerializer(WatchlistItemSerializer):
@@ -248,8 +358,8 @@ class AlertFiringSerializer(serializers.ModelSerializer):
         fields = ["price", "fired_at"]
 
 
-class PriceAlertSerializer(serializers.ModelSerializer):
-    symbol = serializers.CharField(max_length=12)
+class PriceAlertSerializer(StrictModelSerializer):
+    symbol = StrictCharField(max_length=12)
     firings = AlertFiringSerializer(many=True, read_only=True)
 
     class Meta:

@@ -6,14 +6,24 @@ appears in a list. Writes go through `portfolios.services`; their errors name th
 
 from __future__ import annotations
 
+import re
+
+from django import forms
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Count
 from django_filters import rest_framework as filters
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+    extend_schema_view,
+)
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
+from rest_framework.pagination import PageNumberPagination
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -39,8 +49,110 @@ def drf_error(exc: DjangoValidationError) -> ValidationError:
     return ValidationError({"non_field_errors": exc.messages})
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+BAD_INPUT = OpenApiResponse(description="Bad input; the body names each bad field or parameter.")
+NOT_YOURS = OpenApiResponse(description="No such object among yours.")
+NO_PAGE = OpenApiResponse(description="`page` is past the last page.")
+
+
+class StrictPagination(PageNumberPagination):
+    """`?page=` must be a whole number >= 1: a junk or empty value is a 400 naming `page`."""
+
+    def get_page_number(self, request, paginator):
+        raw = request.query_params.get(self.page_query_param)
+        if raw is None:
+            return 1
+        if raw == "last":
+            return raw
+        if not raw.isascii() or not raw.isdigit() or int(raw) < 1:
+            raise ValidationError({self.page_query_param: "A whole number from 1 on."})
+        return int(raw)
+
+    def get_schema_operation_parameters(self, view):
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            if parameter["name"] == self.page_query_param:
+                parameter["schema"]["minimum"] = 1
+        return parameters
+
+
+class StrictBooleanField(forms.Field):
+    """true/false/1/0 (any case); anything else, the empty string included, is an error."""
+
+    values = {"true": True, "1": True, "false": False, "0": False}
+
+    def to_python(self, value):
+        if value is None:
+            return None
+        if isinstance(value, bool):
+            return value
+        try:
+            return self.values[str(value).strip().lower()]
+        except KeyError:
+            raise forms.ValidationError("Enter true or false.") from None
+
+
+class StrictBooleanFilter(filters.BooleanFilter):
+    """django-filter's BooleanWidget reads junk as "no filter"; a text input passes it on."""
+
+    field_class = StrictBooleanField
+
+    def __init__(self, *args, **kwargs):
+        kwargs["widget"] = forms.TextInput
+        super().__init__(*args, **kwargs)
+
+
+class StrictDateField(forms.DateField):
+    """An ISO date; present but empty is an error, not "no filter"."""
+
+    def to_python(self, value):
+        if value == "":
+            raise forms.ValidationError("Enter a date (YYYY-MM-DD).")
+        return super().to_python(value)
+
+
+class StrictDateFilter(filters.DateFilter):
+    field_class = StrictDateField
+
+
+def documented(serializer, *, update_serializer=None, actions=None):
+    """The 200/201/204 bodies plus the 400 and 404 every owned endpoint can answer."""
+    update = update_serializer or serializer
+    schemas = {
+        "list": extend_schema(responses={200: serializer(many=True), 400: BAD_INPUT, 404: NO_PAGE}),
+        "create": extend_schema(responses={201: serializer, 400: BAD_INPUT}),
+        "retrieve": extend_schema(responses={200: serializer, 404: NOT_YOURS}),
+        "update": extend_schema(responses={200: update, 400: BAD_INPUT, 404: NOT_YOURS}),
+        "partial_update": extend_schema(responses={200: update, 400: BAD_INPUT, 404: NOT_YOURS}),
+        "destroy": extend_schema(responses={204: None, 400: BAD_INPUT, 404: NOT_YOURS}),
+    }
+    if actions is not None:
+        schemas = {k: v for k, v in schemas.items() if k in actions}
+    return extend_schema_view(**schemas)
+
+
+class StrictIntegerField(forms.IntegerField):
+    def to_python(self, value):
+        if value == "":
+            raise forms.ValidationError("Enter a whole number.")
+        return super().to_python(value)
+
+
+@extend_schema_field(OpenApiTypes.INT)
+class StrictIdFilter(filters.NumberFilter):
+    """An object id: a whole number; empty or junk is a 400 naming the parameter."""
+
+    field_class = StrictIntegerField
+
+
 class OwnedMixin:
-    """`get_queryset` returns nothing for the schema generator (no user there)."""
+    """Your objects only (others: 404), strict query parameters, no empty PATCH.
+
+    `get_queryset` returns nothing for the schema generator (no user there).
+    """
+
+    pagination_class = StrictPagination
 
     def owned(self):  # pragma: no cover - overridden
         raise NotImplementedError
@@ -50,10 +162,24 @@ class OwnedMixin:
             return self.queryset.none()
         return self.owned()
 
+    def initial(self, request, *args, **kwargs):
+        """Refuse control characters in query parameters and an empty PATCH (400). Done here,
+        not in `partial_update`, so viewsets without PATCH do not grow a PATCH route."""
+        super().initial(request, *args, **kwargs)
+        bad = [k for k, v in request.query_params.lists() if any(_CONTROL.search(x) for x in v)]
+        if bad:
+            raise ValidationError({k: "Control characters are not allowed." for k in bad})
+        if getattr(self, "action", None) == "partial_update" and not request.data:
+            writable = [n for n, f in self.get_serializer().fields.items() if not f.read_only]
+            raise ValidationError(
+                {"non_field_errors": [f"Send at least one field to change: {', '.join(writable)}."]}
+            )
+
 
 # --- portfolios ------------------------------------------------------------------------------
 
 
+@documented(s.PortfolioSerializer)
 class PortfolioViewSet(OwnedMixin, viewsets.ModelViewSet):
     """Your portfolios. `holdings` and `performance` give every figure the pages show."""
 
@@ -86,7 +212,7 @@ class PortfolioViewSet(OwnedMixin, viewsets.ModelViewSet):
     def perform_destroy(self, instance):
         services.portfolio_delete(portfolio=instance)
 
-    @extend_schema(responses=s.PortfolioHoldingsSerializer)
+    @extend_schema(responses={200: s.PortfolioHoldingsSerializer, 404: NOT_YOURS})
     @action(detail=True, methods=["get"])
     def holdings(self, request: Request, pk: str | None = None) -> Response:
         """Holdings (quantity, average cost, cost basis, price, market value, unrealized and
@@ -105,13 +231,22 @@ class PortfolioViewSet(OwnedMixin, viewsets.ModelViewSet):
         }
         return Response(s.PortfolioHoldingsSerializer(data).data)
 
-    @extend_schema(responses=s.PortfolioPerformanceSerializer)
+    @extend_schema(
+        parameters=[s.PerformanceQuerySerializer],
+        responses={200: s.PortfolioPerformanceSerializer, 400: BAD_INPUT, 404: NOT_YOURS},
+    )
     @action(detail=True, methods=["get"])
     def performance(self, request: Request, pk: str | None = None) -> Response:
-        """Value series, TWR and XIRR per period with the benchmark, max drawdown, allocation."""
+        """Value series, TWR and XIRR for the window `start`..`end` (ISO dates; default: from
+        inception to the last close) and per standard period to the window's last close, with
+        the benchmark, max drawdown over the window, and today's allocation."""
         portfolio = self.get_object()
+        query = s.PerformanceQuerySerializer(data=request.query_params.dict())
+        query.is_valid(raise_exception=True)
         summary = selectors.portfolio_summary(portfolio=portfolio)
-        perf = selectors.portfolio_performance(portfolio=portfolio, ledger=summary.ledger)
+        perf = selectors.portfolio_performance(
+            portfolio=portfolio, ledger=summary.ledger, **query.validated_data
+        )
         data = {
             **perf.as_dict(),
             "allocation_by_holding": summary.allocation_by_holding(),
@@ -119,19 +254,38 @@ class PortfolioViewSet(OwnedMixin, viewsets.ModelViewSet):
         }
         return Response(s.PortfolioPerformanceSerializer(data).data)
 
+    @extend_schema(responses={200: s.PortfolioRealizedSerializer, 404: NOT_YOURS})
+    @action(detail=True, methods=["get"])
+    def realized(self, request: Request, pk: str | None = None) -> Response:
+        """Realized gains (FIFO): totals overall, per year of sale and per term, with the
+        per-lot rows the realized-gains page shows."""
+        portfolio = self.get_object()
+        summary = selectors.portfolio_summary(portfolio=portfolio)
+        report = selectors.realized_report(summary.ledger)
+        data = {
+            "portfolio": portfolio.pk,
+            "error": summary.error,
+            "method": "FIFO: each sale closes the oldest open lots first; one row per lot closed.",
+            "term_rule": report.term_rule,
+            "totals": report.totals,
+            "years": report.years,
+        }
+        return Response(s.PortfolioRealizedSerializer(data).data)
+
 
 class TransactionFilter(filters.FilterSet):
-    portfolio = filters.NumberFilter(field_name="portfolio_id", help_text="Portfolio id.")
+    portfolio = StrictIdFilter(field_name="portfolio_id", help_text="Portfolio id.")
     type = filters.ChoiceFilter(choices=Transaction.Type.choices)
     symbol = filters.CharFilter(field_name="ticker__symbol", lookup_expr="iexact")
-    date_from = filters.DateFilter(field_name="trade_date", lookup_expr="gte")
-    date_to = filters.DateFilter(field_name="trade_date", lookup_expr="lte")
+    date_from = StrictDateFilter(field_name="trade_date", lookup_expr="gte")
+    date_to = StrictDateFilter(field_name="trade_date", lookup_expr="lte")
 
     class Meta:
         model = Transaction
         fields = ["portfolio", "type", "symbol", "date_from", "date_to"]
 
 
+@documented(s.TransactionSerializer, update_serializer=s.TransactionUpdateSerializer)
 class TransactionViewSet(OwnedMixin, viewsets.ModelViewSet):
     """Transactions of your portfolios; filter with `?portfolio=<id>`. A write is refused
     (400, naming the field) when the ledger cannot accept the resulting history."""
@@ -176,6 +330,7 @@ class TransactionViewSet(OwnedMixin, viewsets.ModelViewSet):
 # --- watchlists ------------------------------------------------------------------------------
 
 
+@documented(s.WatchlistSerializer)
 class WatchlistViewSet(OwnedMixin, viewsets.ModelViewSet):
     serializer_class = s.WatchlistSerializer
     queryset = Watchlist.objects.annotate(item_count=Count("items"))
@@ -207,13 +362,14 @@ class WatchlistViewSet(OwnedMixin, viewsets.ModelViewSet):
 
 
 class WatchlistItemFilter(filters.FilterSet):
-    watchlist = filters.NumberFilter(field_name="watchlist_id", help_text="Watchlist id.")
+    watchlist = StrictIdFilter(field_name="watchlist_id", help_text="Watchlist id.")
 
     class Meta:
         model = WatchlistItem
         fields = ["watchlist"]
 
 
+@documented(s.WatchlistItemSerializer, update_serializer=s.WatchlistItemUpdateSerializer)
 class WatchlistItemViewSet(OwnedMixin, viewsets.ModelViewSet):
     """Tickers on your watchlists with their latest quote; filter with `?watchlist=<id>`."""
 
@@ -256,6 +412,15 @@ class WatchlistItemViewSet(OwnedMixin, viewsets.ModelViewSet):
 # --- alerts and notifications ----------------------------------------------------------------
 
 
+class PriceAlertFilter(filters.FilterSet):
+    armed = StrictBooleanFilter(help_text="true: waiting to fire; false: fired.")
+
+    class Meta:
+        model = PriceAlert
+        fields = ["armed", "direction"]
+
+
+@documented(s.PriceAlertSerializer, actions=("list", "create", "retrieve", "destroy"))
 class PriceAlertViewSet(
     OwnedMixin,
     mixins.CreateModelMixin,
@@ -269,7 +434,7 @@ class PriceAlertViewSet(
 
     serializer_class = s.PriceAlertSerializer
     queryset = PriceAlert.objects.all()
-    filterset_fields = ["armed", "direction"]
+    filterset_class = PriceAlertFilter
 
     def owned(self):
         return selectors.alerts_for(user=self.request.user)
@@ -284,22 +449,31 @@ class PriceAlertViewSet(
     def perform_destroy(self, instance):
         services.alert_delete(alert=instance)
 
-    @extend_schema(request=None, responses=s.PriceAlertSerializer)
+    @extend_schema(request=None, responses={200: s.PriceAlertSerializer, 404: NOT_YOURS})
     @action(detail=True, methods=["post"])
     def rearm(self, request: Request, pk: str | None = None) -> Response:
         alert = services.alert_rearm(alert=self.get_object())
         return Response(self.get_serializer(alert).data)
 
 
+class NotificationFilter(filters.FilterSet):
+    read = StrictBooleanFilter()
+
+    class Meta:
+        model = Notification
+        fields = ["read"]
+
+
+@documented(s.NotificationSerializer, actions=("list",))
 class NotificationViewSet(OwnedMixin, mixins.ListModelMixin, viewsets.GenericViewSet):
     serializer_class = s.NotificationSerializer
     queryset = Notification.objects.all()
-    filterset_fields = ["read"]
+    filterset_class = NotificationFilter
 
     def owned(self):
         return selectors.notifications_for(user=self.request.user)
 
-    @extend_schema(request=None, responses={204: None})
+    @extend_schema(request=None, responses={204: None, 404: NOT_YOURS})
     @action(detail=True, methods=["post"])
     def read(self, request: Request, pk: str | None = None) -> Response:
         notification = self.get_object()

@@ -89,27 +89,42 @@ def frac_pct(value, places: int = 1) -> str:
 
 @register.filter
 def qty(value) -> str:
-    """Share quantities without trailing zeros: 1500.000000 -> "1,500", 0.5 -> "0.5"."""
+    """Share quantities without trailing zeros: 1500.000000 -> "1,500", -0.5 -> "\\u22120.5"."""
     number = _number(value)
-    if number is None:
+    if number is None or not number.is_finite():
         return DASH
-    text = format(number.normalize(), "f")
+    text = format(abs(number).normalize(), "f")
     whole, _, frac = text.partition(".")
-    whole = f"{int(whole):,}" if whole.lstrip("-").isdigit() else whole
-    return whole + ("." + frac if frac else "")
+    text = f"{int(whole):,}" + ("." + frac if frac else "")
+    return MINUS + text if number < 0 else text
+
+
+_SIZES = ((10**12, "T"), (10**9, "B"), (10**6, "M"), (10**3, "K"), (1, ""))
+
+
+def _mantissa(scaled: Decimal, suffix: str) -> str:
+    if not suffix:
+        return f"{scaled:,.0f}"
+    text = f"{scaled:.2f}"
+    return text if Decimal(text) < 100 else f"{scaled:.1f}"
 
 
 @register.filter
 def compact(value) -> str:
-    """3_010_000_000_000 -> "3.01T", 45_600_000 -> "45.6M", 950 -> "950"."""
+    """3_010_000_000_000 -> "3.01T", 45_600_000 -> "45.60M", 950 -> "950", -2500 -> "\\u22122.50K".
+
+    The unit is chosen after rounding, so 999_999 is "1.00M", never "1000.0K".
+    """
     number = _number(value)
-    if number is None:
+    if number is None or not number.is_finite():
         return DASH
-    for size, suffix in ((10**12, "T"), (10**9, "B"), (10**6, "M"), (10**3, "K")):
-        if abs(number) >= size:
-            scaled = number / size
-            return f"{scaled:.2f}{suffix}" if abs(scaled) < 100 else f"{scaled:.1f}{suffix}"
-    return f"{number:,.0f}"
+    size = abs(number)
+    index = next(i for i, (limit, _) in enumerate(_SIZES) if size >= limit or limit == 1)
+    text = _mantissa(size / _SIZES[index][0], _SIZES[index][1]) + _SIZES[index][1]
+    if index > 0 and Decimal(text[: -len(_SIZES[index][1]) or None].replace(",", "")) >= 1000:
+        limit, suffix = _SIZES[index - 1]
+        text = _mantissa(size / limit, suffix) + suffix
+    return MINUS + text if number < 0 and text.strip("0.,KMBT") else text
 
 
 @register.filter

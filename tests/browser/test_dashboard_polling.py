@@ -70,11 +70,11 @@ def test_dashboard_price_updates_from_the_feed(browser_db, page, live_server, fa
     page.goto("/")
     price = page.locator('.index-card[data-quote="SPY"] [data-q="price"]')
     assert price.inner_text() == "500.00"
-    assert page.locator(".badge.demo", has_text="Demo data").is_visible()
+    assert page.locator("h1 .badge.demo", has_text="Demo data").is_visible()
 
     # Nothing changed yet: the polls after the first are answered 304.
     page.wait_for_function(
-        "() => document.querySelector('[data-feed-state]').textContent.includes('Live')"
+        "() => document.querySelector('[data-feed-state]').textContent.includes('prices checked every')"
     )
     deadline = time.monotonic() + 5
     while 304 not in statuses and time.monotonic() < deadline:

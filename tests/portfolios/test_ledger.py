@@ -369,6 +369,7 @@ def test_validate_txn_names_the_bad_field(overrides, message):
     with pytest.raises(LedgerError, match=message) as err:
         validate_txn(txn)
     assert err.value.txn is txn
+    assert err.value.field == message.split(" ", 1)[0]  # the field, not parsed from English
     with pytest.raises(LedgerError, match=message):
         build_ledger([txn], track_cash=False)
 
@@ -397,3 +398,18 @@ def test_unparseable_text_and_missing_type_are_named():
         build_ledger([base(quantity="ten")], track_cash=False)
     with pytest.raises(LedgerError, match="Unknown transaction type None"):
         build_ledger([base(), base(type=None)], track_cash=False)
+
+
+def test_history_errors_carry_the_field_they_are_about():
+    buy = base()
+    sell = base(type=TxnType.SELL, quantity=D(2), trade_date=day("2024-01-03"))
+    with pytest.raises(LedgerError) as err:
+        build_ledger([buy, sell], track_cash=False)
+    assert (err.value.field, err.value.txn) == ("quantity", sell)
+    withdrawal = Txn(type=TxnType.WITHDRAWAL, trade_date=day("2024-01-02"), amount=D(5))
+    with pytest.raises(LedgerError) as err:
+        build_ledger([withdrawal], track_cash=True)
+    assert (err.value.field, err.value.txn) == ("amount", withdrawal)
+    with pytest.raises(LedgerError) as err:
+        build_ledger([buy], track_cash=True)  # no cash for the buy
+    assert err.value.field == "quantity"

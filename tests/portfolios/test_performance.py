@@ -193,12 +193,12 @@ def test_period_returns_of_the_two_period_example():
     assert three.twr_annualised == pytest.approx(0.8 ** (365 / 92) - 1)
     assert "agree" in three.explanation
 
-    # benchmark: 5 units at 200, then 3000 buys 3000/220 units at the previous close;
-    # 18.6363... units * 253 = 4715, TWR = pure price return 253 / 200 - 1
-    assert bench["value"].tolist() == pytest.approx([1000, 1100, 3000 / 220 * 230 + 1150, 4715])
+    # benchmark: 5 units at 200, then 3000 buys 3000/230 units at that day's close (flows
+    # at the close); 18.0434... units * 253 = 4565, TWR = pure price return 253 / 200 - 1
+    assert bench["value"].tolist() == pytest.approx([1000, 1100, 3000 + 1150, 4565])
     assert one_year.benchmark_twr == pytest.approx(0.265)
     rb = one_year.benchmark_xirr
-    assert 1000 * (1 + rb) + 3000 * (1 + rb) ** (183 / 365) == pytest.approx(4715, abs=1e-6)
+    assert 1000 * (1 + rb) + 3000 * (1 + rb) ** (183 / 365) == pytest.approx(4565, abs=1e-6)
 
 
 def test_withdrawals_make_money_weighted_higher():
@@ -375,3 +375,63 @@ def test_why_twr_differs_sentences():
     assert why_twr_differs(0.05, 0.10).startswith("Money-weighted return (10.0%) is higher")
     assert why_twr_differs(0.10, 0.102).startswith("Money-weighted (10.2%) and time-weighted")
     assert "not available" in why_twr_differs(0.10, None)
+
+
+# --- flow timing: a fully invested single stock earns its price return ----------------------
+
+
+@given(
+    cents=st.lists(st.integers(min_value=100, max_value=100_000), min_size=2, max_size=40),
+    buys=st.lists(
+        st.tuples(st.integers(min_value=0, max_value=39), st.integers(min_value=1, max_value=500)),
+        min_size=1,
+        max_size=8,
+    ),
+    track_cash=st.booleans(),
+)
+def test_fully_invested_single_stock_twr_is_its_price_return(cents, buys, track_cash):
+    """Deposit q * close and buy q at that close on random days: flows at the close mean the
+    portfolio's TWR is exactly the stock's price return from the first buy, and XIRR is the
+    rate solving the investor's own cash flows (-q * close on each buy day, +value at end)."""
+    n = len(cents)
+    index = pd.bdate_range("2024-01-01", periods=n)
+    closes = [D(c) / 100 for c in cents]
+    prices = pd.DataFrame({"X": [float(c) for c in closes]}, index=index)
+    txns = []
+    flows: dict[dt.date, float] = {}
+    for row, quantity in buys:
+        row = row % n
+        on = index[row].date()
+        cost = closes[row] * quantity  # exact in Decimal, so cash stays at 0
+        txns += [
+            Txn(type=TxnType.DEPOSIT, trade_date=on, amount=cost),
+            Txn(
+                type=TxnType.BUY, trade_date=on, symbol="X", quantity=D(quantity), price=closes[row]
+            ),
+        ]
+        flows[on] = flows.get(on, 0.0) - float(cost)
+    frame = daily_values(build_ledger(txns, track_cash=track_cash), prices)
+    assert frame["cash"].abs().max() < 1e-9
+    first = min(r % n for r, _ in buys)
+    end = index[-1].date()
+    expected = float(closes[-1]) / float(closes[first]) - 1
+    assert period_twr(frame, None, end) == pytest.approx(expected, abs=1e-9)
+
+    # XIRR: the same cash flows as the investor's, and the rate zeroes their NPV
+    held = sum(q for _, q in buys)
+    hand = sorted([*flows.items(), (end, held * float(closes[-1]))])
+    got = period_cash_flows(frame, None, end)
+    mine = sorted((d, a) for d, a in got if a)
+    assert [d for d, _ in mine] == [d for d, _ in hand]
+    assert [a for _, a in mine] == pytest.approx([a for _, a in hand])
+    rate = xirr(got)
+    d0 = hand[0][0]
+
+    def npv(r: float) -> float:
+        return sum(a / (1 + r) ** ((d - d0).days / 365) for d, a in hand)
+
+    if rate is None:  # one day, or a rate outside the solver's -99.9999999%..1e9 per year
+        assert {d for d, _ in hand} == {end} or npv(-0.999999999) * npv(1e9) > 0
+        return
+    assert npv(rate) == pytest.approx(0, abs=1e-6 * sum(abs(a) for _, a in hand))
+    assert rate == pytest.approx(xirr(hand), abs=1e-9)

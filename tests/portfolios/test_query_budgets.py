@@ -138,3 +138,58 @@ def test_dashboard_panel_budget(rf, user):
     with CaptureQueriesContext(connection) as many:
         assert len(watchlist_panel_context(request)["rows"]) == 12
     assert len(one) == len(many) == 2
+
+
+def make_traded_portfolio(user, *, transactions: int) -> Portfolio:
+    """`transactions` rows over 2 tickers: buys, and every third row a sale of 1 share."""
+    tickers = make_tickers(2, f"R{transactions}")
+    benchmark = Ticker.objects.get_or_create(symbol="SPY")[0]
+    portfolio = Portfolio.objects.create(owner=user, name=f"R{transactions}", benchmark=benchmark)
+    Transaction.objects.create(
+        portfolio=portfolio,
+        type="buy",
+        ticker=tickers[1],
+        trade_date=START,
+        quantity=D(1),
+        price=D(100),
+    )
+    ticker = tickers[1]
+    rows = [
+        Transaction(
+            portfolio=portfolio,
+            type="sell" if i % 3 == 2 else "buy",
+            ticker=ticker,
+            trade_date=START + dt.timedelta(days=1 + i % 3),
+            quantity=D(1),
+            price=D(101),
+        )
+        for i in range(transactions - 1)
+    ]
+    Transaction.objects.bulk_create(rows)
+    return portfolio
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        # 1 session, 2 user, 3 portfolio + benchmark, 4 transactions + tickers
+        ("/portfolios/{pk}/transactions/", 4),
+        # 1 session, 2 user, 3 count, 4 the page of transactions + tickers + portfolio
+        ("/api/transactions/?portfolio={pk}", 4),
+        # 1 session, 2 user, 3 portfolio, 4 transactions + tickers, 5 latest prices,
+        # 6 daily closes
+        ("/api/portfolios/{pk}/performance/", 6),
+        ("/api/portfolios/{pk}/performance/?start=2023-01-03&end=2023-01-05", 6),
+        # 1 session, 2 user, 3 portfolio, 4 transactions + tickers, 5 latest prices
+        ("/api/portfolios/{pk}/realized/", 5),
+        ("/portfolios/{pk}/realized/", 5),
+        # 1 session, 2 user, 3 portfolio, 4 transactions + tickers
+        ("/portfolios/{pk}/export.csv", 4),
+    ],
+)
+def test_budgets_with_1_and_200_transactions(auth_client, user, url, expected):
+    one = make_traded_portfolio(user, transactions=1)
+    many = make_traded_portfolio(user, transactions=200)
+    assert many.transactions.count() == 200
+    counts = [count(auth_client, url.format(pk=p.pk)) for p in (one, many)]
+    assert counts == [expected, expected], url

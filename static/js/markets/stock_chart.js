@@ -1,5 +1,11 @@
 /* Stock page chart: daily candlesticks, volume histogram, SMA 50 / SMA 200, range buttons.
  *
+ * "Max" shows every stored bar at any width (a tiny minimum bar spacing, or the chart would
+ * stop at ~2 bars a pixel and start years late); volume has its own pane below the prices,
+ * so the price axis needs no empty band (which used to run to negative prices).
+ * After each range change the element carries data-visible-from / data-visible-to and
+ * data-price-bottom (the price at the bottom of the price pane), for the browser tests.
+ *
  * Bars come from the element's data-url (compact rows [date, open, high, low, close, volume],
  * split-adjusted where the source adjusted them). SMAs are computed here over every bar, so
  * a 1M view still shows the 200-day average. Colors are read from the CSS variables and
@@ -58,14 +64,15 @@
   var chart = null;
   var series = {};
   var rows = [];
+  var current = null;
 
   function chartOptions(p) {
     return {
       autoSize: true,
       layout: { background: { type: "solid", color: p.bg }, textColor: p.text, attributionLogo: false },
       grid: { vertLines: { color: withAlpha(p.grid, 0.6) }, horzLines: { color: withAlpha(p.grid, 0.6) } },
-      rightPriceScale: { borderColor: p.grid, scaleMargins: { top: 0.08, bottom: 0.25 } },
-      timeScale: { borderColor: p.grid, rightOffset: 3 },
+      rightPriceScale: { borderColor: p.grid, scaleMargins: { top: 0.08, bottom: 0.04 } },
+      timeScale: { borderColor: p.grid, rightOffset: 3, minBarSpacing: 0.001 },
       crosshair: { mode: LC.CrosshairMode ? LC.CrosshairMode.Normal : 0 },
     };
   }
@@ -88,11 +95,26 @@
     });
   }
 
+  function describe() {
+    var visible = chart.timeScale().getVisibleRange();
+    if (visible) {
+      el.setAttribute("data-visible-from", String(visible.from));
+      el.setAttribute("data-visible-to", String(visible.to));
+    }
+    var pane = chart.panes ? chart.panes()[0] : null;
+    if (pane && pane.getHeight) {
+      var bottom = series.candles.coordinateToPrice(pane.getHeight() - 1);
+      if (bottom !== null) el.setAttribute("data-price-bottom", String(Math.round(bottom * 100) / 100));
+    }
+  }
+
   function setRange(range) {
     buttons.forEach(function (b) { b.setAttribute("aria-pressed", b.getAttribute("data-range") === range ? "true" : "false"); });
     if (!rows.length) return;
+    current = range;
     if (range === "Max") {
-      chart.timeScale().fitContent();
+      chart.timeScale().setVisibleLogicalRange({ from: 0, to: rows.length - 1 });
+      window.requestAnimationFrame(describe);
       return;
     }
     var last = new Date(rows[rows.length - 1][0] + "T00:00:00Z");
@@ -102,6 +124,7 @@
     var first = rows[0][0];
     var fromText = from.toISOString().slice(0, 10);
     chart.timeScale().setVisibleRange({ from: fromText < first ? first : fromText, to: rows[rows.length - 1][0] });
+    window.requestAnimationFrame(describe);
   }
 
   function draw(data) {
@@ -112,13 +135,18 @@
     }
     var p = palette();
     chart = LC.createChart(el, chartOptions(p));
-    series.volume = chart.addSeries(LC.HistogramSeries, {
-      priceFormat: { type: "volume" }, priceScaleId: "volume", lastValueVisible: false, priceLineVisible: false,
-    });
-    chart.priceScale("volume").applyOptions({ scaleMargins: { top: 0.8, bottom: 0 } });
     series.candles = chart.addSeries(LC.CandlestickSeries, {
       upColor: p.up, downColor: p.down, wickUpColor: p.up, wickDownColor: p.down, borderVisible: false,
     });
+    // Volume in a pane of its own (pane 1), a fifth of the height.
+    series.volume = chart.addSeries(LC.HistogramSeries, {
+      priceFormat: { type: "volume" }, lastValueVisible: false, priceLineVisible: false,
+    }, 1);
+    var panes = chart.panes();
+    if (panes.length > 1 && panes[1].setStretchFactor) {
+      panes[0].setStretchFactor(4);
+      panes[1].setStretchFactor(1);
+    }
     var line = { lineWidth: 2, priceLineVisible: false, lastValueVisible: false, crosshairMarkerVisible: false };
     series.sma50 = chart.addSeries(LC.LineSeries, Object.assign({ color: p.accent, title: "SMA 50" }, line));
     series.sma200 = chart.addSeries(LC.LineSeries, Object.assign({ color: p.warn, title: "SMA 200" }, line));
@@ -131,6 +159,17 @@
     series.sma200.setData(sma(rows, 200));
     el.setAttribute("data-bars", String(rows.length));
     setRange(el.getAttribute("data-default-range") || "1Y");
+    // autoSize resizes after layout (a phone turned sideways): keep the chosen range.
+    if (window.ResizeObserver) {
+      var lastWidth = 0;
+      new ResizeObserver(function (entries) {
+        var width = Math.round(entries[0].contentRect.width);
+        if (width && width !== lastWidth) {
+          lastWidth = width;
+          window.requestAnimationFrame(function () { if (current) setRange(current); });
+        }
+      }).observe(el);
+    }
 
     new MutationObserver(colorize).observe(document.documentElement, { attributes: true, attributeFilter: ["data-theme"] });
     if (window.matchMedia) {

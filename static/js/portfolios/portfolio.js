@@ -1,7 +1,7 @@
-// Portfolio page: value vs benchmark chart with period buttons, and live holdings from the feed.
+// Portfolio page: value vs benchmark chart of the chosen window, and live holdings from the feed.
 (function () {
   "use strict";
-  var feed = window.QunexPortfolioFeed;
+  var feed = window.QunexFeed;
 
   function cssVar(name, fallback) {
     var value = getComputedStyle(document.documentElement).getPropertyValue(name).trim();
@@ -30,47 +30,22 @@
     var LC = window.LightweightCharts;
     var chart = LC.createChart(holder, chartOptions());
     var priceFormat = { type: "price", precision: 2, minMove: 0.01 };
-    var value = chart.addSeries(LC.LineSeries, { color: cssVar("--accent", "#2563eb"), lineWidth: 2, priceFormat: priceFormat, title: "Portfolio" });
+    var value = chart.addSeries(LC.LineSeries, { color: cssVar("--accent", "#2563eb"), lineWidth: 2, priceFormat: priceFormat, lastValueVisible: false, priceLineVisible: false });
     value.setData(data.series);
     var bench = null;
     if (data.benchmark && data.benchmark.length) {
-      bench = chart.addSeries(LC.LineSeries, { color: cssVar("--muted", "#5c6370"), lineWidth: 2, lineStyle: 2, priceFormat: priceFormat, title: data.benchmarkSymbol || "Benchmark" });
+      bench = chart.addSeries(LC.LineSeries, { color: cssVar("--muted", "#5c6370"), lineWidth: 2, lineStyle: 2, priceFormat: priceFormat, lastValueVisible: false, priceLineVisible: false });
       bench.setData(data.benchmark);
     }
+    // The server chose the window (?start=&end=): show all of it, also after a resize.
     chart.timeScale().fitContent();
-
-    var last = data.series.length ? data.series[data.series.length - 1].time : null;
-    var first = data.series.length ? data.series[0].time : null;
-    var current = "Max";
-    function showPeriod(period) {
-      current = period;
-      var start = data.periodStarts[period];
-      if (!start || !last || start <= first) {
-        chart.timeScale().fitContent();
-      } else {
-        chart.timeScale().setVisibleRange({ from: start, to: last });
-      }
-      document.querySelectorAll("#pf-periods button").forEach(function (b) {
-        b.setAttribute("aria-pressed", b.dataset.period === period ? "true" : "false");
-      });
-      document.querySelectorAll("[data-period-row]").forEach(function (row) {
-        row.classList.toggle("selected", row.dataset.periodRow === period);
-      });
-      document.querySelectorAll("[data-period-note]").forEach(function (note) {
-        note.classList.toggle("hidden", note.dataset.periodNote !== period);
-      });
-    }
-    document.querySelectorAll("#pf-periods button").forEach(function (button) {
-      button.addEventListener("click", function () { showPeriod(button.dataset.period); });
-    });
-    // autoSize resizes the chart after layout: keep the chosen period in view.
     if (window.ResizeObserver) {
       var lastWidth = 0;
       new ResizeObserver(function (entries) {
         var width = Math.round(entries[0].contentRect.width);
         if (width && width !== lastWidth) {
           lastWidth = width;
-          window.requestAnimationFrame(function () { showPeriod(current); });
+          window.requestAnimationFrame(function () { chart.timeScale().fitContent(); });
         }
       }).observe(holder);
     }
@@ -168,12 +143,7 @@
       if (isFinite(n) && n > 0) rows[symbol].dataset.price = String(n);
     });
 
-    feed.start({
-      url: table.dataset.feedUrl,
-      symbols: table.dataset.symbols.split(","),
-      onQuotes: update,
-      onStatus: feed.statusText(document.getElementById("pf-feed-status"))
-    });
+    feed.subscribe(table.dataset.symbols.split(","), update);
   }
 
   setupChart();

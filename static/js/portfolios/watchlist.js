@@ -1,11 +1,11 @@
-// Watchlist tables (the watchlist page and the dashboard panel): live quotes from the feed.
+// The watchlist table: live quotes from the page's one feed (static/js/feed.js).
 (function () {
   "use strict";
-  var feed = window.QunexPortfolioFeed;
+  var feed = window.QunexFeed;
   if (!feed) return;
 
-  document.querySelectorAll("table[data-feed-url][data-symbols]").forEach(function (table) {
-    if (table.id === "pf-holdings" || !table.dataset.symbols) return;
+  document.querySelectorAll("table#wl-table[data-symbols]").forEach(function (table) {
+    if (!table.dataset.symbols) return;
     var rows = {};
     table.querySelectorAll("tbody tr[data-symbol]").forEach(function (tr) { rows[tr.dataset.symbol] = tr; });
 
@@ -25,7 +25,7 @@
           var change = q.price - prev;
           var pct = q.changePct !== null ? q.changePct : change / prev * 100;
           dayCell.innerHTML = "";
-          if (table.id !== "wl-table-dash") dayCell.append(feed.fmt.signed(change) + " ");
+          dayCell.append(feed.fmt.signed(change) + " ");
           var small = document.createElement("span"); small.className = "small";
           small.textContent = feed.fmt.pct(pct);
           dayCell.append(small);
@@ -34,11 +34,6 @@
       });
     }
 
-    feed.start({
-      url: table.dataset.feedUrl,
-      symbols: table.dataset.symbols.split(","),
-      onQuotes: update,
-      onStatus: feed.statusText(table.id === "wl-table" ? document.getElementById("pf-feed-status") : null)
-    });
+    feed.subscribe(table.dataset.symbols.split(","), update);
   });
 })();
