@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import io
 import os
-import warnings
 
 import pytest
 import schemathesis
@@ -25,19 +24,6 @@ from qunex.demo import demo_seed
 from qunex.wsgi import application
 
 EXAMPLES = int(os.environ.get("SCHEMATHESIS_EXAMPLES", "25"))
-# The portfolios API's own validation (junk booleans, empty page and dates, benchmark "",
-# empty PATCH, WatchlistItem.quote decimals) is fixed on the portfolios branch; until it is
-# merged its failures are reported as warnings here. The lead empties this after the merge
-# (or runs with SCHEMATHESIS_STRICT=1 to see them fail).
-PENDING_ELSEWHERE = (
-    "/api/portfolios/",
-    "/api/transactions/",
-    "/api/watchlists/",
-    "/api/watchlist-items/",
-    "/api/alerts/",
-    "/api/notifications/",
-)
-STRICT = os.environ.get("SCHEMATHESIS_STRICT") == "1"
 
 
 @pytest.fixture
@@ -114,9 +100,6 @@ def test_every_api_operation_keeps_its_contract(token):
                     raise
             except (Exception, BaseExceptionGroup) as exc:  # one report for every operation
                 failure = f"{operation.label} [{mode.value}]: {_short(exc)}"
-                if not STRICT and operation.path.startswith(PENDING_ELSEWHERE):
-                    warnings.warn(f"pending on the portfolios branch: {failure}", stacklevel=1)
-                    continue
                 failures.append(failure)
     assert not failures, f"{len(failures)} failing operation(s):\n\n" + "\n\n".join(failures)
 
