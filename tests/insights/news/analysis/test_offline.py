@@ -68,3 +68,13 @@ def test_offline_never_replaces_an_ai_analysis(settings):
     news_analyse(offline=True)
     ArticleAnalysis.objects.filter(article=article).update(kind="ai")
     assert news_analyse(offline=True, reanalyse=True).selected == 0
+
+
+@pytest.mark.parametrize("raw", ["abc", "-1", "NaN"])
+def test_bad_usd_setting_fails_loudly_naming_the_variable(raw):
+    from django.core.exceptions import ImproperlyConfigured
+
+    from qunex.settings import _usd
+
+    with pytest.raises(ImproperlyConfigured, match="NEWS_ANALYSIS_MAX_COST_USD"):
+        _usd("NEWS_ANALYSIS_MAX_COST_USD", raw)
