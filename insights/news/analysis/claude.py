@@ -108,13 +108,22 @@ _VALIDATOR = Draft202012Validator(TOOL_SCHEMA)
 
 
 class AnalysisFailed(Exception):
-    """One attempt failed. `usage` holds what it cost; `fatal` stops the whole run (auth)."""
+    """One attempt failed. `usage` holds what it cost; `fatal` stops the whole run (bad key,
+    unknown model); `transient` marks API trouble (429, 5xx, timeout) worth a later retry."""
 
-    def __init__(self, reason: str, *, usage: Usage | None = None, fatal: bool = False) -> None:
+    def __init__(
+        self,
+        reason: str,
+        *,
+        usage: Usage | None = None,
+        fatal: bool = False,
+        transient: bool = False,
+    ) -> None:
         super().__init__(reason)
         self.reason = reason
         self.usage = usage or Usage()
         self.fatal = fatal
+        self.transient = transient
 
 
 @dataclass
@@ -287,14 +296,20 @@ def analyse_with_claude(
         )
     except (anthropic.AuthenticationError, anthropic.PermissionDeniedError) as exc:
         raise AnalysisFailed(f"authentication: {_api_message(exc)}", fatal=True) from exc
+    except anthropic.NotFoundError as exc:
+        raise AnalysisFailed(
+            f"not found (model {model}?): {_api_message(exc)}", fatal=True
+        ) from exc
     except anthropic.RateLimitError as exc:
-        raise AnalysisFailed(f"rate limited (429): {_api_message(exc)}") from exc
+        reason = f"rate limited (429): {_api_message(exc)}"
+        raise AnalysisFailed(reason, transient=True) from exc
     except anthropic.APITimeoutError as exc:
-        raise AnalysisFailed("timeout: no answer from the API in time") from exc
+        raise AnalysisFailed("timeout: no answer from the API in time", transient=True) from exc
     except anthropic.APIConnectionError as exc:
-        raise AnalysisFailed(f"connection error: {exc}") from exc
+        raise AnalysisFailed(f"connection error: {exc}", transient=True) from exc
     except anthropic.APIStatusError as exc:
-        raise AnalysisFailed(f"API error {exc.status_code}: {_api_message(exc)}") from exc
+        reason = f"API error {exc.status_code}: {_api_message(exc)}"
+        raise AnalysisFailed(reason, transient=exc.status_code >= 500) from exc
     usage = _usage_of(message)
     if message.stop_reason == "refusal":
         raise AnalysisFailed("refusal: the model declined to analyse the article", usage=usage)

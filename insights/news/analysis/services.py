@@ -1,13 +1,14 @@
 """Writing analyses: `news_analyse` picks articles, analyses them, stores each atomically.
 
 1. Mode: Claude when ANTHROPIC_API_KEY is set (unless `offline=True`), else the word list.
-2. Selection: Claude takes articles with no analysis or an offline one (`reanalyse` adds AI
-   and failed ones); the word list takes articles with no analysis (`reanalyse` adds offline
+2. Selection: Claude takes articles with no analysis, an offline one, or a failure caused
+   only by transient API errors (`reanalyse` adds AI and all failed ones); the word list takes articles with no analysis (`reanalyse` adds offline
    and failed ones; it never replaces an AI analysis). Newest first, `limit` at most, loaded
    in batches of NEWS_ANALYSIS_BATCH_SIZE.
 3. Claude: each article gets at most two attempts (one retry); a failure, refusal, missing tool
    call or invalid output after both is stored as status "failed" with the reason. An
-   authentication error stops the run. Before each article the run checks the spending cap
+   authentication error (or an unknown model) stops the run, and so do three articles in a
+   row failed on transient API errors (429, 5xx, timeout: the API is down). Before each article the run checks the spending cap
    (NEWS_ANALYSIS_MAX_COST_USD) and stops when it is reached, counting what was left.
 4. Each article's analysis and its ticker sentiments are written in one transaction.
 """
@@ -36,6 +37,9 @@ from insights.news.models import Article, ArticleAnalysis, TickerSentiment
 from markets.models import Ticker
 
 ATTEMPTS = 2
+# After this many articles in a row failed only on transient API errors, the API is taken
+# to be down: the run stops instead of marking every article failed.
+TRANSIENT_STREAK_LIMIT = 3
 OFFLINE_VERSION = "offline-v1"
 
 
@@ -49,6 +53,7 @@ class AnalyseResult:
     left_by_cap: int = 0
     cap_reached: bool = False
     aborted: str = ""
+    transient_streak: int = 0
     usage: Usage = field(default_factory=Usage)
     failures: list[str] = field(default_factory=list)
 
@@ -97,7 +102,14 @@ def _select(*, mode: str, reanalyse: bool, article_ids: Iterable[int] | None) ->
         qs = qs.filter(pk__in=list(article_ids))
     none = Q(analysis__isnull=True)
     if mode == "ai":
-        cond = none | Q(analysis__kind=ArticleAnalysis.Kind.OFFLINE)
+        cond = (
+            none
+            | Q(analysis__kind=ArticleAnalysis.Kind.OFFLINE)
+            | Q(
+                analysis__status=ArticleAnalysis.Status.FAILED,
+                analysis__failure_retryable=True,
+            )
+        )
         if reanalyse:
             cond |= Q(analysis__kind=ArticleAnalysis.Kind.AI)
     else:
@@ -132,6 +144,7 @@ def _store(
 
 _EMPTY = {
     "failure_reason": "",
+    "failure_retryable": False,
     "sentiment": None,
     "label": "",
     "impact": None,
@@ -179,6 +192,7 @@ def _analyse_ai(client: Any, article: Article, known: dict[str, int], result: An
     linked = sorted(t.symbol for t in article.tickers.all())
     spent = Usage()
     reasons: list[str] = []
+    transient = True
     for attempt in range(1, ATTEMPTS + 1):
         try:
             out = analyse_with_claude(
@@ -195,6 +209,7 @@ def _analyse_ai(client: Any, article: Article, known: dict[str, int], result: An
                 result.usage = result.usage + spent
                 raise
             reasons.append(exc.reason)
+            transient = transient and exc.transient
             continue
         spent = spent + out.usage
         key_points = list(out.key_points)
@@ -224,6 +239,7 @@ def _analyse_ai(client: Any, article: Article, known: dict[str, int], result: An
         _store(article, defaults, tickers)
         result.usage = result.usage + spent
         result.analysed += 1
+        result.transient_streak = 0
         return
     reason = " | ".join(f"attempt {i}: {r}" for i, r in enumerate(reasons, 1))
     defaults = {
@@ -231,6 +247,7 @@ def _analyse_ai(client: Any, article: Article, known: dict[str, int], result: An
         "kind": ArticleAnalysis.Kind.AI,
         "status": ArticleAnalysis.Status.FAILED,
         "failure_reason": reason,
+        "failure_retryable": transient,
         "model": settings.NEWS_ANALYSIS_MODEL,
         "prompt_version": PROMPT_VERSION,
         "attempts": ATTEMPTS,
@@ -241,6 +258,11 @@ def _analyse_ai(client: Any, article: Article, known: dict[str, int], result: An
     result.usage = result.usage + spent
     result.failed += 1
     result.failures.append(f"article {article.pk}: {reason}")
+    result.transient_streak = result.transient_streak + 1 if transient else 0
+    if result.transient_streak >= TRANSIENT_STREAK_LIMIT:
+        raise AnalysisFailed(
+            f"the API failed {result.transient_streak} articles in a row; last: {reasons[-1]}"
+        )
 
 
 def news_analyse(

@@ -222,3 +222,43 @@ def test_ai_analysis_replaces_offline_and_reanalyse_redoes_failed(fake, acme):
     result = news_analyse(reanalyse=True)
     a = ArticleAnalysis.objects.get(article=article)
     assert (result.analysed, a.kind, a.status, a.failure_reason) == (1, "ai", "analysed", "")
+
+
+def test_transient_failure_is_retried_by_the_next_run(fake, acme, settings):
+    settings.ANTHROPIC_MAX_RETRIES = 0
+    article = ArticleFactory(tickers=[acme])
+    fake.replies = [error_reply(529, "overloaded_error", "Overloaded")] * 2
+    news_analyse()
+    failed = ArticleAnalysis.objects.get(article=article)
+    assert failed.status == "failed" and failed.failure_retryable
+    fake.replies = [json_reply(OK)]
+    assert news_analyse().analysed == 1  # no --reanalyse needed
+    a = ArticleAnalysis.objects.get(article=article)
+    assert (a.status, a.failure_retryable, a.failure_reason) == ("analysed", False, "")
+
+
+def test_invalid_output_is_not_retried_by_the_next_run(fake, acme):
+    ArticleFactory(tickers=[acme])
+    fake.default = tool_reply({**GOOD_INPUT, "impact": 0})
+    news_analyse()
+    assert not ArticleAnalysis.objects.get().failure_retryable
+    assert news_analyse().selected == 0
+
+
+def test_run_stops_after_three_articles_in_a_row_fail_on_the_api(fake, acme, settings):
+    settings.ANTHROPIC_MAX_RETRIES = 0
+    for _ in range(5):
+        ArticleFactory(tickers=[acme])
+    fake.default = error_reply(503, "api_error", "Service unavailable")
+    with pytest.raises(CommandError, match="the API failed 3 articles in a row"):
+        call_command("analyze_news")
+    assert ArticleAnalysis.objects.filter(status="failed").count() == 3
+    assert len(fake.requests) == 6
+
+
+def test_unknown_model_stops_the_run(fake, acme):
+    ArticleFactory(tickers=[acme])
+    fake.default = error_reply(404, "not_found_error", "model: claude-nope")
+    result = news_analyse()
+    assert result.aborted.startswith("not found (model claude-sonnet-4-6?)")
+    assert result.whole_run_failed and not ArticleAnalysis.objects.exists()
