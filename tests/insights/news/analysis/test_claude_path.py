@@ -262,3 +262,15 @@ def test_unknown_model_stops_the_run(fake, acme):
     result = news_analyse()
     assert result.aborted.startswith("not found (model claude-sonnet-4-6?)")
     assert result.whole_run_failed and not ArticleAnalysis.objects.exists()
+
+
+def test_some_failures_among_successes_is_a_partial_run_that_exits_zero(fake, acme, capsys):
+    ArticleFactory(tickers=[acme])
+    ArticleFactory(tickers=[acme])
+    bad = tool_reply({**GOOD_INPUT, "summary": ""})
+    fake.replies = [json_reply(OK), bad, bad]
+    call_command("analyze_news")
+    out = capsys.readouterr().out
+    assert "analyze_news: partial" in out and "analysed 1, failed 1" in out
+    failed = ArticleAnalysis.objects.get(status="failed")
+    assert "schema: summary: '' should be non-empty" in failed.failure_reason
