@@ -106,6 +106,9 @@ class ArticleAnalysis(models.Model):
     summary = models.TextField(blank=True)
     key_points = models.JSONField(default=list, blank=True)
     sectors = models.JSONField(default=list, blank=True)
+    dropped_tickers = models.JSONField(
+        default=list, blank=True, help_text="Symbols the model named that Qunex does not know."
+    )
     evidence = models.JSONField(
         default=list, blank=True, help_text="Sentences quoted from the article text sent."
     )

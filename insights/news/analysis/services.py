@@ -151,6 +151,7 @@ _EMPTY = {
     "summary": "",
     "key_points": [],
     "sectors": [],
+    "dropped_tickers": [],
     "evidence": [],
     "model": "",
     "input_tokens": 0,
@@ -212,12 +213,6 @@ def _analyse_ai(client: Any, article: Article, known: dict[str, int], result: An
             transient = transient and exc.transient
             continue
         spent = spent + out.usage
-        key_points = list(out.key_points)
-        if out.dropped_tickers:
-            key_points.append(
-                "Tickers named by the model but unknown to Qunex (dropped): "
-                + ", ".join(sorted(set(out.dropped_tickers)))
-            )
         defaults = {
             **_EMPTY,
             "kind": ArticleAnalysis.Kind.AI,
@@ -226,7 +221,8 @@ def _analyse_ai(client: Any, article: Article, known: dict[str, int], result: An
             "label": out.label,
             "impact": out.impact,
             "summary": out.summary,
-            "key_points": key_points,
+            "key_points": out.key_points,
+            "dropped_tickers": sorted(set(out.dropped_tickers)),
             "sectors": out.sectors,
             "evidence": out.evidence,
             "model": out.model,
