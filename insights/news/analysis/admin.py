@@ -11,7 +11,7 @@ from django.http import HttpRequest
 from insights.news.analysis.services import news_analyse
 from insights.news.models import ArticleAnalysis, TickerSentiment
 
-REANALYSE_MAX = 25
+REANALYSE_MAX = 10
 
 
 class TickerSentimentInline(admin.TabularInline):
@@ -76,7 +76,7 @@ class ArticleAnalysisAdmin(admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    @admin.action(description="Re-analyse selected articles now (at most 25)")
+    @admin.action(description="Re-analyse selected articles now (at most 10)")
     def reanalyse_selected(self, request: HttpRequest, queryset: QuerySet) -> None:
         run_reanalysis(self, request, list(queryset.values_list("article_id", flat=True)))
 

@@ -75,9 +75,9 @@ def test_reanalyse_action_runs_claude_for_the_selected(client, staff_user, fake,
 def test_reanalyse_action_is_bounded(client, staff_user, settings):
     settings.ANTHROPIC_API_KEY = ""
     client.force_login(staff_user)
-    make(26, kind="offline")
+    make(11, kind="offline")
     ids = list(ArticleAnalysis.objects.values_list("pk", flat=True))
     response = client.post(
         URL, {"action": "reanalyse_selected", "_selected_action": ids}, follow=True
     )
-    assert "Select at most 25 articles" in response.content.decode()
+    assert "Select at most 10 articles" in response.content.decode()

@@ -67,3 +67,9 @@ def test_recorded_400_body_gives_invalid_request_reason(fake):
     assert exc.value.reason.startswith("API error 400: invalid_request_error: messages.0")
     assert not exc.value.fatal
     assert len(fake.requests) == 1  # 400 is not retried by the SDK
+
+
+def test_recorded_text_answer_without_tool_call_is_rejected(fake):
+    fake.replies = [Reply(200, recorded("messages_text_end_turn.json"), JSON)]
+    with pytest.raises(AnalysisFailed, match="no record_analysis tool call"):
+        call(fake)
