@@ -280,34 +280,34 @@ def news_analyse(
     result.selected = len(ids)
     if dry_run or not ids:
         return result
-    cap = Decimal(str(settings.NEWS_ANALYSIS_MAX_COST_USD))
-    known: dict[str, int] = {}
-    if mode == "ai":
-        client = client or anthropic_client()
-        known = dict(Ticker.objects.values_list("symbol", "pk"))
-    done = 0
-
-    def articles() -> Iterator[Article]:
-        for batch in _batches(ids):
-            yield from batch
-
-    stream: Iterable[Article] = articles()
+    stream: Iterable[Article] = (a for batch in _batches(ids) for a in batch)
     if progress is not None:
         stream = progress(stream, len(ids))
-    for article in stream:
-        if mode == "offline":
+    if mode == "offline":
+        for article in stream:
             _analyse_offline(article)
             result.analysed += 1
-            done += 1
-            continue
+        return result
+    own_client = client is None
+    client = client or anthropic_client()
+    try:
+        _run_ai(client, stream, len(ids), result)
+    finally:
+        if own_client:
+            client.close()
+    return result
+
+
+def _run_ai(client: Any, stream: Iterable[Article], total: int, result: AnalyseResult) -> None:
+    cap = Decimal(str(settings.NEWS_ANALYSIS_MAX_COST_USD))
+    known = dict(Ticker.objects.values_list("symbol", "pk"))
+    for done, article in enumerate(stream):
         if result.cost_usd >= cap:
             result.cap_reached = True
-            result.left_by_cap = len(ids) - done
-            break
+            result.left_by_cap = total - done
+            return
         try:
             _analyse_ai(client, article, known, result)
         except AnalysisFailed as exc:
             result.aborted = exc.reason
-            break
-        done += 1
-    return result
+            return
