@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 import dj_database_url
@@ -347,6 +348,42 @@ REFRESH_FAIL_ON_RATE_LIMIT = env_bool("REFRESH_FAIL_ON_RATE_LIMIT", True)
 REFRESH_MAX_FAILED_PERCENT = env_int("REFRESH_MAX_FAILED_PERCENT", 10)
 
 # --- Insights: news and its AI analysis (issue 9) -------------------------------------------
+# Claude analysis of news (insights/news/analysis). Prices are USD per million tokens of the
+# configured model; cost = tokens x price, summed per article and capped per run.
+
+
+def _usd(name: str, raw: str) -> Decimal:
+    try:
+        value = Decimal(raw)
+    except InvalidOperation:
+        raise ImproperlyConfigured(f"{name} must be a decimal amount in USD, got {raw!r}") from None
+    if not value.is_finite() or value < 0:
+        raise ImproperlyConfigured(f"{name} must be a non-negative amount in USD, got {raw!r}")
+    return value
+
+
+NEWS_ANALYSIS_MODEL = env_str("NEWS_ANALYSIS_MODEL", "claude-sonnet-4-6")
+NEWS_ANALYSIS_BATCH_SIZE = env_int("NEWS_ANALYSIS_BATCH_SIZE", 20)
+NEWS_ANALYSIS_MAX_COST_USD = _usd(
+    "NEWS_ANALYSIS_MAX_COST_USD", env_str("NEWS_ANALYSIS_MAX_COST_USD", "1.00")
+)
+NEWS_ANALYSIS_MAX_TOKENS = env_int("NEWS_ANALYSIS_MAX_TOKENS", 1024)
+NEWS_ANALYSIS_MAX_CHARS = env_int("NEWS_ANALYSIS_MAX_CHARS", 12000)
+NEWS_ANALYSIS_PRICE_INPUT = _usd(
+    "NEWS_ANALYSIS_PRICE_INPUT", env_str("NEWS_ANALYSIS_PRICE_INPUT", "3.00")
+)
+NEWS_ANALYSIS_PRICE_OUTPUT = _usd(
+    "NEWS_ANALYSIS_PRICE_OUTPUT", env_str("NEWS_ANALYSIS_PRICE_OUTPUT", "15.00")
+)
+NEWS_ANALYSIS_PRICE_CACHE_READ = _usd(
+    "NEWS_ANALYSIS_PRICE_CACHE_READ", env_str("NEWS_ANALYSIS_PRICE_CACHE_READ", "0.30")
+)
+NEWS_ANALYSIS_PRICE_CACHE_WRITE = _usd(
+    "NEWS_ANALYSIS_PRICE_CACHE_WRITE", env_str("NEWS_ANALYSIS_PRICE_CACHE_WRITE", "3.75")
+)
+ANTHROPIC_BASE_URL = env_str("ANTHROPIC_BASE_URL")
+ANTHROPIC_TIMEOUT = env_int("ANTHROPIC_TIMEOUT", 60)
+ANTHROPIC_MAX_RETRIES = env_int("ANTHROPIC_MAX_RETRIES", 2)
 
 
 # --- Insights: insider trades (issue 10) ----------------------------------------------------

@@ -96,12 +96,19 @@ class ArticleAnalysis(models.Model):
     kind = models.CharField(max_length=8, choices=Kind.choices)
     status = models.CharField(max_length=8, choices=Status.choices)
     failure_reason = models.TextField(blank=True)
+    failure_retryable = models.BooleanField(
+        default=False,
+        help_text="Failed only on transient API errors (429, 5xx, timeout): retried next run.",
+    )
     sentiment = models.FloatField(null=True, blank=True, help_text="-1 (bearish) … 1 (bullish).")
     label = models.CharField(max_length=14, choices=Label.choices, blank=True)
     impact = models.PositiveSmallIntegerField(null=True, blank=True, help_text="1 … 5.")
     summary = models.TextField(blank=True)
     key_points = models.JSONField(default=list, blank=True)
     sectors = models.JSONField(default=list, blank=True)
+    dropped_tickers = models.JSONField(
+        default=list, blank=True, help_text="Symbols the model named that Qunex does not know."
+    )
     evidence = models.JSONField(
         default=list, blank=True, help_text="Sentences quoted from the article text sent."
     )
