@@ -14,15 +14,6 @@ urlpatterns = [
     path("", include("insights.scores.urls")),
     # Placeholders until each area's own urls.py defines the route of the same name.
     path(
-        "news/",
-        EmptyRoomView.as_view(
-            title="News",
-            lead="Market news with an AI (Claude) analysis of what it means for each ticker.",
-            points=("Headlines are fetched hourly once a news vendor key is configured.",),
-        ),
-        name="news",
-    ),
-    path(
         "calendar/",
         EmptyRoomView.as_view(
             title="Economic calendar",

@@ -305,6 +305,23 @@ MARKET_DATA_PROVIDERS = env_list("MARKET_DATA_PROVIDERS", ["polygon", "finnhub",
 HTTP_TIMEOUT = env_int("HTTP_TIMEOUT", 10)
 
 # --- Insights: news and its AI analysis (issue 9) -------------------------------------------
+# Keyless feeds, "key|url|publisher" separated by commas: official releases that move markets.
+NEWS_RSS_FEEDS = env_list(
+    "NEWS_RSS_FEEDS",
+    [
+        "fed|https://www.federalreserve.gov/feeds/press_all.xml|Federal Reserve",
+        "sec|https://www.sec.gov/news/pressreleases.rss|SEC",
+        "bls|https://www.bls.gov/feed/bls_latest.rss|Bureau of Labor Statistics",
+        "treasury|https://home.treasury.gov/system/files/126/ofac.xml|U.S. Treasury (OFAC)",
+    ],
+)
+NEWSAPI_BASE_URL = env_str("NEWSAPI_BASE_URL", "https://newsapi.org")
+POLYGON_NEWS_BASE_URL = env_str("POLYGON_NEWS_BASE_URL", "https://api.polygon.io")
+FINNHUB_NEWS_BASE_URL = env_str("FINNHUB_NEWS_BASE_URL", "https://finnhub.io/api/v1")
+# Tickers asked for per run by the per-symbol sources when --tickers is not given.
+NEWS_MAX_SYMBOLS = env_int("NEWS_MAX_SYMBOLS", 30)
+# Default look-back of refresh_news when --since is not given.
+NEWS_LOOKBACK_HOURS = env_int("NEWS_LOOKBACK_HOURS", 48)
 
 
 # --- Insights: insider trades (issue 10) ----------------------------------------------------
