@@ -58,6 +58,8 @@ class SourceError(Exception):
 
 def parse_time(value: Any) -> datetime:
     """ISO 8601 ("2024-05-01T12:00:00Z"), RFC 2822 or epoch seconds to an aware UTC time."""
+    if isinstance(value, datetime):
+        return (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(UTC)
     if isinstance(value, int | float) and not isinstance(value, bool):
         return datetime.fromtimestamp(value, UTC)
     if not isinstance(value, str) or not value.strip():

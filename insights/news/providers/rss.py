@@ -61,11 +61,10 @@ class RssSource(NewsSource):
     ) -> FetchResult:
         response = self.get(self.feed.url, headers=self.headers())
         parsed = feedparser.parse(response.content)
-        if parsed.get("bozo") and not parsed.entries:
+        if not parsed.entries and (parsed.get("bozo") or not parsed.get("version")):
             exc = parsed.get("bozo_exception")
-            raise self.error(
-                f"not a feed: {type(exc).__name__ if exc else 'unparseable'}", permanent=False
-            )
+            kind = type(exc).__name__ if exc else "no RSS or Atom document"
+            raise self.error(f"not a feed: {kind}", permanent=False)
         result = FetchResult()
         entries = parsed.entries[:limit] if limit else parsed.entries
         self.collect(result, entries, self.parse)
