@@ -96,7 +96,7 @@ class Command(JobCommand):
             except SourceError as exc:
                 job.count("failed")
                 failures.append(str(exc))
-                job.log(f"{exc} ({'permanent' if exc.permanent else 'transient'})", level=1)
+                job.log(f"{exc} ({'permanent' if exc.permanent else 'transient'})")
                 continue
             job.count("sources_ok")
             job.count("fetched", len(result.items))
