@@ -10,7 +10,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from insights.news.models import Article, ArticleAnalysis, ArticleTicker, TickerSentiment
+from insights.news.models import Article, ArticleTicker, TickerSentiment
 from insights.news.providers.base import make_item
 from insights.news.services import ingest
 from portfolios.models import Portfolio, Transaction, Watchlist, WatchlistItem
@@ -318,7 +318,7 @@ def test_markup_in_every_field_is_inert_everywhere(auth_client) -> None:
         assert "<script>alert" not in body and "<img src=x" not in body, path
     for path in [API, *(f"{API}{a.pk}/" for a in Article.objects.all())]:
         data = auth_client.get(path).json()
-        rows = data["results"] if "results" in data else [data]
+        rows = data.get("results", [data])
         for row in rows:
             for key in ("title", "description", "publisher", "author"):
                 assert "<" not in row[key] and "&lt;" not in row[key], (path, key)
