@@ -17,6 +17,8 @@ class TickerSentimentSerializer(serializers.ModelSerializer):
 
 
 class AnalysisSerializer(serializers.ModelSerializer):
+    # Plain strings: an enum named "status" would collide with other apps' status enums.
+    status = serializers.CharField(help_text="analysed or failed (see failure_reason).")
     ticker_sentiments = TickerSentimentSerializer(many=True)
     key_points = serializers.ListField(child=serializers.CharField())
     sectors = serializers.ListField(child=serializers.CharField())
