@@ -15,7 +15,9 @@ from insights.news.serializers import ArticleSerializer
 BAD_REQUEST = OpenApiResponse(description="A filter or page value is invalid; the body names it.")
 FILTER_PARAMS = [
     OpenApiParameter(
-        "ticker", OpenApiTypes.STR, description="Only articles linked to this symbol."
+        "ticker",
+        {"type": "string", "pattern": r"^[A-Za-z0-9.\-]{1,12}$"},
+        description="Only articles linked to this symbol.",
     ),
     OpenApiParameter("since", OpenApiTypes.DATE, description="Published on or after (YYYY-MM-DD)."),
     OpenApiParameter(
@@ -25,18 +27,26 @@ FILTER_PARAMS = [
         "sentiment",
         OpenApiTypes.STR,
         enum=[c[0] for c in selectors.SENTIMENT_CHOICES],
-        description="bullish (> 0.15), bearish (< -0.15), neutral, or an exact label.",
+        description="bullish (> 0.15), bearish (< -0.15), or an exact label.",
     ),
     OpenApiParameter(
-        "sentiment_min", OpenApiTypes.DOUBLE, description="Analysed sentiment >= (-1..1)."
+        "sentiment_min",
+        {"type": "number", "minimum": -1, "maximum": 1},
+        description="Analysed sentiment >= (-1..1).",
     ),
     OpenApiParameter(
-        "sentiment_max", OpenApiTypes.DOUBLE, description="Analysed sentiment <= (-1..1)."
+        "sentiment_max",
+        {"type": "number", "minimum": -1, "maximum": 1},
+        description="Analysed sentiment <= (-1..1).",
     ),
     OpenApiParameter(
         "impact", OpenApiTypes.INT, enum=[1, 2, 3, 4, 5], description="Impact at least."
     ),
-    OpenApiParameter("source", OpenApiTypes.STR, description="Source, e.g. polygon or rss:fed."),
+    OpenApiParameter(
+        "source",
+        {"type": "string", "pattern": r"^[A-Za-z0-9:._\-]{1,40}$"},
+        description="Source, e.g. polygon or rss:fed.",
+    ),
 ]
 
 
@@ -45,10 +55,28 @@ class NewsPagination(PageNumberPagination):
     page_size_query_param = "page_size"
     max_page_size = 200
 
+    def get_schema_operation_parameters(self, view):
+        return [
+            {
+                "name": "page",
+                "required": False,
+                "in": "query",
+                "description": "Page number (from 1).",
+                "schema": {"type": "integer", "minimum": 1},
+            },
+            {
+                "name": "page_size",
+                "required": False,
+                "in": "query",
+                "description": f"Articles per page (1 to {self.max_page_size}).",
+                "schema": {"type": "integer", "minimum": 1, "maximum": self.max_page_size},
+            },
+        ]
+
     def paginate_queryset(self, queryset, request, view=None):
         for name in ("page", "page_size"):
             raw = request.query_params.get(name)
-            if raw is not None and (not raw.isdigit() or int(raw) < 1 or len(raw) > 9):
+            if raw is not None and (not raw.isdigit() or int(raw) < 1):
                 raise ValidationError({name: ["Must be a positive whole number."]})
         try:
             return super().paginate_queryset(queryset, request, view)
@@ -59,7 +87,7 @@ class NewsPagination(PageNumberPagination):
 
 
 def _filters(request):
-    f = selectors.parse_filters(request.query_params, user=None)
+    f = selectors.parse_filters(request.query_params, user=None, strict=True)
     if f.errors:
         raise ValidationError({name: [message] for name, message in f.errors.items()})
     return f

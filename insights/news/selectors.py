@@ -15,11 +15,10 @@ from insights.news.models import Article, ArticleAnalysis, ArticleTicker, Ticker
 from markets.models import Ticker
 
 SENTIMENT_LABELS = [c[0] for c in ArticleAnalysis.Label.choices]
-# Sentiment filter choices on the page: a direction or an exact label.
+# Sentiment filter choices: a direction (bullish/bearish) or an exact label.
 SENTIMENT_CHOICES = [
     ("bullish", "Positive (> 0.15)"),
     ("bearish", "Negative (< -0.15)"),
-    ("neutral", "Neutral"),
     *ArticleAnalysis.Label.choices,
 ]
 
@@ -123,13 +122,18 @@ def _clean(value: str | None, limit: int = 40) -> str:
     return value
 
 
-def parse_filters(params, *, user=None) -> NewsFilters:
-    """Read filters from a query dict; a bad value is dropped and named in `errors`."""
+def parse_filters(params, *, user=None, strict: bool = False) -> NewsFilters:
+    """Read filters from a query dict; a bad value is dropped and named in `errors`. The page's
+    form sends empty fields for "any"; with `strict` (the API) an empty value is an error."""
     f = NewsFilters()
 
     def take(name: str, parse) -> None:
         raw = params.get(name)
-        if raw in (None, ""):
+        if raw is None:
+            return
+        if raw == "":
+            if strict:
+                f.errors[name] = f"{name}: must not be empty"
             return
         try:
             parse(_clean(raw))
@@ -195,9 +199,6 @@ def parse_filters(params, *, user=None) -> NewsFilters:
     if user is not None and user.is_authenticated:
         take("watchlist", watchlist)
         take("holdings", holdings)
-    if f.since and f.until and f.since > f.until:
-        f.errors["until"] = "until: must not be before since"
-        f.until = None
     return f
 
 
@@ -215,8 +216,6 @@ def filter_articles(qs: QuerySet[Article], f: NewsFilters, *, user=None) -> Quer
         qs = qs.filter(ok, analysis__sentiment__gt=0.15)
     elif f.sentiment == "bearish":
         qs = qs.filter(ok, analysis__sentiment__lt=-0.15)
-    elif f.sentiment == "neutral":
-        qs = qs.filter(ok, analysis__sentiment__gte=-0.15, analysis__sentiment__lte=0.15)
     elif f.sentiment:
         qs = qs.filter(ok, analysis__label=f.sentiment)
     if f.sentiment_min is not None:

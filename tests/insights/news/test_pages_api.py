@@ -186,6 +186,8 @@ def test_bad_filters_never_500_on_the_page(client, query: str) -> None:
         ("until=x", "until"),
         ("ticker=%00AAPL", "ticker"),
         ("page=", "page"),
+        ("until=", "until"),
+        ("ticker=", "ticker"),
         ("page=0", "page"),
         ("sentiment_min=abc", "sentiment_min"),
         ("source=a%01b", "source"),
