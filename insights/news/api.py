@@ -78,6 +78,9 @@ class NewsPagination(PageNumberPagination):
             raw = request.query_params.get(name)
             if raw is not None and (not raw.isdigit() or int(raw) < 1):
                 raise ValidationError({name: ["Must be a positive whole number."]})
+        size = request.query_params.get("page_size")
+        if size is not None and int(size) > self.max_page_size:
+            raise ValidationError({"page_size": [f"At most {self.max_page_size}."]})
         try:
             return super().paginate_queryset(queryset, request, view)
         except NotFound:

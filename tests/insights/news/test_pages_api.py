@@ -186,6 +186,7 @@ def test_bad_filters_never_500_on_the_page(client, query: str) -> None:
         ("until=x", "until"),
         ("ticker=%00AAPL", "ticker"),
         ("page=", "page"),
+        ("page_size=201", "page_size"),
         ("until=", "until"),
         ("ticker=", "ticker"),
         ("page=0", "page"),
