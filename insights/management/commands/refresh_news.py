@@ -15,10 +15,12 @@ from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.db.models import F
 from django.utils import timezone
 
 from insights.news.providers.base import SourceError
 from insights.news.providers.newsapi import NewsApiSource
+from insights.news.providers.polygon import PolygonNews
 from insights.news.services import Ingestor
 from insights.news.sources import configured_sources
 from markets.models import Ticker
@@ -72,16 +74,19 @@ class Command(JobCommand):
             hours=settings.NEWS_LOOKBACK_HOURS
         )
         limit = options.get("limit")
+        # Largest companies first: they are the ones a per-symbol source is asked about when
+        # --tickers is not given.
         tickers = dict(
-            Ticker.objects.filter(active=True).order_by("symbol").values_list("symbol", "name")
+            Ticker.objects.filter(active=True)
+            .order_by(F("market_cap").desc(nulls_last=True), "symbol")
+            .values_list("symbol", "name")
         )
-        if options.get("tickers"):
-            symbols = options["tickers"]
-            unknown = [s for s in symbols if s not in tickers]
+        explicit = options.get("tickers") or []
+        if explicit:
+            unknown = [s for s in explicit if s not in tickers]
             if unknown:
                 job.count("unknown_symbols", len(unknown))
-        else:
-            symbols = list(tickers)[: settings.NEWS_MAX_SYMBOLS]
+        largest = list(tickers)[: settings.NEWS_MAX_SYMBOLS]
         sources = configured_sources()
         if not sources:
             return "no source configured (NEWS_RSS_FEEDS is empty and no vendor key is set)"
@@ -89,10 +94,16 @@ class Command(JobCommand):
         failures = []
         for source in job.progress(sources, total=len(sources), desc="sources"):
             try:
+                # Call budgets of the free plans: NewsAPI (100 a day) searches per ticker only
+                # for explicit --tickers; Polygon (5 a minute) makes one market-wide call
+                # (its items carry ticker tags) unless tickers are given; Finnhub (60 a
+                # minute) only answers per symbol.
                 if isinstance(source, NewsApiSource):
-                    result = source.fetch(since=since, symbols=symbols, limit=limit, names=tickers)
+                    result = source.fetch(since=since, symbols=explicit, limit=limit, names=tickers)
+                elif isinstance(source, PolygonNews):
+                    result = source.fetch(since=since, symbols=explicit or None, limit=limit)
                 else:
-                    result = source.fetch(since=since, symbols=symbols, limit=limit)
+                    result = source.fetch(since=since, symbols=explicit or largest, limit=limit)
             except SourceError as exc:
                 job.count("failed")
                 failures.append(str(exc))

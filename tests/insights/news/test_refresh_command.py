@@ -105,3 +105,28 @@ def test_outage_of_every_source_fails_and_keeps_earlier_articles(vendor: FakeVen
 def test_bad_arguments_are_named(vendor: FakeVendor, args: list[str]) -> None:
     with pytest.raises(CommandError, match=args[0].lstrip("-")):
         _run(*args)
+
+
+@pytest.mark.django_db
+def test_without_tickers_polygon_is_one_market_wide_call_and_finnhub_asks_the_largest(
+    vendor: FakeVendor, settings
+) -> None:
+    settings.NEWS_RSS_FEEDS = []
+    settings.FINNHUB_API_KEY = "fk"
+    settings.FINNHUB_NEWS_BASE_URL = "https://finnhub.io/api/v1"
+    settings.NEWS_MAX_SYMBOLS = 2
+    TickerFactory(symbol="SMALL", market_cap=10)
+    TickerFactory(symbol="AAPL", name="Apple Inc.", market_cap=3_000)
+    TickerFactory(symbol="MSFT", market_cap=2_000)
+    TickerFactory(symbol="NOCAP", market_cap=None)
+    vendor.add(f"{POLY}/v2/reference/news", fixture("polygon", "news_AAPL_page2.json"))
+    vendor.add(
+        "https://finnhub.io/api/v1/company-news", fixture("finnhub", "company_news_AAPL.json")
+    )
+
+    _run("--since", "2026-11-01")
+
+    polygon = [r for r in vendor.requests if "polygon" in r.url]
+    assert len(polygon) == 1 and "ticker=" not in polygon[0].url
+    finnhub = [dict(vendor.query(i)) for i, r in enumerate(vendor.requests) if "finnhub" in r.url]
+    assert [q["symbol"] for q in finnhub] == ["AAPL", "MSFT"]
