@@ -305,14 +305,14 @@ MARKET_DATA_PROVIDERS = env_list("MARKET_DATA_PROVIDERS", ["polygon", "finnhub",
 HTTP_TIMEOUT = env_int("HTTP_TIMEOUT", 10)
 
 # --- Insights: news and its AI analysis (issue 9) -------------------------------------------
-# Keyless feeds, "key|url|publisher" separated by commas: official releases that move markets.
+# Keyless feeds, "key|url|publisher" separated by commas: official releases that move markets
+# (FOMC statements, SEC actions, BLS jobs/CPI releases).
 NEWS_RSS_FEEDS = env_list(
     "NEWS_RSS_FEEDS",
     [
         "fed|https://www.federalreserve.gov/feeds/press_all.xml|Federal Reserve",
         "sec|https://www.sec.gov/news/pressreleases.rss|SEC",
         "bls|https://www.bls.gov/feed/bls_latest.rss|Bureau of Labor Statistics",
-        "treasury|https://home.treasury.gov/system/files/126/ofac.xml|U.S. Treasury (OFAC)",
     ],
 )
 NEWSAPI_BASE_URL = env_str("NEWSAPI_BASE_URL", "https://newsapi.org")

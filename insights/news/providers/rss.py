@@ -1,7 +1,7 @@
 """Keyless public feeds (RSS/Atom) parsed with feedparser.
 
 The bytes are fetched through the shared session (timeouts, retries, one User-Agent; sec.gov
-gets `SEC_USER_AGENT` as its fair-access policy requires) and handed to feedparser as bytes:
+and bls.gov get `SEC_USER_AGENT` as their fair-access policies require) and handed to feedparser as bytes:
 feedparser never fetches a URL itself.
 """
 
@@ -16,6 +16,10 @@ from urllib.parse import urlsplit
 import feedparser
 
 from insights.news.providers.base import FetchResult, NewsItem, NewsSource, make_item
+
+# Agencies whose fair-access policies block anonymous scripts: they get the declared
+# "Name email" User-Agent (settings.SEC_USER_AGENT).
+DECLARED_UA_HOSTS = ("sec.gov", "bls.gov")
 
 
 @dataclass(frozen=True)
@@ -52,7 +56,8 @@ class RssSource(NewsSource):
 
     def headers(self) -> dict[str, str]:
         host = (urlsplit(self.feed.url).hostname or "").lower()
-        if self.sec_user_agent and (host == "sec.gov" or host.endswith(".sec.gov")):
+        declared = any(host == h or host.endswith(f".{h}") for h in DECLARED_UA_HOSTS)
+        if self.sec_user_agent and declared:
             return {"User-Agent": self.sec_user_agent}
         return {}
 
