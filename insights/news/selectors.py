@@ -263,7 +263,7 @@ def story_page(f: NewsFilters, *, user=None, page: str | int = 1, per_page: int 
     stories = (
         matching.order_by()
         .values("story_id")
-        .annotate(latest=Max("published_at"), lead=Max("id"))
+        .annotate(latest=Max("published_at"))
         .order_by("-latest", "-story_id")
     )
     paginator = Paginator(stories, per_page)
