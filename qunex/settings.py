@@ -385,6 +385,22 @@ ANTHROPIC_BASE_URL = env_str("ANTHROPIC_BASE_URL")
 ANTHROPIC_TIMEOUT = env_int("ANTHROPIC_TIMEOUT", 60)
 ANTHROPIC_MAX_RETRIES = env_int("ANTHROPIC_MAX_RETRIES", 2)
 
+# Keyless feeds, "key|url|publisher" separated by commas: official releases that move markets
+# (FOMC statements, SEC actions, BLS jobs/CPI releases).
+NEWS_RSS_FEEDS = env_list(
+    "NEWS_RSS_FEEDS",
+    [
+        "fed|https://www.federalreserve.gov/feeds/press_all.xml|Federal Reserve",
+        "sec|https://www.sec.gov/news/pressreleases.rss|SEC",
+        "bls|https://www.bls.gov/feed/bls_latest.rss|Bureau of Labor Statistics",
+    ],
+)
+NEWSAPI_BASE_URL = env_str("NEWSAPI_BASE_URL", "https://newsapi.org")
+# Tickers asked for per run by the per-symbol sources when --tickers is not given.
+NEWS_MAX_SYMBOLS = env_int("NEWS_MAX_SYMBOLS", 30)
+# Default look-back of refresh_news when --since is not given.
+NEWS_LOOKBACK_HOURS = env_int("NEWS_LOOKBACK_HOURS", 48)
+
 
 # --- Insights: insider trades (issue 10) ----------------------------------------------------
 SEC_TICKER_MAP_URL = env_str("SEC_TICKER_MAP_URL", "https://www.sec.gov/files/company_tickers.json")

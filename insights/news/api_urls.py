@@ -1,3 +1,10 @@
 from __future__ import annotations
 
-urlpatterns: list = []
+from django.urls import path
+
+from insights.news import api
+
+urlpatterns = [
+    path("news/", api.ArticleListView.as_view(), name="news-list"),
+    path("news/<int:pk>/", api.ArticleDetailView.as_view(), name="news-detail"),
+]

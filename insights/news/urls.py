@@ -1,3 +1,10 @@
 from __future__ import annotations
 
-urlpatterns: list = []
+from django.urls import path
+
+from insights.news import views
+
+urlpatterns = [
+    path("news/", views.news_list_view, name="news"),
+    path("news/<int:pk>/", views.article_detail_view, name="news_article"),
+]

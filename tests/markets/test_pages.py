@@ -88,7 +88,7 @@ def test_dashboard_shows_indexes_movers_and_slots(client):
 
     for slot in ("AI scores", "News", "Upcoming events"):
         assert slot in text
-    assert "Coming soon" in text
+    assert "Coming soon" not in text  # every slot is filled by an insights panel
     assert "Market open" in text and "closes Tue 2025-06-10 20:00 UTC" in text
     assert 'data-feed-url="/api/market-data"' in html
     assert 'data-poll-seconds="15"' in html and 'data-closed-poll-seconds="60"' in html

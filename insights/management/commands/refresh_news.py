@@ -1,0 +1,127 @@
+"""Fetch news from every configured source and store it (see `insights.news.services`).
+
+    python manage.py refresh_news [--since YYYY-MM-DD] [--tickers AAPL,MSFT] [--limit N] [--dry-run]
+
+The keyless feeds (Federal Reserve, SEC, ...) need no key; NewsAPI, Polygon and Finnhub are
+asked when their keys are set. A source that fails is counted (`failed`) and the run goes
+on; the command exits non-zero only when every source failed. Re-running stores nothing
+twice (canonical URLs are unique).
+"""
+
+from __future__ import annotations
+
+import argparse
+from datetime import UTC, datetime, time, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db.models import F
+from django.utils import timezone
+
+from insights.news.providers.base import SourceError
+from insights.news.providers.newsapi import NewsApiSource
+from insights.news.providers.polygon import PolygonNews
+from insights.news.services import Ingestor
+from insights.news.sources import configured_sources
+from markets.models import Ticker
+from qunex.jobs import Job, JobCommand, JobFailed
+
+
+def _symbols(value: str) -> list[str]:
+    symbols = [s.strip().upper() for s in value.split(",") if s.strip()]
+    if not symbols or any(
+        len(s) > 12 or not s.replace(".", "").replace("-", "").isalnum() for s in symbols
+    ):
+        raise argparse.ArgumentTypeError("expected comma-separated symbols, e.g. AAPL,MSFT")
+    return symbols
+
+
+def _since(value: str) -> datetime:
+    try:
+        day = datetime.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is not a date or time (YYYY-MM-DD or YYYY-MM-DDTHH:MM)"
+        ) from None
+    if len(value) <= 10:
+        day = datetime.combine(day.date(), time.min)
+    return day if day.tzinfo else day.replace(tzinfo=UTC)
+
+
+def _positive(value: str) -> int:
+    if not value.isdigit() or int(value) < 1:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a positive whole number")
+    return int(value)
+
+
+class Command(JobCommand):
+    help = "Fetch news from the configured sources (RSS always; NewsAPI/Polygon/Finnhub with keys)."
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument(
+            "--since", type=_since, help="Oldest publication date (default: 48 h ago)."
+        )
+        parser.add_argument(
+            "--tickers", type=_symbols, help="Comma-separated symbols for the per-ticker sources."
+        )
+        parser.add_argument("--limit", type=_positive, help="At most N items per source call.")
+        parser.add_argument(
+            "--dry-run", action="store_true", help="Fetch and match, store nothing."
+        )
+
+    def run(self, job: Job, **options: Any) -> str | None:
+        since = options.get("since") or timezone.now() - timedelta(
+            hours=settings.NEWS_LOOKBACK_HOURS
+        )
+        limit = options.get("limit")
+        # Largest companies first: they are the ones a per-symbol source is asked about when
+        # --tickers is not given.
+        tickers = dict(
+            Ticker.objects.filter(active=True)
+            .order_by(F("market_cap").desc(nulls_last=True), "symbol")
+            .values_list("symbol", "name")
+        )
+        explicit = options.get("tickers") or []
+        if explicit:
+            unknown = [s for s in explicit if s not in tickers]
+            if unknown:
+                job.count("unknown_symbols", len(unknown))
+        largest = list(tickers)[: settings.NEWS_MAX_SYMBOLS]
+        sources = configured_sources()
+        if not sources:
+            return "no source configured (NEWS_RSS_FEEDS is empty and no vendor key is set)"
+        ingestor = Ingestor(dry_run=bool(options.get("dry_run")))
+        failures = []
+        for source in job.progress(sources, total=len(sources), desc="sources"):
+            try:
+                # Call budgets of the free plans: NewsAPI (100 a day) searches per ticker only
+                # for explicit --tickers; Polygon (5 a minute) makes one market-wide call
+                # (its items carry ticker tags) unless tickers are given; Finnhub (60 a
+                # minute) only answers per symbol.
+                if isinstance(source, NewsApiSource):
+                    result = source.fetch(since=since, symbols=explicit, limit=limit, names=tickers)
+                elif isinstance(source, PolygonNews):
+                    result = source.fetch(since=since, symbols=explicit or None, limit=limit)
+                else:
+                    result = source.fetch(since=since, symbols=explicit or largest, limit=limit)
+            except SourceError as exc:
+                job.count("failed")
+                failures.append(str(exc))
+                job.log(f"{exc} ({'permanent' if exc.permanent else 'transient'})")
+                continue
+            job.count("sources_ok")
+            job.count("fetched", len(result.items))
+            if result.skipped:
+                job.count("malformed", result.skipped)
+                job.log(f"{source.name}: skipped {result.skipped}: {'; '.join(result.reasons[:3])}")
+            ingestor.ingest(result.items)
+        stats = ingestor.stats
+        job.count("stored" if not options.get("dry_run") else "would_store", stats.created)
+        job.count("duplicates", stats.duplicates)
+        job.count("grouped", stats.grouped)
+        job.count("ticker_links", stats.ticker_links)
+        if stats.skipped:
+            job.count("malformed", stats.skipped)
+        if failures and len(failures) == len(sources):
+            raise JobFailed("every source failed: " + "; ".join(failures)[:1000])
+        return ("failed: " + "; ".join(failures)[:500]) if failures else None

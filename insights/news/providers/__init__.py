@@ -1,0 +1,1 @@
+"""News sources: one adapter module per vendor, each behind `base.NewsSource`."""

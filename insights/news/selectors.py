@@ -1,0 +1,322 @@
+"""Reads for the news pages, panels and API. Every list runs a fixed number of queries
+whatever the number of articles (tickers, analysis, per-ticker sentiments and story members
+are prefetched)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+
+from django.core.paginator import Page, Paginator
+from django.db.models import Case, DecimalField, F, Max, Prefetch, Q, QuerySet, Sum, When
+from django.utils import timezone
+
+from insights.news.models import Article, ArticleAnalysis, ArticleTicker, TickerSentiment
+from markets.models import Ticker
+
+SENTIMENT_LABELS = [c[0] for c in ArticleAnalysis.Label.choices]
+# Sentiment filter choices: a direction (bullish/bearish) or an exact label.
+SENTIMENT_CHOICES = [
+    ("bullish", "Positive (> 0.15)"),
+    ("bearish", "Negative (< -0.15)"),
+    *ArticleAnalysis.Label.choices,
+]
+
+
+def articles_queryset() -> QuerySet[Article]:
+    """Articles with everything a list row or the API shows, prefetched."""
+    return (
+        Article.objects.select_related("analysis", "story")
+        .prefetch_related(
+            Prefetch(
+                "ticker_links",
+                queryset=ArticleTicker.objects.select_related("ticker").order_by("ticker__symbol"),
+            ),
+            Prefetch(
+                "analysis__ticker_sentiments",
+                queryset=TickerSentiment.objects.select_related("ticker").order_by(
+                    "ticker__symbol"
+                ),
+            ),
+            Prefetch(
+                "story__articles",
+                queryset=Article.objects.only(
+                    "id", "publisher", "source", "url", "title", "story_id", "published_at"
+                ).order_by("published_at", "id"),
+                to_attr="members",
+            ),
+        )
+        .order_by("-published_at", "-id")
+    )
+
+
+def held_ticker_ids(user) -> QuerySet:
+    """Tickers with a positive net bought quantity in the user's own portfolios."""
+    from portfolios.models import Transaction
+
+    return (
+        Transaction.objects.filter(portfolio__owner=user, ticker__isnull=False)
+        .values("ticker_id")
+        .annotate(
+            net=Sum(
+                Case(
+                    When(type=Transaction.Type.BUY, then=F("quantity")),
+                    When(type=Transaction.Type.SELL, then=-F("quantity")),
+                    default=0,
+                    output_field=DecimalField(max_digits=24, decimal_places=8),
+                )
+            )
+        )
+        .filter(net__gt=0)
+        .values("ticker_id")
+    )
+
+
+def watched_ticker_ids(user, watchlist_id: int | None = None) -> QuerySet:
+    from portfolios.models import WatchlistItem
+
+    items = WatchlistItem.objects.filter(watchlist__owner=user)
+    if watchlist_id:
+        items = items.filter(watchlist_id=watchlist_id)
+    return items.values("ticker_id")
+
+
+@dataclass
+class NewsFilters:
+    ticker: str = ""
+    watchlist: str = ""  # "", "all" or a watchlist id (the user's own)
+    holdings: bool = False
+    sentiment: str = ""
+    sentiment_min: float | None = None
+    sentiment_max: float | None = None
+    impact: int | None = None
+    source: str = ""
+    since: date | None = None
+    until: date | None = None
+    errors: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def active(self) -> bool:
+        return any(
+            [
+                self.ticker,
+                self.watchlist,
+                self.holdings,
+                self.sentiment,
+                self.sentiment_min is not None,
+                self.sentiment_max is not None,
+                self.impact,
+                self.source,
+                self.since,
+                self.until,
+            ]
+        )
+
+
+def _clean(value: str | None, limit: int = 40) -> str:
+    value = (value or "").strip()
+    if any(ord(c) < 32 or ord(c) == 0x7F for c in value):
+        raise ValueError("contains control characters")
+    if len(value) > limit:
+        raise ValueError("is too long")
+    return value
+
+
+def parse_filters(params, *, user=None, strict: bool = False) -> NewsFilters:
+    """Read filters from a query dict; a bad value is dropped and named in `errors`. The page's
+    form sends empty fields for "any"; with `strict` (the API) an empty value is an error."""
+    f = NewsFilters()
+
+    def take(name: str, parse) -> None:
+        raw = params.get(name)
+        if raw is None:
+            return
+        if raw == "":
+            if strict:
+                f.errors[name] = f"{name}: must not be empty"
+            return
+        try:
+            parse(_clean(raw))
+        except (ValueError, TypeError) as exc:
+            f.errors[name] = f"{name}: {exc}" if str(exc) else f"{name}: invalid value"
+
+    def ticker(v: str) -> None:
+        if not all(c.isalnum() or c in ".-" for c in v) or len(v) > 12:
+            raise ValueError("is not a ticker symbol")
+        f.ticker = v.upper()
+
+    def sentiment(v: str) -> None:
+        if v not in {c[0] for c in SENTIMENT_CHOICES}:
+            raise ValueError(f"must be one of {', '.join(c[0] for c in SENTIMENT_CHOICES)}")
+        f.sentiment = v
+
+    def bound(attr: str):
+        def parse(v: str) -> None:
+            number = float(v)
+            if not -1 <= number <= 1:
+                raise ValueError("must be between -1 and 1")
+            setattr(f, attr, number)
+
+        return parse
+
+    def impact(v: str) -> None:
+        if v not in {"1", "2", "3", "4", "5"}:
+            raise ValueError("must be 1 to 5")
+        f.impact = int(v)
+
+    def source(v: str) -> None:
+        if not all(c.isalnum() or c in ":-_." for c in v):
+            raise ValueError("is not a source name")
+        f.source = v
+
+    def day(attr: str):
+        def parse(v: str) -> None:
+            try:
+                setattr(f, attr, date.fromisoformat(v))
+            except ValueError:
+                raise ValueError("is not a date (YYYY-MM-DD)") from None
+
+        return parse
+
+    def watchlist(v: str) -> None:
+        if v != "all" and not v.isdigit():
+            raise ValueError("must be 'all' or a watchlist id")
+        f.watchlist = v
+
+    def holdings(v: str) -> None:
+        if v not in {"1", "true", "on", "0", "false", "off"}:
+            raise ValueError("must be true or false")
+        f.holdings = v in {"1", "true", "on"}
+
+    take("ticker", ticker)
+    take("sentiment", sentiment)
+    take("sentiment_min", bound("sentiment_min"))
+    take("sentiment_max", bound("sentiment_max"))
+    take("impact", impact)
+    take("source", source)
+    take("since", day("since"))
+    take("until", day("until"))
+    if user is not None and user.is_authenticated:
+        take("watchlist", watchlist)
+        take("holdings", holdings)
+    return f
+
+
+def filter_articles(qs: QuerySet[Article], f: NewsFilters, *, user=None) -> QuerySet[Article]:
+    if f.ticker:
+        qs = qs.filter(ticker_links__ticker__symbol=f.ticker)
+    if user is not None and user.is_authenticated:
+        if f.watchlist:
+            ids = watched_ticker_ids(user, None if f.watchlist == "all" else int(f.watchlist))
+            qs = qs.filter(ticker_links__ticker_id__in=ids)
+        if f.holdings:
+            qs = qs.filter(ticker_links__ticker_id__in=held_ticker_ids(user))
+    ok = Q(analysis__status=ArticleAnalysis.Status.ANALYSED)
+    if f.sentiment == "bullish":
+        qs = qs.filter(ok, analysis__sentiment__gt=0.15)
+    elif f.sentiment == "bearish":
+        qs = qs.filter(ok, analysis__sentiment__lt=-0.15)
+    elif f.sentiment:
+        qs = qs.filter(ok, analysis__label=f.sentiment)
+    if f.sentiment_min is not None:
+        qs = qs.filter(ok, analysis__sentiment__gte=f.sentiment_min)
+    if f.sentiment_max is not None:
+        qs = qs.filter(ok, analysis__sentiment__lte=f.sentiment_max)
+    if f.impact:
+        qs = qs.filter(ok, analysis__impact__gte=f.impact)
+    if f.source:
+        qs = qs.filter(source=f.source)
+    tz = timezone.get_current_timezone()
+    if f.since:
+        qs = qs.filter(published_at__gte=datetime.combine(f.since, time.min, tzinfo=tz))
+    if f.until:
+        qs = qs.filter(
+            published_at__lt=datetime.combine(f.until + timedelta(days=1), time.min, tzinfo=tz)
+        )
+    if f.ticker or f.watchlist or f.holdings:
+        qs = qs.distinct()
+    return qs
+
+
+@dataclass
+class StoryRow:
+    """One story on the News page: its newest matching article and the other publishers."""
+
+    article: Article
+    others: list[Article]
+
+    @property
+    def also_reported_by(self) -> list[str]:
+        names: list[str] = []
+        lead = self.article.publisher or self.article.source
+        for member in self.others:
+            name = member.publisher or member.source
+            if name != lead and name not in names:
+                names.append(name)
+        return names
+
+
+def story_page(f: NewsFilters, *, user=None, page: str | int = 1, per_page: int = 25):
+    """A page of stories (newest first) matching `f`: 1 count, 1 story-id page, 1 article
+    query and 4 prefetches, whatever the page size."""
+    matching = filter_articles(Article.objects.all(), f, user=user)
+    stories = (
+        matching.order_by()
+        .values("story_id")
+        .annotate(latest=Max("published_at"))
+        .order_by("-latest", "-story_id")
+    )
+    paginator = Paginator(stories, per_page)
+    page_obj: Page = paginator.get_page(page)
+    rows_meta = list(page_obj.object_list)
+    story_ids = [r["story_id"] for r in rows_meta if r["story_id"] is not None]
+    articles = list(
+        articles_queryset().filter(
+            Q(story_id__in=story_ids) & Q(pk__in=matching.order_by().values("pk"))
+        )
+    )
+    lead: dict[int, Article] = {}
+    for article in articles:  # newest first: the first seen is the story's lead
+        lead.setdefault(article.story_id, article)
+    rows = []
+    for meta in rows_meta:
+        article = lead.get(meta["story_id"])
+        if article is None:
+            continue
+        members = getattr(article.story, "members", []) if article.story_id else []
+        rows.append(StoryRow(article, [m for m in members if m.pk != article.pk]))
+    return page_obj, rows
+
+
+def article_detail(pk: int) -> Article | None:
+    return articles_queryset().filter(pk=pk).first()
+
+
+def ticker_news(ticker: Ticker, *, limit: int = 8) -> list[tuple[Article, TickerSentiment | None]]:
+    """Latest articles on `ticker` with that ticker's own sentiment (if analysed)."""
+    rows = []
+    for article in articles_queryset().filter(ticker_links__ticker=ticker)[:limit]:
+        own = None
+        analysis = getattr(article, "analysis", None) if _has_analysis(article) else None
+        if analysis is not None:
+            own = next(
+                (s for s in analysis.ticker_sentiments.all() if s.ticker_id == ticker.pk), None
+            )
+        rows.append((article, own))
+    return rows
+
+
+def latest_stories(*, limit: int = 6) -> list[StoryRow]:
+    return story_page(NewsFilters(), page=1, per_page=limit)[1]
+
+
+def sources_in_use() -> list[str]:
+    return list(Article.objects.order_by("source").values_list("source", flat=True).distinct())
+
+
+def _has_analysis(article: Article) -> bool:
+    try:
+        article.analysis  # noqa: B018
+    except ArticleAnalysis.DoesNotExist:
+        return False
+    return True
