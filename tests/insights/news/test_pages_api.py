@@ -166,7 +166,6 @@ def test_sentiment_impact_source_and_date_filters(client) -> None:
         "?sentiment=junk",
         "?impact=9",
         "?since=yesterday",
-        "?ticker=%00AAPL",
         "?page=",
         "?page=x",
         "?sentiment_min=5",
@@ -175,6 +174,10 @@ def test_sentiment_impact_source_and_date_filters(client) -> None:
 def test_bad_filters_never_500_on_the_page(client, query: str) -> None:
     response = client.get(NEWS + query)
     assert response.status_code == 200
+
+
+def test_control_characters_are_a_400_before_any_query(client) -> None:
+    assert client.get(NEWS + "?ticker=%00AAPL").status_code == 400
 
 
 @pytest.mark.parametrize(
