@@ -8,25 +8,8 @@ from django.core.management import CommandError, call_command
 from insights.news.models import Article
 from qunex.models import JobRun
 from tests.factories import TickerFactory
-from tests.markets import FakeVendor, Reply, fake_session, fixture
-
-FED = "https://www.federalreserve.gov/feeds/press_all.xml"
-SEC = "https://www.sec.gov/news/pressreleases.rss"
-POLY = "https://api.polygon.io"
-
-
-@pytest.fixture
-def vendor(monkeypatch, settings) -> FakeVendor:
-    vendor = FakeVendor()
-    session = fake_session(vendor)
-    monkeypatch.setattr("insights.news.sources.shared_session", lambda: session, raising=False)
-    monkeypatch.setattr("insights.news.providers.base.shared_session", lambda: session)
-    settings.NEWS_RSS_FEEDS = [f"fed|{FED}|Federal Reserve", f"sec|{SEC}|SEC"]
-    settings.NEWSAPI_KEY = ""
-    settings.FINNHUB_API_KEY = ""
-    settings.POLYGON_API_KEY = "pk"
-    settings.POLYGON_BASE_URL = POLY
-    return vendor
+from tests.insights.news.conftest import FED, POLY, SEC
+from tests.markets import FakeVendor, Reply, fixture
 
 
 def _run(*args: str) -> str:
