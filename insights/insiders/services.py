@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from insights.insiders.models import InsiderFiling, InsiderTransaction
 from insights.insiders.parser import FilingParseError, FilingRecord, parse_form4
+from insights.insiders.providers.finnhub import FinnhubInsiders
 from insights.insiders.providers.sec import FilingRef, Log, SecEdgar, SecError
 from markets.models import Ticker
 
@@ -233,13 +234,21 @@ def insiders_refresh(
     symbols: list[str] | None = None,
     limit: int | None = None,
     dry_run: bool = False,
+    fallback: FinnhubInsiders | None = None,
     log: Log = lambda m: None,
     progress: Progress = lambda items, **kw: iter(items),
 ) -> RefreshReport:
     """Recent Form 4/4-A filings of the tickers Qunex knows (or `symbols`), fetched from EDGAR
-    and stored. A failing company or filing is counted and the run goes on; a failing ticker
-    map raises `SecError` (the whole source failed)."""
-    cik_of = edgar.ticker_map()
+    and stored. A failing company or filing is counted and the run goes on. `fallback`
+    (Finnhub) is asked for the companies EDGAR could not give: not in its ticker map, or
+    failed. A failing ticker map with no fallback raises `SecError` (the source failed)."""
+    try:
+        cik_of = edgar.ticker_map()
+    except SecError:
+        if fallback is None:
+            raise
+        cik_of = {}
+        log("sec: the ticker map failed; every company goes to the second source")
     wanted = symbols or list(
         Ticker.objects.active()
         .filter(is_demo=False)
@@ -249,17 +258,23 @@ def insiders_refresh(
     since = timezone.now().date() - timedelta(days=days)
     report = RefreshReport()
     refs: list[FilingRef] = []
+    second: list[str] = []
     for symbol in progress(wanted, total=len(wanted), desc="companies"):
         cik = cik_of.get(symbol.upper())
         if cik is None:
             log(f"{symbol}: not in the SEC ticker map")
+            second.append(symbol)
             continue
         report.companies += 1
         try:
             refs.extend(edgar.recent_filings(cik=cik, since=since))
         except SecError as exc:
-            report.companies_failed += 1
+            if fallback is None:
+                report.companies_failed += 1
             report.failed.append(f"{symbol}: {exc}")
+            second.append(symbol)
+    if fallback is not None:
+        _from_second_source(report, fallback, second, since=since, dry_run=dry_run)
     known = set(
         InsiderFiling.objects.filter(accession__in=[r.accession for r in refs]).values_list(
             "accession", flat=True
@@ -284,3 +299,33 @@ def insiders_refresh(
             dry_run=dry_run,
         )
     return report
+
+
+def _from_second_source(
+    report: RefreshReport,
+    source: FinnhubInsiders,
+    symbols: list[str],
+    *,
+    since: date,
+    dry_run: bool,
+) -> None:
+    today = timezone.now().date()
+    for symbol in symbols:
+        report.companies += 1
+        try:
+            filings, skipped = source.filings(symbol=symbol, start=since, end=today)
+        except SecError as exc:
+            report.companies_failed += 1
+            report.failed.append(f"{symbol}: {exc}")
+            continue
+        report.skipped.extend(skipped)
+        for accession, filed_on, record in filings:
+            report.filings += 1
+            if dry_run:
+                report.transactions += len(record.transactions)
+                continue
+            result = filing_store(
+                record=record, accession=accession, filed_on=filed_on, source="finnhub"
+            )
+            report.created += int(result.created)
+            report.transactions += result.transactions

@@ -4,8 +4,10 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import CommandError
 
+from insights.insiders.providers.finnhub import FinnhubInsiders
 from insights.insiders.providers.sec import SecEdgar, SecError
 from insights.insiders.services import RefreshReport, insiders_load_dir, insiders_refresh
 from qunex.jobs import Job, JobCommand, JobFailed
@@ -26,7 +28,8 @@ class Command(JobCommand):
         "under 10 requests per second. --from-dir loads XML files from a folder instead "
         "(backfills, offline). Runs daily (insider-refresh workflow); a second run changes "
         "nothing. A malformed filing is skipped and counted; the run fails when the whole "
-        "source failed."
+        "source failed. With FINNHUB_API_KEY, Finnhub's insider transactions fill in for the "
+        "companies EDGAR could not give."
     )
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
@@ -50,8 +53,10 @@ class Command(JobCommand):
         else:
             try:
                 edgar = SecEdgar()
+                fallback = FinnhubInsiders() if settings.FINNHUB_API_KEY else None
                 report = insiders_refresh(
                     edgar=edgar,
+                    fallback=fallback,
                     days=days,
                     symbols=tickers,
                     limit=limit,
