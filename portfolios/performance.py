@@ -24,7 +24,6 @@ from decimal import Decimal
 
 import numpy as np
 import pandas as pd
-from scipy import optimize
 
 from portfolios.ledger import Ledger, TxnType, cash_delta, external_flow
 
@@ -252,6 +251,8 @@ def xirr(cash_flows: Iterable[tuple[dt.date, float | Decimal]]) -> float | None:
     flows = sorted((d, float(a)) for d, a in cash_flows if a)
     if not any(a > 0 for _, a in flows) or not any(a < 0 for _, a in flows):
         return None
+    from scipy import optimize  # loaded on first use: keeps scipy out of every process start
+
     d0 = flows[0][0]
     years = np.array([(d - d0).days / DAYS_PER_YEAR for d, _ in flows])
     amounts = np.array([a for _, a in flows])
@@ -276,6 +277,8 @@ def _newton(npv: Callable[[float], float], years: np.ndarray, amounts: np.ndarra
     def slope(rate: float) -> float:
         with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
             return float(np.sum(-years * amounts / (1.0 + rate) ** (years + 1.0)))
+
+    from scipy import optimize
 
     try:
         rate = optimize.newton(npv, 0.1, fprime=slope, maxiter=200)

@@ -26,7 +26,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.linear_model import Ridge
 
 from insights.scores.features import FEATURES
 from insights.scores.labels import HORIZON
@@ -163,6 +162,8 @@ def fit(X: pd.DataFrame, y: pd.Series | np.ndarray, params: Hyperparameters) -> 
     y_clipped = np.clip(y, *np.quantile(y, [q, 1 - q]))
     coefs = np.zeros(cols.shape[1])
     if varying.any():
+        from sklearn.linear_model import Ridge  # training only: web workers never load sklearn
+
         ridge = Ridge(alpha=params.ridge_lambda * len(y), solver="cholesky")
         ridge.fit(z[:, varying], y_clipped)
         coefs[varying] = ridge.coef_

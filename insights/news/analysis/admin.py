@@ -8,7 +8,6 @@ from django.contrib import admin, messages
 from django.db.models import Count, QuerySet, Sum
 from django.http import HttpRequest
 
-from insights.news.analysis.services import news_analyse
 from insights.news.models import ArticleAnalysis, TickerSentiment
 
 REANALYSE_MAX = 10
@@ -35,6 +34,9 @@ def run_reanalysis(modeladmin: admin.ModelAdmin, request: HttpRequest, article_i
             messages.ERROR,
         )
         return
+    # The analysis (and the anthropic SDK) loads only when staff use it, not in every worker.
+    from insights.news.analysis.services import news_analyse
+
     result = news_analyse(article_ids=article_ids, reanalyse=True)
     counts = ", ".join(f"{k} {v}" for k, v in result.counts().items())
     level = messages.SUCCESS
