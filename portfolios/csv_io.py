@@ -36,6 +36,7 @@ from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from markets.models import Ticker
 from portfolios.ledger import LedgerError, Txn, TxnType, build_ledger
 from portfolios.models import Portfolio, Transaction
+from portfolios.validation import ledger_error_field, transaction_fields
 
 COLUMNS = ("date", "type", "symbol", "quantity", "price", "fees", "amount", "notes")
 REQUIRED = ("date", "type")
@@ -251,14 +252,12 @@ def _dup_key(txn_type: str, date: dt.date, symbol: str | None, *numbers: Decimal
 def check_rows(*, portfolio: Portfolio, rows: Sequence[ImportRow | dict]) -> CheckedRows:
     """Check parsed rows against the database: 2 queries (tickers, the portfolio's history).
 
-    1. Each row becomes validated model fields (`services.transaction_fields`): known ticker,
+    1. Each row becomes validated model fields (`validation.transaction_fields`): known ticker,
        no future date, positive quantity/amount, fields that apply to the type.
     2. A row equal (date, type, symbol, quantity, price, amount) to a transaction already in
        the portfolio, or to an earlier row of the file, is a duplicate.
     3. The ledger replays the portfolio's history plus all rows; its error names the row.
     """
-    from portfolios.services import ledger_error_field, transaction_fields
-
     items = [r if isinstance(r, ImportRow) else ImportRow.from_dict(r) for r in rows]
     symbols = {r.symbol for r in items if r.symbol}
     tickers = {t.symbol: t for t in Ticker.objects.filter(symbol__in=symbols)} if symbols else {}

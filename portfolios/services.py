@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Iterable, Sequence
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
@@ -23,16 +23,13 @@ from django.urls import reverse
 from django.utils import timezone
 
 from markets.models import Ticker
+from portfolios import csv_io
 from portfolios.ledger import (
-    AMOUNT_TYPES,
-    SYMBOL_TYPES,
-    TRADE_TYPES,
     Ledger,
     LedgerError,
     Txn,
     TxnType,
     build_ledger,
-    validate_txn,
 )
 from portfolios.models import (
     AlertFiring,
@@ -44,55 +41,22 @@ from portfolios.models import (
     WatchlistItem,
 )
 from portfolios.selectors import unread_cache_key
-from qunex.text import plain_text
+from portfolios.validation import (
+    ZERO,
+    clean_text,
+    decimal_input,
+    ledger_error_field,
+    ticker_resolve,
+    transaction_fields,
+)
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_BENCHMARK = "SPY"
-ZERO = Decimal(0)
 _UNSET: Any = object()
-LEDGER_FIELDS = ("quantity", "price", "fees", "amount", "symbol", "trade_date")
 
 
 # --- helpers ---------------------------------------------------------------------------------
-
-
-def clean_text(text: str | None, *, max_length: int | None = None, multiline: bool = False) -> str:
-    """Plain text from user input (`qunex.text.plain_text`): tags stripped and entities
-    decoded to a fixed point, so `&lt;script&gt;` is not stored as a live tag; control
-    characters dropped. Names fold white space; `multiline` notes keep their line breaks."""
-    plain = plain_text(text, collapse_space=not multiline)
-    return plain[:max_length].strip() if max_length else plain
-
-
-def ticker_resolve(symbol: str | None, *, field: str = "symbol") -> Ticker:
-    """The Ticker for `symbol`; ValidationError on `field` when it is not in the universe."""
-    text = (symbol or "").strip().upper()
-    if not text:
-        raise ValidationError({field: "Enter a ticker symbol."})
-    ticker = Ticker.objects.filter(symbol=text).first()
-    if ticker is None:
-        raise ValidationError({field: f"Unknown ticker {text!r}: pick a symbol from the list."})
-    return ticker
-
-
-def _decimal(value: Any, field: str) -> Decimal:
-    if value is None or value == "":
-        return ZERO
-    try:
-        number = value if isinstance(value, Decimal) else Decimal(str(value).strip())
-    except InvalidOperation:
-        raise ValidationError({field: f"Enter a number, not {value!r}."}) from None
-    if not number.is_finite():
-        raise ValidationError({field: "Enter a finite number."})
-    return number
-
-
-def ledger_error_field(exc: LedgerError) -> str:
-    """The form field a LedgerError is about: its own `field`, else the whole history."""
-    if exc.field in LEDGER_FIELDS or exc.field == "type":
-        return exc.field
-    return NON_FIELD_ERRORS
 
 
 def replay(
@@ -206,73 +170,6 @@ def portfolio_delete(*, portfolio: Portfolio) -> None:
 # --- transactions ----------------------------------------------------------------------------
 
 
-def transaction_fields(
-    *,
-    type: str,
-    trade_date: dt.date | None,
-    symbol: str | None = None,
-    quantity: Any = ZERO,
-    price: Any = ZERO,
-    fees: Any = ZERO,
-    amount: Any = ZERO,
-    notes: str = "",
-    today: dt.date | None = None,
-    tickers: dict[str, Ticker] | None = None,
-) -> dict[str, Any]:
-    """Validated model fields for one transaction; ValidationError naming the first bad field.
-
-    Fields that do not apply to the type are zeroed (a deposit has no quantity). `tickers`
-    is an optional {SYMBOL: Ticker} cache (CSV import resolves all symbols in one query).
-    """
-    try:
-        kind = TxnType(str(type).strip().lower())
-    except ValueError:
-        choices = ", ".join(t.value for t in TxnType)
-        raise ValidationError({"type": f"Unknown type {type!r}; use one of {choices}."}) from None
-    if not isinstance(trade_date, dt.date):
-        raise ValidationError({"trade_date": "Enter the trade date."})
-    if trade_date > (today or timezone.localdate()):
-        raise ValidationError({"trade_date": f"{trade_date} is in the future; enter a past trade."})
-    text = (symbol or "").strip().upper()
-    ticker = None
-    if kind in SYMBOL_TYPES or (text and kind in (TxnType.FEE, TxnType.INTEREST)):
-        if tickers is not None:
-            ticker = tickers.get(text)
-            if ticker is None:
-                field_error = (
-                    "Enter a ticker symbol."
-                    if not text
-                    else (f"Unknown ticker {text!r}: pick a symbol from the list.")
-                )
-                raise ValidationError({"symbol": field_error})
-        else:
-            ticker = ticker_resolve(text)
-    values = {
-        "quantity": _decimal(quantity, "quantity"),
-        "price": _decimal(price, "price"),
-        "fees": _decimal(fees, "fees"),
-        "amount": _decimal(amount, "amount"),
-    }
-    if kind in TRADE_TYPES:
-        values["amount"] = ZERO
-    elif kind is TxnType.SPLIT:
-        values.update(price=ZERO, fees=ZERO, amount=ZERO)
-    elif kind in AMOUNT_TYPES:
-        values.update(quantity=ZERO, price=ZERO, fees=ZERO)
-    txn = Txn(type=kind, trade_date=trade_date, symbol=ticker.symbol if ticker else None, **values)
-    try:
-        validate_txn(txn)
-    except LedgerError as exc:
-        raise ValidationError({ledger_error_field(exc): str(exc)}) from None
-    return {
-        "type": kind.value,
-        "trade_date": trade_date,
-        "ticker": ticker,
-        "notes": clean_text(notes, multiline=True),
-        **values,
-    }
-
-
 def _as_txn(fields: dict[str, Any], pk: int | None = None) -> Txn:
     ticker = fields["ticker"]
     return Txn(
@@ -377,8 +274,6 @@ def transactions_import(*, portfolio: Portfolio, rows: Sequence[Any]) -> list[Tr
     The rows are checked again under the portfolio lock (the history may have changed since
     the preview); any error raises `portfolios.csv_io.ImportRejected` with the row errors.
     """
-    from portfolios import csv_io
-
     locked = _lock(portfolio)
     checked = csv_io.check_rows(portfolio=locked, rows=rows)
     if checked.errors:
@@ -420,8 +315,8 @@ def watchlist_delete(*, watchlist: Watchlist) -> None:
 
 
 def _targets(target_above: Any, target_below: Any) -> tuple[Decimal | None, Decimal | None]:
-    above = None if target_above in (None, "") else _decimal(target_above, "target_above")
-    below = None if target_below in (None, "") else _decimal(target_below, "target_below")
+    above = None if target_above in (None, "") else decimal_input(target_above, "target_above")
+    below = None if target_below in (None, "") else decimal_input(target_below, "target_below")
     if above is not None and above <= 0:
         raise ValidationError({"target_above": "Enter a price above 0."})
     if below is not None and below <= 0:
@@ -476,7 +371,7 @@ def alert_create(*, owner, symbol: str, direction: str, threshold: Any) -> Price
     ticker = ticker_resolve(symbol)
     if direction not in PriceAlert.Direction.values:
         raise ValidationError({"direction": "Choose above or below."})
-    value = _decimal(threshold, "threshold")
+    value = decimal_input(threshold, "threshold")
     if value <= 0:
         raise ValidationError({"threshold": "Enter a price above 0."})
     return PriceAlert.objects.create(
