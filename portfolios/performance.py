@@ -243,13 +243,16 @@ def xirr(cash_flows: Iterable[tuple[dt.date, float | Decimal]]) -> float | None:
 
     Investor's view: money put in is negative, money taken out (and the final value)
     positive.
-    1. None unless there is at least one positive and one negative flow.
+    1. None unless there is at least one positive and one negative flow, on different days
+       (over no time at all a rate is undefined).
     2. Scan a grid of rates from -99.9999999% to 1e9 for sign changes of the NPV; solve each
        bracket with brentq and return the root closest to 0.
     3. No bracket: try Newton from 10%; None if it does not converge to a rate above -100%.
     """
     flows = sorted((d, float(a)) for d, a in cash_flows if a)
     if not any(a > 0 for _, a in flows) or not any(a < 0 for _, a in flows):
+        return None
+    if flows[0][0] == flows[-1][0]:
         return None
     from scipy import optimize  # loaded on first use: keeps scipy out of every process start
 
