@@ -3,10 +3,11 @@
 1. Tokenise the title, description and content into lower-case words.
 2. Count positive and negative words from a compact list drawn from the Loughran-McDonald
    finance sentiment categories (see docs/news-analysis.md for why a compact list).
-3. A positive word with a negator ("not", "no", "never", …) among the three words before it
-   counts as negative (Loughran-McDonald's own rule; negated negatives stay negative, since
-   "not bad" is rarely bullish in filings and news).
-4. sentiment = (P - N) / (P + N + 2): 0 with no hits, damped so a single word gives ±0.33.
+3. A sentiment word with a negator ("not", "no", "never", n't forms, …) among the three
+   words before it counts for the opposite side: "not profitable" is negative, "no layoffs"
+   and "didn't miss" are positive.
+4. sentiment = (P - N) / (P + N), or 0 when the text has no sentiment word; the label uses
+   the same bands as the Claude analysis (`labels.label_for`).
 """
 
 from __future__ import annotations
@@ -72,12 +73,17 @@ def offline_sentiment(text: str) -> OfflineResult:
     positive = negative = 0
     for i, word in enumerate(words):
         if word in POSITIVE:
-            if any(w in _NEGATORS for w in words[max(0, i - _WINDOW) : i]):
-                negative += 1
-            else:
-                positive += 1
+            polarity = 1
         elif word in NEGATIVE:
+            polarity = -1
+        else:
+            continue
+        if any(w in _NEGATORS for w in words[max(0, i - _WINDOW) : i]):
+            polarity = -polarity
+        if polarity > 0:
+            positive += 1
+        else:
             negative += 1
-    score = (positive - negative) / (positive + negative + 2)
-    score = round(score, 4)
+    hits = positive + negative
+    score = round((positive - negative) / hits, 4) if hits else 0.0
     return OfflineResult(score, label_for(score), positive, negative)

@@ -1,15 +1,19 @@
 """Writing analyses: `news_analyse` picks articles, analyses them, stores each atomically.
 
 1. Mode: Claude when ANTHROPIC_API_KEY is set (unless `offline=True`), else the word list.
-2. Selection: Claude takes articles with no analysis, an offline one, or a failure caused
-   only by transient API errors (`reanalyse` adds AI and all failed ones); the word list takes articles with no analysis (`reanalyse` adds offline
-   and failed ones; it never replaces an AI analysis). Newest first, `limit` at most, loaded
-   in batches of NEWS_ANALYSIS_BATCH_SIZE.
+2. Selection: Claude takes articles with no analysis, an offline one (unless Claude already
+   failed on it for a non-transient reason), or a failure caused only by transient API errors
+   (`reanalyse` adds every AI, offline and failed one); the word list takes articles with no
+   analysis (`reanalyse` adds offline and failed ones; it never replaces an AI analysis).
+   Newest first, `limit` at most, loaded in batches of NEWS_ANALYSIS_BATCH_SIZE.
 3. Claude: each article gets at most two attempts (one retry); a failure, refusal, missing tool
-   call or invalid output after both is stored as status "failed" with the reason. An
-   authentication error (or an unknown model) stops the run, and so do three articles in a
-   row failed on transient API errors (429, 5xx, timeout: the API is down). Before each article the run checks the spending cap
-   (NEWS_ANALYSIS_MAX_COST_USD) and stops when it is reached, counting what was left.
+   call or invalid output after both is stored as status "failed" with the reason, never with
+   default values. An article that had an offline analysis keeps it (its sentiment is real);
+   the failure reason and the tokens spent are recorded on it instead. An authentication
+   error (or an unknown model) stops the run, and so do three articles in a row failed on
+   transient API errors (429, 5xx, timeout: the API is down). Before each article the run
+   checks the spending cap (NEWS_ANALYSIS_MAX_COST_USD) and stops when it is reached,
+   counting what was left.
 4. Each article's analysis and its ticker sentiments are written in one transaction.
 """
 
@@ -40,7 +44,7 @@ ATTEMPTS = 2
 # After this many articles in a row failed only on transient API errors, the API is taken
 # to be down: the run stops instead of marking every article failed.
 TRANSIENT_STREAK_LIMIT = 3
-OFFLINE_VERSION = "offline-v1"
+OFFLINE_VERSION = "offline-v2"
 
 
 @dataclass
@@ -104,14 +108,17 @@ def _select(*, mode: str, reanalyse: bool, article_ids: Iterable[int] | None) ->
     if mode == "ai":
         cond = (
             none
-            | Q(analysis__kind=ArticleAnalysis.Kind.OFFLINE)
+            # An offline analysis is replaced by Claude unless Claude already failed on it
+            # for a non-transient reason (recorded on the kept offline analysis).
+            | Q(analysis__kind=ArticleAnalysis.Kind.OFFLINE, analysis__failure_reason="")
+            | Q(analysis__kind=ArticleAnalysis.Kind.OFFLINE, analysis__failure_retryable=True)
             | Q(
                 analysis__status=ArticleAnalysis.Status.FAILED,
                 analysis__failure_retryable=True,
             )
         )
         if reanalyse:
-            cond |= Q(analysis__kind=ArticleAnalysis.Kind.AI)
+            cond |= Q(analysis__kind__in=[ArticleAnalysis.Kind.AI, ArticleAnalysis.Kind.OFFLINE])
     else:
         cond = none
         if reanalyse:
@@ -125,7 +132,11 @@ def _batches(ids: list[int]) -> Iterator[list[Article]]:
     size = max(1, settings.NEWS_ANALYSIS_BATCH_SIZE)
     for start in range(0, len(ids), size):
         chunk = ids[start : start + size]
-        articles = Article.objects.filter(pk__in=chunk).prefetch_related("tickers")
+        articles = (
+            Article.objects.filter(pk__in=chunk)
+            .select_related("analysis")
+            .prefetch_related("tickers")
+        )
         by_id = {a.pk: a for a in articles}
         yield [by_id[i] for i in chunk if i in by_id]
 
@@ -238,6 +249,41 @@ def _analyse_ai(client: Any, article: Article, known: dict[str, int], result: An
         result.transient_streak = 0
         return
     reason = " | ".join(f"attempt {i}: {r}" for i, r in enumerate(reasons, 1))
+    current = getattr(article, "analysis", None)
+    if (
+        current is not None
+        and current.kind == ArticleAnalysis.Kind.OFFLINE
+        and current.status == ArticleAnalysis.Status.ANALYSED
+    ):
+        # Keep the offline sentiment (it is real, and the AI score reads it); note why Claude
+        # failed and what the attempts cost on it, so the admin totals stay right.
+        total = (
+            Usage(
+                current.input_tokens,
+                current.output_tokens,
+                current.cache_read_tokens,
+                current.cache_write_tokens,
+            )
+            + spent
+        )
+        ArticleAnalysis.objects.filter(pk=current.pk).update(
+            failure_reason=f"Claude analysis failed, offline analysis kept: {reason}",
+            failure_retryable=transient,
+            **_usage_fields(total),
+        )
+    else:
+        _store_failed(article, reason, transient, spent)
+    result.usage = result.usage + spent
+    result.failed += 1
+    result.failures.append(f"article {article.pk}: {reason}")
+    result.transient_streak = result.transient_streak + 1 if transient else 0
+    if result.transient_streak >= TRANSIENT_STREAK_LIMIT:
+        raise AnalysisFailed(
+            f"the API failed {result.transient_streak} articles in a row; last: {reasons[-1]}"
+        )
+
+
+def _store_failed(article: Article, reason: str, transient: bool, spent: Usage) -> None:
     defaults = {
         **_EMPTY,
         "kind": ArticleAnalysis.Kind.AI,
@@ -251,14 +297,6 @@ def _analyse_ai(client: Any, article: Article, known: dict[str, int], result: An
         **_usage_fields(spent),
     }
     _store(article, defaults, [])
-    result.usage = result.usage + spent
-    result.failed += 1
-    result.failures.append(f"article {article.pk}: {reason}")
-    result.transient_streak = result.transient_streak + 1 if transient else 0
-    if result.transient_streak >= TRANSIENT_STREAK_LIMIT:
-        raise AnalysisFailed(
-            f"the API failed {result.transient_streak} articles in a row; last: {reasons[-1]}"
-        )
 
 
 def news_analyse(

@@ -218,14 +218,55 @@ def test_ai_analysis_replaces_offline_and_reanalyse_redoes_failed(fake, acme):
     article = ArticleFactory(tickers=[acme])
     news_analyse(offline=True)
     assert ArticleAnalysis.objects.get(article=article).kind == "offline"
+    fake.replies = [json_reply(OK)]
+    assert news_analyse().analysed == 1
+    a = ArticleAnalysis.objects.get(article=article)
+    assert (a.kind, a.status, a.prompt_version) == ("ai", "analysed", PROMPT_VERSION)
     fake.replies = [error_reply(400, "invalid_request_error", "bad")] * 2
-    news_analyse()
-    assert ArticleAnalysis.objects.get(article=article).status == "failed"
+    assert news_analyse(reanalyse=True).failed == 1
+    a = ArticleAnalysis.objects.get(article=article)
+    assert_failed_without_defaults(a, "API error 400")
     fake.replies = [json_reply(OK)]
     assert news_analyse().selected == 0  # failed ones wait for --reanalyse
     result = news_analyse(reanalyse=True)
     a = ArticleAnalysis.objects.get(article=article)
     assert (result.analysed, a.kind, a.status, a.failure_reason) == (1, "ai", "analysed", "")
+
+
+def test_claude_failure_keeps_the_offline_analysis_and_records_why(fake, acme):
+    article = ArticleFactory(tickers=[acme])
+    news_analyse(offline=True)
+    offline = ArticleAnalysis.objects.get(article=article)
+    assert offline.sentiment is not None and offline.label
+    fake.replies = [error_reply(400, "invalid_request_error", "bad")] * 2
+    result = news_analyse()
+    assert (result.analysed, result.failed) == (0, 1)
+    a = ArticleAnalysis.objects.get(article=article)
+    # The offline sentiment and its ticker sentiment stay; the failure is noted on it.
+    assert (a.pk, a.kind, a.status) == (offline.pk, "offline", "analysed")
+    assert (a.sentiment, a.label) == (offline.sentiment, offline.label)
+    assert list(a.ticker_sentiments.values_list("sentiment", flat=True)) == [a.sentiment]
+    assert a.failure_reason.startswith("Claude analysis failed, offline analysis kept: attempt 1")
+    assert "API error 400" in a.failure_reason and not a.failure_retryable
+    # Not retried by the next run (a non-transient failure), only with --reanalyse.
+    fake.replies = [json_reply(OK)]
+    assert news_analyse().selected == 0
+    assert news_analyse(reanalyse=True).analysed == 1
+    a = ArticleAnalysis.objects.get(article=article)
+    assert (a.kind, a.status, a.failure_reason) == ("ai", "analysed", "")
+
+
+def test_transient_failure_on_an_offline_analysis_is_retried_by_the_next_run(fake, acme, settings):
+    settings.ANTHROPIC_MAX_RETRIES = 0
+    article = ArticleFactory(tickers=[acme])
+    news_analyse(offline=True)
+    fake.replies = [error_reply(529, "overloaded_error", "Overloaded")] * 2
+    news_analyse()
+    a = ArticleAnalysis.objects.get(article=article)
+    assert (a.kind, a.status, a.failure_retryable) == ("offline", "analysed", True)
+    fake.replies = [json_reply(OK)]
+    assert news_analyse().analysed == 1
+    assert ArticleAnalysis.objects.get(article=article).kind == "ai"
 
 
 def test_transient_failure_is_retried_by_the_next_run(fake, acme, settings):
