@@ -578,6 +578,10 @@ FROM {_PRICE_STAGE} s JOIN {_PRICE_STAGE}_span sp ON sp.symbol = upper(s.symbol)
 """  # noqa: S608
 _OUTSIDE = "WHERE sp.first IS NULL OR s.date::date NOT BETWEEN sp.first AND sp.last"
 _INSIDE = "WHERE s.date::date BETWEEN sp.first AND sp.last"
+_PRICE_TWICE = f"""
+SELECT 1 FROM {_PRICE_STAGE} s JOIN {_PRICE_STAGE}_span sp ON sp.symbol = upper(s.symbol)
+{_INSIDE} GROUP BY sp.id, s.date::date HAVING count(*) > 1 LIMIT 1
+"""  # noqa: S608
 _PRICE_INSERT = f"INSERT INTO markets_dailybar ({_COLUMNS}) {_PRICE_ROWS} {_OUTSIDE}"
 _PRICE_UPSERT = _UPSERT_SQL.replace(
     f"SELECT {_COLUMNS} FROM {_STAGE}",  # noqa: S608 - our own constants
@@ -656,6 +660,13 @@ def _prices_copy(layouts: Sequence[Any], source: str, calendar: str, sql: Any) -
         tickers_ensure(symbols=symbols)
         ticker_demo_release(symbols=symbols)
         cursor.execute(_PRICE_SPANS, [sorted(symbols)])
+        # A (ticker, date) twice: the unique index refuses it among new dates, and ON CONFLICT
+        # among stored ones unless the row is unchanged (DO UPDATE ... WHERE skips it), so
+        # those are looked for (only when some ticker already holds bars).
+        if cursor.rowcount and _any_span(cursor):
+            cursor.execute(_PRICE_TWICE)
+            if cursor.fetchone():
+                raise _NotPlain("a (ticker, date) twice")
         cursor.execute(_PRICE_INSERT, [source])
         created = cursor.rowcount
         cursor.execute(_PRICE_UPSERT, [source])
@@ -665,6 +676,11 @@ def _prices_copy(layouts: Sequence[Any], source: str, calendar: str, sql: Any) -
     created += more
     found.result = UpsertResult(created, updated, copied - created - updated)
     return found
+
+
+def _any_span(cursor: Any) -> bool:
+    cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {_PRICE_STAGE}_span WHERE first IS NOT NULL)")  # noqa: S608
+    return cursor.fetchone()[0]
 
 
 def _off_calendar(cursor: Any, found: CopyImport, layouts: Sequence[Any], offsets: list[int]):

@@ -110,6 +110,29 @@ def test_inside_the_stored_span_values_are_updated_outside_they_are_inserted(tmp
     assert aapl.bars.count() == 4
 
 
+def test_a_stored_day_twice_in_the_file_is_an_error_even_when_unchanged(tmp_path, copy_calls):
+    aapl = TickerFactory(symbol="AAPL")
+    DailyBarFactory(
+        ticker=aapl,
+        date=date(2024, 1, 2),
+        open=10,
+        high=11,
+        low=9,
+        close=10,
+        adj_close=None,
+        volume=100,
+        source="csv",
+    )
+    path = _write(tmp_path / "AAPL.csv", ["2024-01-02,10,11,9,10,100"] * 2)
+    err = io.StringIO()
+    with pytest.raises(CommandError, match="1 error\\(s\\) in the files; nothing imported"):
+        call_command("import_prices", str(path), stderr=err)
+    assert copy_calls == [None]
+    assert "AAPL.csv line 3, column date: 2024-01-02 for AAPL already on AAPL.csv line 2" in (
+        err.getvalue()
+    )
+
+
 def test_a_symbol_column_and_columns_in_any_order(tmp_path, copy_calls):
     path = _write(
         tmp_path / "mixed.csv",
