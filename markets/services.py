@@ -548,21 +548,29 @@ class _NotPlain(Exception):
 
 
 _PRICE_STAGE = "markets_price_stage"
-_NUMBER = r"^[0-9]{1,12}(\.[0-9]{1,30})?$"  # what Decimal() takes and is < 10**12, strictly
+_LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+# Every row plainly valid: a symbol of ticker characters, an ISO date (its cast refuses a
+# 30 February), whole volumes, prices of digits and a point (a cast refuses "1.2.3") that are
+# positive, below 10**12 and consistent. translate() rather than regular expressions: a
+# third of the time. NULL (an empty cell) anywhere makes the row not plain.
 _PRICE_CHECK = f"""
-SELECT file, upper(symbol), count(*), bool_and(
-    symbol ~ '^[A-Za-z0-9][-A-Za-z0-9.^=]{{0,11}}$'
-    AND date ~ '^[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}$'
-    AND volume ~ '^[0-9]{{1,18}}$'
-    AND CASE WHEN open ~ '{_NUMBER}' AND high ~ '{_NUMBER}' AND low ~ '{_NUMBER}'
-            AND close ~ '{_NUMBER}'
-            AND (adj_close IS NULL OR adj_close = '' OR adj_close ~ '{_NUMBER}')
-        THEN open::numeric > 0 AND low::numeric > 0 AND close::numeric > 0
-            AND high::numeric >= greatest(open::numeric, low::numeric, close::numeric)
-            AND low::numeric <= least(open::numeric, close::numeric)
-            AND (adj_close IS NULL OR adj_close = '' OR adj_close::numeric > 0)
-        ELSE false END)
-FROM {_PRICE_STAGE} GROUP BY 1, 2
+SELECT file, upper(symbol), count(*), bool_and(coalesce(
+    length(symbol) BETWEEN 1 AND 12 AND translate(symbol, '{_LETTERS}.-^=', '') = ''
+    AND left(symbol, 1) NOT IN ('.', '-', '^', '=')
+    AND length(date) = 10 AND translate(date, '0123456789', '') = '--'
+    AND substr(date, 5, 1) = '-' AND substr(date, 8, 1) = '-'
+    AND length(volume) BETWEEN 1 AND 18 AND translate(volume, '0123456789', '') = ''
+    AND translate(open || high || low || close || coalesce(adj_close, ''), '0123456789.', '')
+        = ''
+    AND o > 0 AND l > 0 AND c > 0 AND h < 1e12 AND (a IS NULL OR a > 0 AND a < 1e12)
+    AND h >= greatest(o, l, c) AND l <= least(o, c), false))
+FROM (
+    SELECT file, symbol, date, volume, open, high, low, close, adj_close,
+        open::numeric AS o, high::numeric AS h, low::numeric AS l, close::numeric AS c,
+        NULLIF(adj_close, '')::numeric AS a
+    FROM {_PRICE_STAGE}
+) AS rows
+GROUP BY 1, 2
 """  # noqa: S608 - only our own constants are interpolated
 _PRICE_SPANS = f"""
 CREATE TEMP TABLE {_PRICE_STAGE}_span ON COMMIT DROP AS

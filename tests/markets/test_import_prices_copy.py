@@ -196,6 +196,7 @@ def test_a_bad_row_falls_back_to_the_reader_its_message_and_nothing_stored(copy_
         (["2024-01-02,10,11,9,10,100", "2024-01-02,10,11,9,10,100"], "already on SYN.csv line 2"),
         (["2024-02-30,10,11,9,10,100"], "column date: '2024-02-30' is not a date"),
         (["2024-01-02,0,11,9,10,100"], "column open: '0' is not a positive price"),
+        (["2024-01-02,NaN,11,9,10,100"], "column open: 'NaN' is not a positive price"),
         (["2024-01-02,10,11,9,10,1.5"], "column volume: '1.5' is not a whole number"),
         (["2024-01-02,10,11,9,10,100,7"], None),  # more cells than the header: COPY refuses
         (["2024-01-02,10,11,9,10"], None),  # fewer: COPY refuses, the reader takes volume 0
@@ -227,6 +228,20 @@ def test_numbers_the_strict_check_declines_but_the_reader_takes_are_still_stored
     bars = dict(DailyBar.objects.values_list("date", "open"))
     assert bars == {date(2024, 1, 2): Decimal("1234.5"), date(2024, 1, 3): Decimal(1000)}
     assert DailyBar.objects.get(date=date(2024, 1, 3)).volume == 0
+
+
+def test_an_empty_symbol_cell_is_an_error_not_a_row_left_out(tmp_path, copy_calls):
+    path = _write(
+        tmp_path / "prices.csv",
+        ["AAPL,2024-01-02,10,11,9,10,100", ",2024-01-03,10,11,9,10,100"],
+        header="symbol,date,open,high,low,close,volume",
+    )
+    err = io.StringIO()
+    with pytest.raises(CommandError, match="nothing imported"):
+        call_command("import_prices", str(path), stderr=err)
+    assert copy_calls == [None]
+    assert "prices.csv line 3, column symbol: '' is not a ticker symbol" in err.getvalue()
+    assert not DailyBar.objects.exists()
 
 
 def test_a_header_only_file_imports_nothing_through_copy(tmp_path, copy_calls):
