@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.utils import timezone
 
+from markets.importers import SYMBOL
 from markets.models import CorporateAction, DailyBar, Quote, Ticker
 from markets.providers import Bar, Dividend, QuoteRecord, Split, TickerInfo
 
@@ -549,29 +550,6 @@ class _NotPlain(Exception):
 
 _PRICE_STAGE = "markets_price_stage"
 _LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
-# Every row plainly valid: a symbol of ticker characters, an ISO date (its cast refuses a
-# 30 February), whole volumes, prices of digits and a point (a cast refuses "1.2.3") that are
-# positive, below 10**12 and consistent. translate() rather than regular expressions: a
-# third of the time. NULL (an empty cell) anywhere makes the row not plain.
-_PRICE_CHECK = f"""
-SELECT file, upper(symbol), count(*), bool_and(coalesce(
-    length(symbol) BETWEEN 1 AND 12 AND translate(symbol, '{_LETTERS}.-^=', '') = ''
-    AND left(symbol, 1) NOT IN ('.', '-', '^', '=')
-    AND length(date) = 10 AND translate(date, '0123456789', '') = '--'
-    AND substr(date, 5, 1) = '-' AND substr(date, 8, 1) = '-'
-    AND length(volume) BETWEEN 1 AND 18 AND translate(volume, '0123456789', '') = ''
-    AND translate(open || high || low || close || coalesce(adj_close, ''), '0123456789.', '')
-        = ''
-    AND o > 0 AND l > 0 AND c > 0 AND h < 1e12 AND (a IS NULL OR a > 0 AND a < 1e12)
-    AND h >= greatest(o, l, c) AND l <= least(o, c), false))
-FROM (
-    SELECT file, symbol, date, volume, open, high, low, close, adj_close,
-        open::numeric AS o, high::numeric AS h, low::numeric AS l, close::numeric AS c,
-        NULLIF(adj_close, '')::numeric AS a
-    FROM {_PRICE_STAGE}
-) AS rows
-GROUP BY 1, 2
-"""  # noqa: S608 - only our own constants are interpolated
 _PRICE_SPANS = f"""
 CREATE TEMP TABLE {_PRICE_STAGE}_span ON COMMIT DROP AS
 SELECT t.symbol, t.id,
@@ -579,21 +557,46 @@ SELECT t.symbol, t.id,
     (SELECT max(date) FROM markets_dailybar WHERE ticker_id = t.id) AS last
 FROM markets_ticker t WHERE t.symbol = ANY(%s)
 """  # noqa: S608
+# The staged rows that are plainly valid, typed: an ISO date (its cast refuses a 30 February),
+# a whole volume, prices of digits and a point (a cast refuses "1.2.3") that are positive,
+# below 10**12 and consistent; translate() rather than regular expressions, a third of the
+# time. An empty cell (NULL) anywhere leaves the row out; so does a failed cast, by raising.
+# The caller compares the rows stored with the rows COPYed.
 _PRICE_ROWS = f"""
-SELECT sp.id, s.date::date, s.open::numeric, s.high::numeric, s.low::numeric,
-    s.close::numeric, NULLIF(s.adj_close, '')::numeric, s.volume::bigint, %s::varchar(20)
-FROM {_PRICE_STAGE} s JOIN {_PRICE_STAGE}_span sp ON sp.symbol = upper(s.symbol)
-"""  # noqa: S608
-_OUTSIDE = "WHERE sp.first IS NULL OR s.date::date NOT BETWEEN sp.first AND sp.last"
-_INSIDE = "WHERE s.date::date BETWEEN sp.first AND sp.last"
+SELECT sp.id, r.d, r.o, r.h, r.l, r.c, r.a, r.v, %s::varchar(20)
+FROM (
+    SELECT upper(symbol) AS symbol, date::date AS d, open::numeric AS o, high::numeric AS h,
+        low::numeric AS l, close::numeric AS c, NULLIF(adj_close, '')::numeric AS a,
+        volume::bigint AS v,
+        length(date) = 10 AND translate(date, '0123456789', '') = '--'
+        AND substr(date, 5, 1) = '-' AND substr(date, 8, 1) = '-'
+        AND length(volume) <= 18 AND translate(volume, '0123456789', '') = ''
+        AND translate(open || high || low || close || coalesce(adj_close, ''),
+            '0123456789.', '') = '' AS plain
+    FROM {_PRICE_STAGE}
+) AS r JOIN {_PRICE_STAGE}_span sp ON sp.symbol = r.symbol
+WHERE coalesce(r.plain AND r.o > 0 AND r.l > 0 AND r.c > 0 AND r.h < 1e12
+    AND (r.a IS NULL OR r.a > 0 AND r.a < 1e12)
+    AND r.h >= greatest(r.o, r.l, r.c) AND r.l <= least(r.o, r.c), false)
+"""  # noqa: S608 - only our own constants are interpolated
+_OUTSIDE = "AND (sp.first IS NULL OR r.d NOT BETWEEN sp.first AND sp.last)"
+_INSIDE = "AND r.d BETWEEN sp.first AND sp.last"
 _PRICE_TWICE = f"""
 SELECT 1 FROM {_PRICE_STAGE} s JOIN {_PRICE_STAGE}_span sp ON sp.symbol = upper(s.symbol)
-{_INSIDE} GROUP BY sp.id, s.date::date HAVING count(*) > 1 LIMIT 1
+WHERE s.date::date BETWEEN sp.first AND sp.last
+GROUP BY sp.id, s.date::date HAVING count(*) > 1 LIMIT 1
 """  # noqa: S608
 _PRICE_INSERT = f"INSERT INTO markets_dailybar ({_COLUMNS}) {_PRICE_ROWS} {_OUTSIDE}"
-_PRICE_UPSERT = _UPSERT_SQL.replace(
-    f"SELECT {_COLUMNS} FROM {_STAGE}",  # noqa: S608 - our own constants
-    f"{_PRICE_ROWS} {_INSIDE}",
+_PRICE_UPSERT = (
+    _UPSERT_SQL.replace(
+        "WITH upserted AS (",
+        f"WITH src AS MATERIALIZED ({_PRICE_ROWS} {_INSIDE}), upserted AS (",
+    )
+    .replace(
+        f"SELECT {_COLUMNS} FROM {_STAGE}",  # noqa: S608 - our own constants
+        "SELECT * FROM src",
+    )
+    .replace("SELECT count(*)", "SELECT (SELECT count(*) FROM src), count(*)", 1)
 )
 
 
@@ -601,17 +604,17 @@ def prices_import_copy(
     *, layouts: Sequence[Any], source: str, calendar: str = "nyse"
 ) -> CopyImport | None:
     """`prices_import` for whole CSV files on PostgreSQL, at close to COPY's speed: each
-    file is COPYed as text into one staging table (1 MB at a time: memory stays flat), one
-    pass checks every row in SQL, then one INSERT stores the (ticker, date)s dated outside
-    what each ticker holds and one INSERT ... ON CONFLICT DO UPDATE the rest. All in one
-    transaction.
+    file is COPYed as text into one staging table (1 MB at a time: memory stays flat); the
+    distinct symbols are checked in Python and their tickers ensured; then one INSERT stores
+    the plainly valid rows dated outside what each ticker holds and (only when a ticker holds
+    bars) one INSERT ... ON CONFLICT DO UPDATE the rest; the rows are checked by those same
+    statements (`_PRICE_ROWS`). All in one transaction.
 
-    The SQL check accepts only plainly valid rows (prices like 12.5, volumes like 1200, ISO
-    dates): a row it doesn't take, a file COPY refuses, a (ticker, date) twice (the unique
-    index or ON CONFLICT refuse it) roll it all back and return None, and the caller reads
-    the files row by row (`PriceReader`), which says what is wrong where, in its words, or
-    stores the rows this check was too strict for. `layouts` come from
-    `markets.importers.copy_layout`."""
+    The SQL accepts only plainly valid rows (prices like 12.5, volumes like 1200, ISO dates).
+    Fewer rows stored than COPYed, a file COPY refuses, a failed cast or a (ticker, date)
+    twice roll it all back and return None: the caller then reads the files row by row
+    (`PriceReader`), which says what is wrong where, in its words, or stores the rows this
+    check was too strict for. `layouts` come from `markets.importers.copy_layout`."""
     from psycopg import Error as PsycopgError
     from psycopg import sql
 
@@ -655,12 +658,12 @@ def _prices_copy(layouts: Sequence[Any], source: str, calendar: str, sql: Any) -
                 while chunk := handle.read(1 << 20):
                     copy.write(chunk)
             copied += cursor.rowcount
-        cursor.execute(_PRICE_CHECK)
+        cursor.execute(f"SELECT DISTINCT symbol FROM {_PRICE_STAGE}")  # noqa: S608
         symbols: set[str] = set()
-        for _file, symbol, _count, ok in cursor.fetchall():
-            if not ok:
-                raise _NotPlain("a row the SQL check does not take")
-            symbols.add(symbol)
+        for (raw,) in cursor.fetchall():
+            if raw is None or not raw.isascii() or not SYMBOL.match(raw.upper()):
+                raise _NotPlain(f"symbol {raw!r}")
+            symbols.add(raw.upper())
         found = CopyImport(files=len(layouts), rows=copied, symbols=symbols)
         found.off_calendar_examples = []
         if calendar != "none" and copied:
@@ -668,20 +671,22 @@ def _prices_copy(layouts: Sequence[Any], source: str, calendar: str, sql: Any) -
         tickers_ensure(symbols=symbols)
         ticker_demo_release(symbols=symbols)
         cursor.execute(_PRICE_SPANS, [sorted(symbols)])
-        # A (ticker, date) twice: the unique index refuses it among new dates, and ON CONFLICT
-        # among stored ones unless the row is unchanged (DO UPDATE ... WHERE skips it), so
-        # those are looked for (only when some ticker already holds bars).
-        if cursor.rowcount and _any_span(cursor):
+        cursor.execute(_PRICE_INSERT, [source])
+        created, stored, updated = cursor.rowcount, cursor.rowcount, 0
+        if _any_span(cursor):
+            # A (ticker, date) twice: the unique index refuses it among new dates, and ON
+            # CONFLICT among stored ones unless the row is unchanged (DO UPDATE ... WHERE
+            # skips it), so those are looked for.
             cursor.execute(_PRICE_TWICE)
             if cursor.fetchone():
                 raise _NotPlain("a (ticker, date) twice")
-        cursor.execute(_PRICE_INSERT, [source])
-        created = cursor.rowcount
-        cursor.execute(_PRICE_UPSERT, [source])
-        more, updated = cursor.fetchone()
+            cursor.execute(_PRICE_UPSERT, [source])
+            inside, more, updated = cursor.fetchone()
+            created, stored = created + more, stored + inside
+        if stored != copied:
+            raise _NotPlain(f"{copied - stored} row(s) the SQL check does not take")
         cursor.execute(f"DROP TABLE {_PRICE_STAGE}")
         cursor.execute(f"DROP TABLE {_PRICE_STAGE}_span")
-    created += more
     found.result = UpsertResult(created, updated, copied - created - updated)
     return found
 
