@@ -574,6 +574,7 @@ FROM (
         AND translate(open || high || low || close || coalesce(adj_close, ''),
             '0123456789.', '') = '' AS plain
     FROM {_PRICE_STAGE}
+    OFFSET 0  -- not flattened: each cast once per row, not once per use
 ) AS r JOIN {_PRICE_STAGE}_span sp ON sp.symbol = r.symbol
 WHERE coalesce(r.plain AND r.o > 0 AND r.l > 0 AND r.c > 0 AND r.h < 1e12
     AND (r.a IS NULL OR r.a > 0 AND r.a < 1e12)
