@@ -549,7 +549,6 @@ class _NotPlain(Exception):
 
 
 _PRICE_STAGE = "markets_price_stage"
-_LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 _PRICE_SPANS = f"""
 CREATE TEMP TABLE {_PRICE_STAGE}_span ON COMMIT DROP AS
 SELECT t.symbol, t.id,
@@ -559,8 +558,8 @@ FROM markets_ticker t WHERE t.symbol = ANY(%s)
 """  # noqa: S608
 # The staged rows that are plainly valid, typed: an ISO date (its cast refuses a 30 February),
 # a whole volume, prices of digits and a point (a cast refuses "1.2.3") that are positive,
-# below 10**12 and consistent; translate() rather than regular expressions, a third of the
-# time. An empty cell (NULL) anywhere leaves the row out; so does a failed cast, by raising.
+# below 10**12 and consistent; translate() rather than regular expressions (a third of the
+# time). An empty cell (NULL) anywhere leaves the row out; a failed cast raises.
 # The caller compares the rows stored with the rows COPYed.
 _PRICE_ROWS = f"""
 SELECT sp.id, r.d, r.o, r.h, r.l, r.c, r.a, r.v, %s::varchar(20)

@@ -34,7 +34,9 @@ class Command(JobCommand):
         "size; any row error is reported with its file, line and column and nothing is "
         "imported. Rows dated on a day that is not an NYSE session are counted and warned "
         "about (--calendar none accepts them silently, for non-US or synthetic data). Unknown "
-        "tickers are created; a demo ticker's synthetic history is replaced. Importing the "
+        "tickers are created; a demo ticker's synthetic history is replaced. On PostgreSQL "
+        "plainly valid files are COPYed into a staging table and stored by two set-based "
+        "statements (several times faster); anything else is read row by row. Importing the "
         "same file again changes nothing. Use it when no vendor key is set."
     )
 
