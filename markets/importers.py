@@ -297,3 +297,48 @@ def _volume(text: str, problems: list[str]) -> int:
         problems.append(f"column volume: {text!r} is not a whole number of shares")
         return 0
     return int(value)
+
+
+@dataclass(frozen=True)
+class CopyLayout:
+    """How PostgreSQL's COPY can take a file as it is: the staging column for each of the
+    header's columns (the first column a label names, `extra<n>` for the others), and the
+    file's symbol when it has no symbol column."""
+
+    path: Path
+    columns: tuple[str, ...]
+    symbol: str | None
+
+
+def copy_layout(path: Path, symbol: str | None) -> CopyLayout | None:
+    """The file's header read like `_parse` reads it, or None when the file is not plainly
+    a header plus rows (missing, unreadable, empty, a column missing, a bad file name):
+    `PriceReader` then reads it and words the problem."""
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as handle:
+            first = handle.readline()
+    except (OSError, UnicodeDecodeError):
+        return None
+    if not first.endswith("\n"):
+        return None  # empty, or a header without rows (nothing to gain)
+    try:
+        header = next(csv.reader([first]))
+    except (csv.Error, StopIteration):
+        return None
+    names: list[str] = []
+    for index, raw in enumerate(header):
+        label = raw.strip().lower()
+        name = f"extra{index}"
+        for column, aliases in ALIASES.items():
+            if label in aliases and column not in names and (label or index == 0):
+                name = column
+                break
+        names.append(name)
+    if any(c not in names for c in REQUIRED):
+        return None
+    file_symbol = None
+    if "symbol" not in names:
+        file_symbol = (symbol or symbol_from_filename(path)).strip().upper()
+        if not SYMBOL.match(file_symbol):
+            return None
+    return CopyLayout(path, tuple(names), file_symbol)

@@ -3,10 +3,10 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from django.db import reset_queries, transaction
+from django.db import connection, reset_queries, transaction
 
-from markets.importers import PriceReader
-from markets.services import IngestError, prices_import_batches
+from markets.importers import PriceReader, copy_layout
+from markets.services import IngestError, prices_import_batches, prices_import_copy
 from qunex.jobs import Job, JobCommand, JobFailed
 
 SHOWN_ERRORS = 50
@@ -34,7 +34,9 @@ class Command(JobCommand):
         "size; any row error is reported with its file, line and column and nothing is "
         "imported. Rows dated on a day that is not an NYSE session are counted and warned "
         "about (--calendar none accepts them silently, for non-US or synthetic data). Unknown "
-        "tickers are created; a demo ticker's synthetic history is replaced. Importing the "
+        "tickers are created; a demo ticker's synthetic history is replaced. On PostgreSQL "
+        "plainly valid files are COPYed into a staging table and stored by two set-based "
+        "statements (several times faster); anything else is read row by row. Importing the "
         "same file again changes nothing. Use it when no vendor key is set."
     )
 
@@ -73,6 +75,12 @@ class Command(JobCommand):
         reader = PriceReader(paths, symbol=symbol, source=source, calendar=calendar)
         if symbol and len(reader.paths) > 1:
             raise JobFailed("--symbol applies to a single file; name the files AAPL.csv instead")
+        if not dry_run and (fast := self._copy(reader, symbol, source, calendar)):
+            job.count("files", fast.files)
+            job.count("rows", fast.rows)
+            if fast.off_calendar:
+                job.count("off_calendar", fast.off_calendar)
+            return self._done(job, fast, fast.result, dry_run=False)
         batches = _forgetting_queries(
             job.progress(reader.batches(BATCH), desc=f"batches of {BATCH:,} rows")
         )
@@ -98,13 +106,28 @@ class Command(JobCommand):
             self._report(exc.problems)
             raise JobFailed("the rows could not be stored; nothing imported") from exc
         self._count(job, reader)
-        if reader.off_calendar:
+        return self._done(job, reader, result, dry_run=dry_run)
+
+    @staticmethod
+    def _copy(reader: PriceReader, symbol: str | None, source: str, calendar: str):
+        """PostgreSQL: the files through COPY and one SQL check (`prices_import_copy`), when
+        every file is plainly a header and rows; None sends them to the row-by-row reader."""
+        if connection.vendor != "postgresql" or not reader.paths:
+            return None
+        layouts = [copy_layout(path, symbol) for path in reader.paths]
+        if not all(layouts):
+            return None
+        return prices_import_copy(layouts=layouts, source=source, calendar=calendar)
+
+    def _done(self, job: Job, found: Any, result: Any, *, dry_run: bool) -> str | None:
+        """The NYSE-session warning and the counts, whichever path read the files."""
+        if found.off_calendar:
             self.stderr.write(
-                f"warning: {reader.off_calendar} row(s) dated on days that are not NYSE "
-                f"sessions, e.g. {'; '.join(reader.off_calendar_examples)} "
+                f"warning: {found.off_calendar} row(s) dated on days that are not NYSE "
+                f"sessions, e.g. {'; '.join(found.off_calendar_examples)} "
                 "(pass --calendar none for non-US or synthetic data)"
             )
-        job.log(f"{reader.rows} rows for {', '.join(sorted(reader.symbols))}", level=2)
+        job.log(f"{found.rows} rows for {', '.join(sorted(found.symbols))}", level=2)
         if dry_run:
             return "dry run: files are valid, nothing imported"
         for name in ("created", "updated", "unchanged"):
