@@ -97,8 +97,6 @@ def test_tables_show_key_columns_at_390px_without_scrolling(browser, live_server
               page: document.documentElement.scrollWidth,
             })"""
         )
-        if any(inner > outer + 1 for inner, outer in fits["wraps"]):
-            page.screenshot(path=f"/tmp/pf_phone_{name}.png", full_page=True)
         assert all(inner <= outer + 1 for inner, outer in fits["wraps"]), (name, fits)
         assert fits["page"] <= 390, (name, fits)
         # every row's key cells are on screen, and a line says what a wider screen adds
