@@ -610,11 +610,37 @@ def unread_count(*, user) -> int:
     return count
 
 
-def watchlist_symbols_for(*, user) -> list[str]:
-    """Every symbol on any of `user`'s watchlists (other areas filter by it); one query."""
+def watchlist_symbols_for(*, user, watchlist_id: int | None = None) -> list[str]:
+    """Every symbol on `user`'s watchlists (or on one of them), for other areas' "my
+    watchlists" filters; one query."""
+    items = WatchlistItem.objects.filter(watchlist__owner=user)
+    if watchlist_id is not None:
+        items = items.filter(watchlist_id=watchlist_id)
     return list(
-        WatchlistItem.objects.filter(watchlist__owner=user)
-        .order_by("ticker__symbol")
-        .values_list("ticker__symbol", flat=True)
-        .distinct()
+        items.order_by("ticker__symbol").values_list("ticker__symbol", flat=True).distinct()
     )
+
+
+def held_symbols_for(*, user) -> set[str]:
+    """Symbols `user` holds shares of in any portfolio, for other areas' "my holdings"
+    filters: buys, sells and splits replayed in date order per portfolio; one query."""
+    shares: dict[tuple[int, str], Decimal] = {}
+    rows = (
+        Transaction.objects.filter(
+            portfolio__owner=user,
+            type__in=[Transaction.Type.BUY, Transaction.Type.SELL, Transaction.Type.SPLIT],
+            ticker__isnull=False,
+        )
+        .order_by("trade_date", "id")
+        .values_list("portfolio_id", "ticker__symbol", "type", "quantity")
+    )
+    for portfolio_id, symbol, kind, quantity in rows:
+        key = (portfolio_id, symbol)
+        held = shares.get(key, Decimal(0))
+        if kind == Transaction.Type.BUY:
+            shares[key] = held + quantity
+        elif kind == Transaction.Type.SELL:
+            shares[key] = held - quantity
+        else:
+            shares[key] = held * quantity
+    return {symbol for (_, symbol), quantity in shares.items() if quantity > 0}

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 from django.core.paginator import Page, Paginator
-from django.db.models import Case, DecimalField, F, Max, Prefetch, Q, QuerySet, Sum, When
+from django.db.models import Max, Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from insights.news.models import Article, ArticleAnalysis, ArticleTicker, TickerSentiment
@@ -48,37 +48,6 @@ def articles_queryset() -> QuerySet[Article]:
         )
         .order_by("-published_at", "-id")
     )
-
-
-def held_ticker_ids(user) -> QuerySet:
-    """Tickers with a positive net bought quantity in the user's own portfolios."""
-    from portfolios.models import Transaction
-
-    return (
-        Transaction.objects.filter(portfolio__owner=user, ticker__isnull=False)
-        .values("ticker_id")
-        .annotate(
-            net=Sum(
-                Case(
-                    When(type=Transaction.Type.BUY, then=F("quantity")),
-                    When(type=Transaction.Type.SELL, then=-F("quantity")),
-                    default=0,
-                    output_field=DecimalField(max_digits=24, decimal_places=8),
-                )
-            )
-        )
-        .filter(net__gt=0)
-        .values("ticker_id")
-    )
-
-
-def watched_ticker_ids(user, watchlist_id: int | None = None) -> QuerySet:
-    from portfolios.models import WatchlistItem
-
-    items = WatchlistItem.objects.filter(watchlist__owner=user)
-    if watchlist_id:
-        items = items.filter(watchlist_id=watchlist_id)
-    return items.values("ticker_id")
 
 
 @dataclass
@@ -206,11 +175,14 @@ def filter_articles(qs: QuerySet[Article], f: NewsFilters, *, user=None) -> Quer
     if f.ticker:
         qs = qs.filter(ticker_links__ticker__symbol=f.ticker)
     if user is not None and user.is_authenticated:
+        from portfolios.selectors import held_symbols_for, watchlist_symbols_for
+
         if f.watchlist:
-            ids = watched_ticker_ids(user, None if f.watchlist == "all" else int(f.watchlist))
-            qs = qs.filter(ticker_links__ticker_id__in=ids)
+            one = None if f.watchlist == "all" else int(f.watchlist)
+            symbols = watchlist_symbols_for(user=user, watchlist_id=one)
+            qs = qs.filter(ticker_links__ticker__symbol__in=symbols)
         if f.holdings:
-            qs = qs.filter(ticker_links__ticker_id__in=held_ticker_ids(user))
+            qs = qs.filter(ticker_links__ticker__symbol__in=held_symbols_for(user=user))
     ok = Q(analysis__status=ArticleAnalysis.Status.ANALYSED)
     if f.sentiment == "bullish":
         qs = qs.filter(ok, analysis__sentiment__gt=0.15)

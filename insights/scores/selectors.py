@@ -6,10 +6,8 @@ Every function runs a fixed number of queries whatever the number of tickers.
 from __future__ import annotations
 
 import math
-from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, timedelta
-from decimal import Decimal
 from typing import Any
 
 import numpy as np
@@ -90,32 +88,14 @@ def ticker_history(*, ticker_id: int, days: int = 400) -> list[AIScore]:
 def user_marks(user) -> dict[str, set[str]]:
     """{"watchlist": symbols, "holding": symbols} of the signed-in user (two queries).
 
-    Holdings: net shares > 0 from the user's buys, sells and splits, replayed in date order.
+    Holdings as `portfolios.selectors.held_symbols_for` counts them.
     """
     if not getattr(user, "is_authenticated", False):
         return {"watchlist": set(), "holding": set()}
-    from portfolios.models import Transaction, WatchlistItem
+    from portfolios.selectors import held_symbols_for, watchlist_symbols_for
 
-    watched = set(
-        WatchlistItem.objects.filter(watchlist__owner=user).values_list("ticker__symbol", flat=True)
-    )
-    shares: dict[tuple[int, str], Decimal] = defaultdict(Decimal)
-    rows = (
-        Transaction.objects.filter(
-            portfolio__owner=user, type__in=["buy", "sell", "split"], ticker__isnull=False
-        )
-        .order_by("trade_date", "id")
-        .values_list("portfolio_id", "ticker__symbol", "type", "quantity")
-    )
-    for pid, symbol, kind, qty in rows:
-        key = (pid, symbol)
-        if kind == "buy":
-            shares[key] += qty
-        elif kind == "sell":
-            shares[key] -= qty
-        else:
-            shares[key] *= qty
-    held = {symbol for (_, symbol), q in shares.items() if q > 0}
+    watched = set(watchlist_symbols_for(user=user))
+    held = held_symbols_for(user=user)
     return {"watchlist": watched, "holding": held}
 
 

@@ -131,3 +131,33 @@ def test_portfolio_summaries_for_the_list_page(user, portfolio, other_user, mark
     assert [s.portfolio.name for s in summaries] == ["Empty", "Long-term holdings"]
     assert summaries[1].total_value == 1355
     assert summaries[0].holdings == [] and summaries[0].total_value == 0
+
+
+@pytest.mark.django_db
+def test_held_and_watchlist_symbols_are_the_users_own(user, other_user):
+    """The "my holdings" / "my watchlists" sets that news, insider trades and AI scores
+    filter by: shares replayed in order (a split multiplies, a full sale empties)."""
+    from tests.portfolios.factories import WatchlistFactory, WatchlistItemFactory
+
+    mine = PortfolioFactory(owner=user)
+    aapl, msft, nvda = (TickerFactory(symbol=s) for s in ("AAPL", "MSFT", "NVDA"))
+    TransactionFactory(portfolio=mine, ticker=aapl, quantity=D(10))
+    TransactionFactory(
+        portfolio=mine, ticker=aapl, type="split", quantity=D(2), trade_date=dt.date(2024, 2, 1)
+    )
+    TransactionFactory(
+        portfolio=mine, ticker=aapl, type="sell", quantity=D(15), trade_date=dt.date(2024, 3, 1)
+    )  # 20 after the split: 5 left
+    TransactionFactory(portfolio=mine, ticker=msft, quantity=D(10))
+    TransactionFactory(
+        portfolio=mine, ticker=msft, type="sell", quantity=D(10), trade_date=dt.date(2024, 3, 1)
+    )
+    TransactionFactory(portfolio=PortfolioFactory(owner=other_user), ticker=nvda)
+    assert selectors.held_symbols_for(user=user) == {"AAPL"}
+
+    first, second = WatchlistFactory(owner=user), WatchlistFactory(owner=user)
+    WatchlistItemFactory(watchlist=first, ticker=msft)
+    WatchlistItemFactory(watchlist=second, ticker=aapl)
+    WatchlistItemFactory(watchlist=WatchlistFactory(owner=other_user), ticker=nvda)
+    assert selectors.watchlist_symbols_for(user=user) == ["AAPL", "MSFT"]
+    assert selectors.watchlist_symbols_for(user=user, watchlist_id=first.pk) == ["MSFT"]
