@@ -22,8 +22,7 @@ ORDER_CHOICES = [
 
 
 def _clean_text(value: str, limit: int = 80) -> str:
-    value = (value or "").replace("\x00", "")
-    return "".join(ch for ch in value if ch.isprintable()).strip()[:limit]
+    return (value or "").strip()[:limit]
 
 
 def _min_score(raw: str) -> tuple[int | None, str]:
