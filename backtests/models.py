@@ -8,6 +8,7 @@ from django.db.models import F, Q
 from django.urls import reverse
 
 from backtests.strategies import list_strategies
+from qunex.fields import FastJSONField
 
 
 class BacktestQuerySet(models.QuerySet):
@@ -104,7 +105,7 @@ class Backtest(models.Model):
 
     bars_fingerprint = models.CharField(max_length=64, blank=True)
     engine_version = models.CharField(max_length=20, blank=True)
-    result = models.JSONField(null=True, blank=True)
+    result = FastJSONField(null=True, blank=True)
 
     created_at = models.DateTimeField(auto_now_add=True)
     rerun_of = models.ForeignKey(

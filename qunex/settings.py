@@ -159,6 +159,15 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         _db_options["options"] = (
             _db_options.get("options", "") + f" -c statement_timeout={DB_STATEMENT_TIMEOUT_MS}"
         ).strip()
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The laptop database: write-ahead logging (readers never wait for the writer, e.g. a
+    # page while `process_backtests` stores a result) and a commit that does not wait for
+    # the disk twice (synchronous=NORMAL: safe in WAL mode; a power cut can lose the last
+    # commits, never corrupt the file). Writers queue for up to 20 s instead of failing
+    # with "database is locked".
+    _db_options = DATABASES["default"].setdefault("OPTIONS", {})
+    _db_options.setdefault("init_command", "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL")
+    _db_options.setdefault("timeout", 20)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env_str("REDIS_URL")

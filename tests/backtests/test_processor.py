@@ -245,3 +245,21 @@ def test_bars_arrays_equal_the_stored_decimals_and_dates(spy):
     day = rows[5].date
     dates, ohlcv, _ = bars_arrays(ticker_id=spy.pk, start=day, end=day)
     assert dates.tolist() == [day] and ohlcv[0, 3] == float(rows[5].close)
+
+
+def test_bars_arrays_read_dates_before_1970_and_leap_days():
+    """Dates travel as day numbers since 1970-01-01: negative before it, exact either side."""
+    from datetime import date as day
+
+    from backtests.selectors import bars_arrays
+    from markets.models import DailyBar, Ticker
+
+    ticker = Ticker.objects.create(symbol="OLD")
+    days = [day(1962, 1, 2), day(1969, 12, 31), day(1970, 1, 1), day(2000, 2, 29), day(2024, 2, 29)]
+    DailyBar.objects.bulk_create(
+        DailyBar(ticker=ticker, date=d, open=1, high=2, low=1, close=1.5, volume=i)
+        for i, d in enumerate(days)
+    )
+    dates, ohlcv, adjusted = bars_arrays(ticker_id=ticker.pk, start=days[0], end=days[-1])
+    assert dates.tolist() == days and adjusted is False
+    assert ohlcv[:, 3].tolist() == [1.5] * 5 and ohlcv[:, 4].tolist() == [0, 1, 2, 3, 4]

@@ -39,6 +39,18 @@ def test_unset_means_sqlite_and_local_memory():
     assert cache == "django.core.cache.backends.locmem.LocMemCache"
 
 
+def test_the_laptop_sqlite_database_uses_write_ahead_logging(tmp_path):
+    """Pages read while a job writes, and a commit waits for the disk once, not twice."""
+    out = run_settings(
+        {"DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}"},
+        "from django.db import connection\nc = connection.cursor()\n"
+        "print(c.execute('PRAGMA journal_mode').fetchone()[0], "
+        "c.execute('PRAGMA synchronous').fetchone()[0])",
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["wal", "1"]  # 1 = NORMAL
+
+
 def test_database_url_selects_postgresql_and_redis_url_the_redis_cache():
     out = run_settings(
         {
