@@ -302,3 +302,20 @@ def test_corporate_actions_upsert():
 
 def _fields(record) -> dict:
     return {name: getattr(record, name) for name in record.__slots__}
+
+
+@pytest.mark.django_db
+def test_daily_bars_carry_no_index_the_unique_one_already_serves():
+    """Every load pays for each index: the bars keep the primary key and (ticker, date)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        constraints = connection.introspection.get_constraints(cursor, "markets_dailybar")
+    indexed = sorted(
+        tuple(c["columns"])
+        for c in constraints.values()
+        if (c["index"] or c["unique"]) and not c["primary_key"]
+    )
+    assert indexed == [("ticker_id", "date")]
+    fks = [c for c in constraints.values() if c["foreign_key"]]
+    assert [c["foreign_key"] for c in fks] == [("markets_ticker", "id")]
