@@ -251,13 +251,11 @@ def simulate(bars: Bars, signal: Signal, config: Config) -> Simulation:
        with whole shares sized on the cash left.
     4. Equity at each close = cash + size * (close - entry price).
     """
-    fill_bars, directions = _orders(bars, signal)
     if config.stop_loss is None and config.take_profit is None:
-        if config.close_at_end:  # one more order: flat at the last bar's open
-            fill_bars = np.append(fill_bars, len(bars) - 1)
-            directions = np.append(directions, np.int8(0)).astype(directions.dtype)
-        events, fills, open_fill = _fill_orders(bars, fill_bars, directions, config)
+        orders = _sized_orders(bars, signal, config)
+        events, fills, open_fill = _fill_orders(bars, orders, config)
     else:
+        fill_bars, directions = _orders(bars, signal)
         events, fills, open_fill = _fill_with_brackets(bars, fill_bars, directions, config)
     equity = _equity(bars.close, config.cash, events)
     sim = Simulation(equity=equity, fills=fills, open_fill=open_fill)
@@ -266,15 +264,37 @@ def simulate(bars: Bars, signal: Signal, config: Config) -> Simulation:
     return sim
 
 
-def _fill_orders(
-    bars: Bars, fill_bars: np.ndarray, directions: np.ndarray, config: Config
-) -> tuple[_Events, Fills, _Fill | None]:
-    """Fill orders without stop-loss or take-profit.
+def simulate_summary(bars: Bars, signal: Signal, config: Config) -> tuple[np.ndarray, int]:
+    """(equity curve, closed trades) of `simulate`, for a sweep's statistics: the same
+    orders and arithmetic, without building the trade records when nothing needs them
+    (no stop-loss or take-profit, and equity stays above 0)."""
+    if config.stop_loss is None and config.take_profit is None:
+        orders = _sized_orders(bars, signal, config)
+        equity = _equity(bars.close, config.cash, orders.events)
+        if equity.min() > 0:
+            return equity, int(np.count_nonzero(orders.held[:-1]))
+    sim = simulate(bars, signal, config)
+    return sim.equity, len(sim.fills)
 
-    Each position opened at one order is closed at the next, so only the cash (which sizes
-    every new position) needs a loop; prices, commissions and trades are computed for all
-    orders at once, with the same arithmetic as the loop in `_fill_with_brackets`.
-    """
+
+class _SizedOrders(NamedTuple):
+    """Orders without brackets, sized: each position opened at one order is closed at the
+    next, so only the cash (which sizes every new position) needs a loop."""
+
+    fill_bars: np.ndarray
+    directions: np.ndarray
+    prices: np.ndarray  # the fill bars' opens
+    entries: np.ndarray  # the prices with the spread
+    sizes: np.ndarray  # the position after each order
+    held: np.ndarray  # sizes != 0
+    events: _Events
+
+
+def _sized_orders(bars: Bars, signal: Signal, config: Config) -> _SizedOrders:
+    fill_bars, directions = _orders(bars, signal)
+    if config.close_at_end:  # one more order: flat at the last bar's open
+        fill_bars = np.append(fill_bars, len(bars) - 1)
+        directions = np.append(directions, np.int8(0)).astype(directions.dtype)
     rate, fixed, spread = config.commission, config.commission_fixed, config.spread
     prices = bars.open[fill_bars]
     cash, size, units, entry = config.cash, 0, 0, 0.0
@@ -292,7 +312,6 @@ def _fill_orders(
                 cash -= fixed + units * entry * rate
         cash_after.append(cash)
         size_after.append(size)
-
     sizes = np.array(size_after, dtype=np.int64)
     if spread:
         entries = np.where(directions > 0, prices * (1 + spread), prices * (1 - spread))
@@ -300,6 +319,23 @@ def _fill_orders(
         entries = prices  # price * 1.0 is the price, to the bit
     held = sizes != 0
     events = _Events(fill_bars, cash_after, sizes, np.where(held, entries, 0.0))
+    return _SizedOrders(fill_bars, directions, prices, entries, sizes, held, events)
+
+
+def _fill_orders(
+    bars: Bars, orders: _SizedOrders, config: Config
+) -> tuple[_Events, Fills, _Fill | None]:
+    """The trades of orders without stop-loss or take-profit: prices, commissions and
+    trades for all orders at once, with the same arithmetic as the loop in
+    `_fill_with_brackets`."""
+    rate, fixed = config.commission, config.commission_fixed
+    fill_bars, prices, entries, sizes, held = (
+        orders.fill_bars,
+        orders.prices,
+        orders.entries,
+        orders.sizes,
+        orders.held,
+    )
     opened = held[:-1].nonzero()[0]  # each closes at the next order
     closed = opened + 1
     units, entry_prices, exit_prices = np.abs(sizes[opened]), entries[opened], prices[closed]
@@ -317,9 +353,10 @@ def _fill_orders(
     )
     open_fill = None
     if len(sizes) and held[-1]:
+        size = int(sizes[-1])
         entry, units = float(entries[-1]), abs(size)
         open_fill = _open_fill(bars, int(fill_bars[-1]), size, entry, fixed + units * entry * rate)
-    return events, fills, open_fill
+    return orders.events, fills, open_fill
 
 
 def _reasons(closed: np.ndarray, end_order: int) -> list[str]:

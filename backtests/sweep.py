@@ -16,7 +16,7 @@ from typing import Any
 
 import pandas as pd
 
-from backtests.engine import Bars, Config, as_bars, json_value, simulate
+from backtests.engine import Bars, Config, as_bars, json_value, simulate_summary
 from backtests.stats import SWEEP_KEYS, calendar, sweep_stats
 from backtests.strategies import (
     InvalidParams,
@@ -182,12 +182,9 @@ def sweep(
     rows = []
     for params in combos:
         signal = compute_signal(bars, strategy, params, config.allow_short)
-        sim = simulate(bars, signal, config)
+        equity, n_trades = simulate_summary(bars, signal, config)
         rows.append(
-            {
-                "params": params,
-                "stats": sweep_stats(equity=sim.equity, cal=cal, n_trades=len(sim.fills)),
-            }
+            {"params": params, "stats": sweep_stats(equity=equity, cal=cal, n_trades=n_trades)}
         )
     return SweepResult(
         strategy=strategy,
@@ -206,8 +203,8 @@ def evaluate_window(
     full = compute_signal(bars, strategy, params, config.allow_short)
     tail = bars.memo(("tail", start), lambda: bars.tail(start))
     window = Signal(target=full.target[start:], warmup=max(full.warmup - start, -1))
-    sim = simulate(tail, window, config)
-    return sweep_stats(equity=sim.equity, cal=calendar(tail), n_trades=len(sim.fills))
+    equity, n_trades = simulate_summary(tail, window, config)
+    return sweep_stats(equity=equity, cal=calendar(tail), n_trades=n_trades)
 
 
 def walk_forward(

@@ -100,6 +100,42 @@ def test_every_row_equals_a_full_backtest_with_those_params(bars):
         assert row["stats"]["# Trades"] > 5
 
 
+@pytest.mark.parametrize(
+    "config",
+    [
+        Config(commission=0.002),
+        Config(commission=0.001, spread=0.0005, allow_short=True),
+        Config(commission_fixed=3.0, close_at_end=True, allow_short=True),
+        Config(commission=0.001, stop_loss=0.03, take_profit=0.05),  # brackets: full path
+    ],
+    ids=["long", "long-short-spread", "fixed-close-at-end", "brackets"],
+)
+def test_the_sweeps_summary_simulation_equals_the_full_one(bars, config):
+    """A sweep skips building trade records; its equity and trade count stay exact."""
+    from backtests.engine import simulate, simulate_summary
+    from backtests.strategies import compute_signal
+
+    for params in ({"fast": 5, "slow": 20}, {"fast": 12, "slow": 40}):
+        signal = compute_signal(bars, "sma_cross", params, config.allow_short)
+        full = simulate(bars, signal, config)
+        equity, n_trades = simulate_summary(bars, signal, config)
+        np.testing.assert_array_equal(equity, full.equity)
+        assert n_trades == len(full.fills) > 0
+
+
+def test_the_sweeps_summary_of_a_run_that_goes_broke_is_the_full_one():
+    from backtests.engine import simulate, simulate_summary
+
+    rows = [(10, 10, 10, 10)] * 3 + [(15, 16, 14, 15), (25, 26, 24, 25), (20, 21, 19, 20)]
+    broke = Bars.from_frame(frame(rows))
+    signal = Signal(target=np.array([0, -1, -1, -1, -1, -1], dtype=np.int8), warmup=0)
+    config = Config(cash=1000, allow_short=True)
+    full = simulate(broke, signal, config)
+    equity, n_trades = simulate_summary(broke, signal, config)
+    assert equity.tolist() == full.equity.tolist() == [1000, 1000, 1000, 505, 0, 0]
+    assert n_trades == len(full.fills) == 1
+
+
 def test_ranking_puts_undefined_values_last():
     rows = [
         {"params": {"n": 1}, "stats": {"Sharpe Ratio": math.nan}},
