@@ -198,6 +198,10 @@ def test_a_bad_row_falls_back_to_the_reader_its_message_and_nothing_stored(copy_
         (["2024-01-02,0,11,9,10,100"], "column open: '0' is not a positive price"),
         (["2024-01-02,NaN,11,9,10,100"], "column open: 'NaN' is not a positive price"),
         (["2024-01-02,10,11,9,10,1.5"], "column volume: '1.5' is not a whole number"),
+        (["2024-1-2,10,11,9,10,100"], "column date: '2024-1-2' is not a date"),
+        (["2024-01-02 10:00,10,11,9,10,100"], "column date: '2024-01-02 10:00' is not a date"),
+        (["2024-01-02,10,Infinity,9,10,100"], "column high: 'Infinity' is not a positive price"),
+        (["2024-01-02,10,11,9,10,-5"], "column volume: '-5' is not a whole number"),
         (["2024-01-02,10,11,9,10,100,7"], None),  # more cells than the header: COPY refuses
         (["2024-01-02,10,11,9,10"], None),  # fewer: COPY refuses, the reader takes volume 0
     ],
@@ -228,6 +232,31 @@ def test_numbers_the_strict_check_declines_but_the_reader_takes_are_still_stored
     bars = dict(DailyBar.objects.values_list("date", "open"))
     assert bars == {date(2024, 1, 2): Decimal("1234.5"), date(2024, 1, 3): Decimal(1000)}
     assert DailyBar.objects.get(date=date(2024, 1, 3)).volume == 0
+
+
+@pytest.mark.parametrize(
+    ("cells", "stored"),
+    [
+        ("0.5,.75,.5,0.5,0012", (Decimal("0.5"), Decimal("0.75"), 12)),
+        ("5.,6,5,5.0,+7", (Decimal(5), Decimal(6), 7)),
+        ("+5, 6 ,5,5,7", (Decimal(5), Decimal(6), 7)),
+        ("10.250000,11,9,10,100", (Decimal("10.25"), Decimal(11), 100)),
+    ],
+)
+def test_numbers_not_written_as_the_database_writes_them_are_the_readers(
+    tmp_path, copy_calls, cells, stored
+):
+    """Leading zeros, a bare or trailing point, a sign, spaces: the COPY path declines them
+    and the row-by-row reader stores the same values it would store alone."""
+    path = _write(tmp_path / "SYN.csv", [f"2024-01-02,{cells}"])
+    out, _ = run(path, "--calendar", "none")
+    assert "created 1" in out
+    bar = DailyBar.objects.get()
+    assert (bar.open, bar.high, bar.volume) == stored
+    if cells.startswith("10.250000"):  # written as the database writes it: COPY takes it
+        assert copy_calls[0] is not None
+    else:
+        assert copy_calls == [None]
 
 
 def test_an_empty_symbol_cell_is_an_error_not_a_row_left_out(tmp_path, copy_calls):
