@@ -282,7 +282,6 @@ class _SizedOrders(NamedTuple):
     next, so only the cash (which sizes every new position) needs a loop."""
 
     fill_bars: np.ndarray
-    directions: np.ndarray
     prices: np.ndarray  # the fill bars' opens
     entries: np.ndarray  # the prices with the spread
     sizes: np.ndarray  # the position after each order
@@ -319,7 +318,7 @@ def _sized_orders(bars: Bars, signal: Signal, config: Config) -> _SizedOrders:
         entries = prices  # price * 1.0 is the price, to the bit
     held = sizes != 0
     events = _Events(fill_bars, cash_after, sizes, np.where(held, entries, 0.0))
-    return _SizedOrders(fill_bars, directions, prices, entries, sizes, held, events)
+    return _SizedOrders(fill_bars, prices, entries, sizes, held, events)
 
 
 def _fill_orders(
