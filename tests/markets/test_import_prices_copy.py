@@ -278,3 +278,17 @@ def test_a_header_only_file_imports_nothing_through_copy(tmp_path, copy_calls):
     out, _ = run(path)
     assert copy_calls[0] is not None and copy_calls[0].rows == 0
     assert "rows 0" in out and not DailyBar.objects.exists()
+
+
+def test_the_copy_path_does_not_depend_on_the_sessions_date_style(tmp_path, copy_calls):
+    """Dates are checked by writing them back as text: a server or role set to another
+    DateStyle must not send every file to the slow row-by-row reader."""
+    with connection.cursor() as cursor:
+        cursor.execute("SET datestyle = 'SQL, DMY'")  # writes 02/01/2024; rolled back after
+    path = _write(tmp_path / "SYN.csv", ["2024-01-02,10,11,9,10,100", "2024-01-03,10,11,9,10,5"])
+    out, _ = run(path)
+    assert copy_calls[0] is not None and "created 2" in out
+    assert sorted(DailyBar.objects.values_list("date", flat=True)) == [
+        date(2024, 1, 2),
+        date(2024, 1, 3),
+    ]
