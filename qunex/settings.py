@@ -397,6 +397,11 @@ NEWS_ANALYSIS_PRICE_CACHE_WRITE = _usd(
 ANTHROPIC_BASE_URL = env_str("ANTHROPIC_BASE_URL")
 ANTHROPIC_TIMEOUT = env_int("ANTHROPIC_TIMEOUT", 60)
 ANTHROPIC_MAX_RETRIES = env_int("ANTHROPIC_MAX_RETRIES", 2)
+# Time bounds of analyze_news: one article (both attempts, every request and retry wait), and
+# the whole run (it stops starting articles after this; data-refresh.yml allows 30 minutes
+# for prices, news, this and the calendar together).
+NEWS_ANALYSIS_ARTICLE_SECONDS = env_int("NEWS_ANALYSIS_ARTICLE_SECONDS", 90)
+NEWS_ANALYSIS_RUN_SECONDS = env_int("NEWS_ANALYSIS_RUN_SECONDS", 600)
 
 # Keyless feeds, "key|url|publisher" separated by commas: official releases that move markets
 # (FOMC statements, SEC actions, BLS jobs/CPI releases).
