@@ -51,7 +51,7 @@ ATTEMPTS = 2
 # After this many articles in a row failed only on transient API errors, the API is taken
 # to be down: the run stops instead of marking every article failed.
 TRANSIENT_STREAK_LIMIT = 3
-OFFLINE_VERSION = "offline-v2"
+OFFLINE_VERSION = "offline-v3"
 
 
 @dataclass
