@@ -122,10 +122,15 @@ def short_name(name: str) -> str:
     return value.removeprefix("The ").strip()
 
 
+_UPPER = re.compile(r"[A-Z]")
+_LOWER = re.compile(r"[a-z]")
+
+
 def is_all_caps(line: str) -> bool:
-    """A shouted line ("COST OF LIVING RISES"): every word there looks like a symbol."""
-    letters = [c for c in line if c.isalpha()]
-    return len(letters) >= 8 and sum(c.isupper() for c in letters) >= 0.9 * len(letters)
+    """A shouted line ("COST OF LIVING RISES"): every word there looks like a symbol.
+    At least 8 capitals and at most one letter in ten in lower case ("NVIDIA'S", "iPHONE")."""
+    upper = len(_UPPER.findall(line))
+    return upper >= 8 and upper >= 0.9 * (upper + len(_LOWER.findall(line)))
 
 
 class TickerMatcher:
@@ -177,22 +182,28 @@ class TickerMatcher:
                 found.add(self.by_symbol[symbol])
         if self._names is not None:
             found.update(self.by_name[m.group(1)] for m in self._names.finditer(text))
-        shouted_names: set[int] = set()
-        if self._upper_names is not None:
-            for line in text.splitlines():
-                if is_all_caps(line):
-                    shouted_names.update(
-                        self.by_upper_name[m.group(1)] for m in self._upper_names.finditer(line)
-                    )
-        supported = found | shouted_names
-        for line in text.splitlines():
-            shouted = is_all_caps(line)
+        lines = text.splitlines()
+        caps = [is_all_caps(line) for line in lines]
+        shouted = [line for line, c in zip(lines, caps, strict=True) if c]
+        supported = set(found)
+        if shouted and self._upper_names is not None:
+            for line in shouted:
+                supported.update(
+                    self.by_upper_name[m.group(1)] for m in self._upper_names.finditer(line)
+                )
+        # Plain lines are matched as one text (the common case: no all-caps line at all).
+        plain = (
+            "\n".join(line for line, c in zip(lines, caps, strict=True) if not c)
+            if shouted
+            else text
+        )
+        for part, needs_support in [(plain, False), *((line, True) for line in shouted)]:
             for pattern in (_PAREN, _BARE):
-                for m in pattern.finditer(line):
+                for m in pattern.finditer(part):
                     pk = self.by_symbol.get(m.group(1))
                     if pk is None or m.group(1) in COMMON_WORDS:
                         continue
-                    if not shouted or pk in supported:
+                    if not needs_support or pk in supported:
                         found.add(pk)
         return found
 
