@@ -292,3 +292,10 @@ def test_shared_session_follows_the_settings(settings) -> None:
     assert (adapter.max_bytes, adapter.deadline) == (1234, 3)
     settings.HTTP_MAX_BYTES = 4321
     assert shared_session().get_adapter("https://example.com").max_bytes == 4321
+
+
+def test_retry_waits_come_on_top_of_the_deadline(server: ScriptedServer) -> None:
+    # A 429 asking for 1 s, then 200: the deliberate wait does not eat the 0.8 s deadline.
+    url = server.script("/busy", (429, {"Retry-After": "1"}, b""), OK)
+    response = make_session(deadline=0.8).get(url)
+    assert response.json() == {"ok": True} and server.hits["/busy"] == 2
