@@ -299,3 +299,31 @@ def test_retry_waits_come_on_top_of_the_deadline(server: ScriptedServer) -> None
     url = server.script("/busy", (429, {"Retry-After": "1"}, b""), OK)
     response = make_session(deadline=0.8).get(url)
     assert response.json() == {"ok": True} and server.hits["/busy"] == 2
+
+
+def test_every_outbound_call_goes_through_the_one_session() -> None:
+    """No module reaches the network around qunex.http (so none escapes the size cap and the
+    deadline): no bare requests/urllib/http.client/httpx calls, and feedparser only ever
+    parses bytes the session fetched, never a URL."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    apps = ["qunex", "markets", "portfolios", "backtests", "insights", "accounts"]
+    forbidden = re.compile(
+        r"requests\.(get|post|put|delete|head|request)\(|urllib\.request|urlopen\(|"
+        r"http\.client|httpx\.|aiohttp|requests\.Session\("
+    )
+    offenders = []
+    for app in apps:
+        for path in (root / app).rglob("*.py"):
+            if "migrations" in path.parts:
+                continue
+            source = path.read_text()
+            for n, line in enumerate(source.splitlines(), 1):
+                code = line.split("#", 1)[0]
+                if forbidden.search(code) and path.name != "http.py":
+                    offenders.append(f"{path.relative_to(root)}:{n}: {line.strip()}")
+                if "feedparser.parse(" in code and ".content" not in code:
+                    offenders.append(f"{path.relative_to(root)}:{n}: {line.strip()}")
+    assert offenders == []
