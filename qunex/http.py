@@ -152,12 +152,14 @@ class BoundedAdapter(HTTPAdapter):
                 raise DeadlineExceeded(
                     f"no complete answer within the {self.deadline:g} s deadline", response=response
                 )
+            # The deadline, not the per-read timeout, is what this read can run into.
+            deadline_bound = read_timeout is None or remaining <= read_timeout
             if sock is not None:
-                sock.settimeout(remaining if read_timeout is None else min(read_timeout, remaining))
+                sock.settimeout(remaining if deadline_bound else read_timeout)
             try:
                 chunk = raw.read1(_CHUNK, decode_content=True)
             except ReadTimeoutError as exc:
-                if time.monotonic() >= deadline_at:
+                if deadline_bound or time.monotonic() >= deadline_at:
                     raise DeadlineExceeded(
                         f"no complete answer within the {self.deadline:g} s deadline",
                         response=response,
