@@ -459,5 +459,12 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    # "django" is named so that Django's own console handler (DEBUG only, no timestamp) is
+    # dropped: its records reach the root handler once ("django.server" keeps its own).
+    # urllib3 logs each retry of a failed request; the adapter reports the failure once.
+    "loggers": {
+        "django": {"level": "INFO"},
+        "django.db.backends": {"level": "WARNING"},
+        "urllib3": {"level": "ERROR"},
+    },
 }

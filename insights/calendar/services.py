@@ -122,8 +122,10 @@ def calendar_refresh(
         try:
             fetched = source.fetch(start, end)
         except CalendarError as exc:
-            outcome.error = str(exc)
-            log(f"{source.name}: failed: {exc}")
+            # Adapters name themselves in their messages ("bls: ConnectionError …"): the
+            # report names the source once.
+            outcome.error = str(exc).removeprefix(f"{source.name}: ")
+            log(f"{source.name}: failed: {outcome.error}")
             continue
         outcome.skipped = fetched.skipped
         for reason in fetched.skipped:
