@@ -208,6 +208,9 @@ ACCOUNT_LOGIN_METHODS = {"email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
 ACCOUNT_EMAIL_VERIFICATION = "mandatory"
 ACCOUNT_UNIQUE_EMAIL = True
+# Confirming the email in the browser that signed up signs the user in and goes on to where
+# they were going; a link opened elsewhere leads to the login page.
+ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Qunex] "
 ACCOUNT_EMAIL_NOTIFICATIONS = True  # tell users when their password, email or 2FA changes
