@@ -50,7 +50,7 @@ WIRE, DAILY, JOURNAL = "Demo Wire", "Demo Markets Daily", "Demo Business Journal
 # fmt: off
 ARTICLES: tuple[DemoArticle, ...] = (
     DemoArticle(
-        "apple-services-beat", 5, WIRE,
+        "apple-services-beat", 2, WIRE,
         "Apple beats quarterly revenue estimates as services sales climb",
         "Apple reported quarterly revenue above analysts' estimates, helped by record services sales.",
         "Apple said services revenue rose 14% from a year earlier to a record. iPhone sales were "
@@ -74,14 +74,14 @@ ARTICLES: tuple[DemoArticle, ...] = (
         ("AAPL",),
     ),
     DemoArticle(
-        "apple-services-record-journal", 3, JOURNAL,
+        "apple-services-record-journal", 5, JOURNAL,
         "Apple beats revenue estimates as services sales climb to a record",
         "A record services quarter lifted Apple above estimates.",
         "Analysts said the services mix supports Apple's margins.",
         ("AAPL",),
     ),
     DemoArticle(
-        "nvidia-outlook", 20, WIRE,
+        "nvidia-outlook", 19, WIRE,
         "Nvidia shares rise after data-center chip demand lifts outlook",
         "NVIDIA Corporation (NVDA) raised its revenue outlook on data-center demand.",
         "Nvidia raised its revenue forecast for the current quarter by 8%, citing orders for "
@@ -101,7 +101,7 @@ ARTICLES: tuple[DemoArticle, ...] = (
         },
     ),
     DemoArticle(
-        "nvidia-outlook-daily", 19, DAILY,
+        "nvidia-outlook-daily", 20, DAILY,
         "Nvidia raises outlook on data-center chip demand, shares rise",
         "NVIDIA Corporation lifted guidance as data-center orders grew.",
         "The chipmaker said orders from cloud providers drove the higher forecast.",
