@@ -112,7 +112,7 @@ def demo_filings(*, today: date) -> list[tuple[str, date, FilingRecord]]:
         ("DEMO-AAPL-2", ago(2), _filing("AAPL", ("9910000007", "Demo Officer Gia Moss"), {"officer": "Senior Vice President"}, [_trade(1, ago(4), "S", "15000", "209.30", "110000")])),
         # An option exercise: the derivative row, the shares it delivered, tax withholding.
         ("DEMO-AAPL-1", ago(8), _filing("AAPL", ("9910000007", "Demo Officer Gia Moss"), {"officer": "Senior Vice President"}, [
-            _trade(1, ago(10), "M", "30000", "0", "155000"),
+            _trade(1, ago(10), "M", "30000", "64.25", "155000"),
             _trade(2, ago(10), "F", "12000", "206.50", "143000"),
             _trade(1, ago(10), "M", "30000", None, "0", table="d", title="Employee Stock Option (right to buy)", underlying_title=COMMON, underlying_shares=Decimal("30000"), exercise_price=Decimal("64.25")),
         ])),
