@@ -98,3 +98,14 @@ def test_confirmation_email_names_the_site_and_confirming_signs_in(client, setti
     response = client.post(link_from_outbox(r"/accounts/confirm-email/[^/\s]+/"))
     assert response["Location"] == "/"
     assert client.get("/api/me/").json()["email"] == "new@example.com"
+
+
+def test_confirming_goes_on_to_where_the_user_was_going(client):
+    password = "a long and unusual passphrase 7"
+    client.post(
+        "/accounts/signup/?next=/portfolios/",
+        {"email": "next@example.com", "password1": password, "password2": password},
+    )
+    response = client.post(link_from_outbox(r"/accounts/confirm-email/[^/\s]+/"))
+    assert response["Location"] == "/portfolios/"
+    assert client.get("/api/me/").json()["email"] == "next@example.com"
