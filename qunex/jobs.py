@@ -107,7 +107,9 @@ class JobCommand(BaseCommand):
         run.error = error
         run.save()
         if error:
-            raise CommandError(f"{run.summary}\n{error.splitlines()[-1] if error else ''}")
+            # A JobFailed/CommandError message is already the summary's note: say it once.
+            detail = "" if note == error else f"\n{error.splitlines()[-1]}"
+            raise CommandError(f"{run.summary}{detail}")
         self.stdout.write(run.summary)
 
 

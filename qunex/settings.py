@@ -208,6 +208,9 @@ ACCOUNT_LOGIN_METHODS = {"email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
 ACCOUNT_EMAIL_VERIFICATION = "mandatory"
 ACCOUNT_UNIQUE_EMAIL = True
+# Confirming the email in the browser that signed up signs the user in and goes on to where
+# they were going; a link opened elsewhere leads to the login page.
+ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Qunex] "
 ACCOUNT_EMAIL_NOTIFICATIONS = True  # tell users when their password, email or 2FA changes
@@ -468,5 +471,12 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    # "django" is named so that Django's own console handler (DEBUG only, no timestamp) is
+    # dropped: its records reach the root handler once ("django.server" keeps its own).
+    # urllib3 logs each retry of a failed request; the adapter reports the failure once.
+    "loggers": {
+        "django": {"level": "INFO"},
+        "django.db.backends": {"level": "WARNING"},
+        "urllib3": {"level": "ERROR"},
+    },
 }

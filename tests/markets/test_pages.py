@@ -52,15 +52,20 @@ def test_login_redirect_target_is_the_dashboard():
     assert reverse("dashboard") == "/"
 
 
-def test_empty_dashboard_says_how_to_get_data(client):
+def test_empty_dashboard_says_what_will_appear_and_only_staff_how(client, staff_user):
     response = client.get("/")
     assert response.status_code == 200
     text = _text(response)
     assert "No market data yet" in text
+    assert "after every close" in text
+    assert "manage.py" not in text and "POLYGON_API_KEY" not in text
+    assert 'class="badge demo"' not in response.content.decode()
+
+    client.force_login(staff_user)
+    text = _text(client.get("/"))
     assert "make run" in text
     assert "manage.py import_prices" in text
     assert "POLYGON_API_KEY" in text and "manage.py refresh_market_data" in text
-    assert 'class="badge demo"' not in response.content.decode()
 
 
 def test_dashboard_shows_indexes_movers_and_slots(client):
@@ -228,7 +233,9 @@ def test_stock_list_no_match_and_empty_universe(client, listing):
     assert "No ticker matches “zzz”" in _text(client.get("/stocks/", {"q": "zzz"}))
 
 
-def test_stock_list_empty_universe_says_how_to_get_data(client):
+def test_stock_list_empty_universe_says_how_to_get_data_to_staff_only(client, staff_user):
+    assert "make run" not in _text(client.get("/stocks/"))
+    client.force_login(staff_user)
     assert "make run" in _text(client.get("/stocks/"))
 
 
@@ -287,7 +294,8 @@ def test_stock_page_without_bars_says_how_to_load_them(client):
     response = client.get("/stocks/NEW/")
     text = _text(response)
     assert "No daily bars stored for NEW yet" in text
-    assert "import_prices" in text
+    assert "after the next market-data refresh" in text
+    assert "import_prices" not in text  # the command is for staff only
     assert "stock_chart.js" not in response.content.decode()
 
 

@@ -73,9 +73,12 @@ def test_scores_page_ranks_filters_and_marks_mine(auth_client, user):
     assert auth_client.get("/ai-scores/", {"min_score": "9\x00"}).status_code == 400
 
 
-def test_scores_page_empty_state_says_how_to_get_data(client):
+def test_scores_page_empty_state_says_when_and_only_staff_how(client, staff_user):
     page = client.get("/ai-scores/").content.decode()
-    assert "No AI scores yet" in page and "retrain_model" in page
+    assert "No AI scores yet" in page and "after every market close" in page
+    assert "retrain_model" not in page
+    client.force_login(staff_user)
+    assert "retrain_model" in client.get("/ai-scores/").content.decode()
 
 
 def test_demo_scores_say_demo_data(client):
