@@ -105,8 +105,16 @@ def test_portfolio_list_shows_value_and_pnl(auth_client, portfolio):
     page = text(auth_client.get("/portfolios/"))
     assert "Long-term holdings" in page
     assert "1,355.00" in page  # value
-    assert "\u2212145.50" in page  # unrealized
-    assert "+98.50" in page  # realized
+    assert "\u2212$145.50" in page  # unrealized, with its currency
+    assert "+$98.50" in page  # realized
+
+
+def test_portfolio_list_total_gain_adds_up_from_the_columns_beside_it(auth_client, portfolio):
+    """-145.50 unrealized + 98.50 realized + (19 dividend - 5 fee) = -33.00, each one shown."""
+    page = text(auth_client.get("/portfolios/"))
+    assert "Income \u2212 fees" in page and "+$14.00" in page
+    assert "\u2212$33.00" in page
+    assert "Total gain = unrealized P&amp;L + realized P&amp;L + dividends and interest" in page
 
 
 def test_create_portfolio_form(auth_client, user, market):
@@ -226,7 +234,7 @@ def test_edit_and_delete_transaction(auth_client, portfolio):
 
 def test_realized_page(auth_client, portfolio):
     page = text(auth_client.get(f"/portfolios/{portfolio.pk}/realized/"))
-    assert "2024" in page and "+98.50" in page and "599.00" in page and "short" in page
+    assert "2024" in page and "+$98.50" in page and "$599.00" in page and "short" in page
     empty = PortfolioFactory(owner=portfolio.owner)
     assert "No sales yet" in text(auth_client.get(f"/portfolios/{empty.pk}/realized/"))
 
