@@ -152,6 +152,16 @@ def points(value, places: int = 2) -> str:
 
 
 @register.filter
+def pct_to(value, target) -> str:
+    """How far `value` must move to reach `target`, as a signed percent of `value`:
+    price 100, target 104.2 -> "+4.20%"; a dash without a positive price."""
+    start, end = _number(value), _number(target)
+    if start is None or end is None or start <= 0:
+        return DASH
+    return pct((end - start) / start * 100)
+
+
+@register.filter
 def qty(value) -> str:
     """Share quantities without trailing zeros: 1500.000000 -> "1,500", -0.5 -> "\\u22120.5"."""
     number = _number(value)

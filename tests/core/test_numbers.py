@@ -243,3 +243,10 @@ def test_the_js_formatter_agrees_with_the_filters():
     got = json.loads(done.stdout)
     mismatches = [(c[0], c[1], c[2], c[3], g) for c, g in zip(cases, got, strict=True) if g != c[3]]
     assert not mismatches
+
+
+def test_pct_to_is_the_move_needed_to_reach_a_target():
+    assert n.pct_to(Decimal("131"), Decimal("150")) == "+14.50%"
+    assert n.pct_to(131, 120) == f"{M}8.40%"
+    assert n.pct_to(100, 100) == "0.00%"
+    assert n.pct_to(0, 10) == D and n.pct_to(None, 10) == D and n.pct_to(10, NAN) == D

@@ -295,6 +295,14 @@ def test_watchlist_pages(auth_client, user, market):
     assert watchlist.name == "Chips"
 
 
+def test_alerts_list_shows_how_far_each_armed_alert_is(auth_client, user, market):
+    """AAPL is at 131: 150 above is +14.50% away, 120 below is -8.40% (U+2212) away."""
+    PriceAlert.objects.create(owner=user, ticker=market["AAPL"], direction="above", threshold=150)
+    PriceAlert.objects.create(owner=user, ticker=market["AAPL"], direction="below", threshold=120)
+    page = text(auth_client.get("/alerts/"))
+    assert ">Away<" in page and "+14.50%" in page and "\u22128.40%" in page
+
+
 def test_alert_pages(auth_client, user, market):
     response = auth_client.post(
         "/alerts/", {"symbol": "AAPL", "direction": "above", "threshold": "0"}
