@@ -384,3 +384,15 @@ def test_watchlist_alert_link_prefills_the_target(auth_client, user, market):
     assert junk.context["form"].initial == {"symbol": "AB", "direction": "above"}
     # A control character is refused before the view (qunex.middleware), naming the field.
     assert auth_client.get("/alerts/?symbol=A%00B").status_code == 400
+
+
+def test_forms_say_ticker_like_every_filter_on_the_site(auth_client, market, client):
+    """One wording: the alert form, the news and insider filters all label the field "Ticker"
+    (no "Symbol:" with Django's colon)."""
+    for page in (
+        text(auth_client.get("/alerts/")),
+        text(client.get("/news/")),
+        text(client.get("/insiders/")),
+    ):
+        assert re.search(r"<label for=\"[^\"]+\">Ticker</label>", page)
+        assert "Symbol:" not in page
