@@ -17,6 +17,7 @@ scripts, and tests/core/test_numbers.py pins both):
 
 from __future__ import annotations
 
+import re
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation, localcontext
 
 from django import template
@@ -159,6 +160,18 @@ def pct_to(value, target) -> str:
     if start is None or end is None or start <= 0:
         return DASH
     return pct((end - start) / start * 100)
+
+
+_HYPHEN_BEFORE_DIGIT = re.compile(r"(?<![\w.])-(?=\d)")
+
+
+@register.filter
+def true_minus(text) -> str:
+    """Prose with figures written elsewhere ("-3.2%" in a stored explanation): a hyphen that
+    starts a number becomes the real minus sign; "20-session" and "1-week" keep theirs."""
+    if text is None:
+        return ""
+    return _HYPHEN_BEFORE_DIGIT.sub(MINUS, str(text))
 
 
 @register.filter

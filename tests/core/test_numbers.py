@@ -250,3 +250,17 @@ def test_pct_to_is_the_move_needed_to_reach_a_target():
     assert n.pct_to(131, 120) == f"{M}8.40%"
     assert n.pct_to(100, 100) == "0.00%"
     assert n.pct_to(0, 10) == D and n.pct_to(None, 10) == D and n.pct_to(10, NAN) == D
+
+
+def test_true_minus_fixes_numbers_in_prose_and_leaves_words_alone():
+    text = (
+        "1-month return of -3.2% lowered the forecast by 0.10 points over 20-session spans (-0.5)."
+    )
+    assert n.true_minus(text) == (
+        f"1-month return of {M}3.2% lowered the forecast by 0.10 points over 20-session spans ({M}0.5)."
+    )
+    assert (
+        n.true_minus("Money-weighted (-1.5%) vs 2024-01-02")
+        == f"Money-weighted ({M}1.5%) vs 2024-01-02"
+    )
+    assert n.true_minus(None) == ""

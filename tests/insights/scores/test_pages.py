@@ -237,7 +237,7 @@ def test_stock_card_shows_other_features_and_the_total(client):
     make_scores(1)
     score = AIScore.objects.get()
     score.contributions = [
-        {"feature": f"f{i}", "contribution": c, "words": f"Feature {i}."}
+        {"feature": f"f{i}", "contribution": c, "words": f"Feature {i} of -3.2% moved it."}
         for i, c in enumerate([0.002, -0.001, 0.0009, 0.0008, 0.0007, 0.0006, 0.0004, 0.0003])
     ]
     score.predicted_excess_return, score.baseline = 0.0047, 0.0
@@ -245,6 +245,7 @@ def test_stock_card_shows_other_features_and_the_total(client):
     page = client.get("/stocks/Q000/").content.decode()
     assert "Other features (2) together." in page and "+0.07" in page
     assert "<strong>+0.47</strong>" in page and f"{M}0.10" in page
+    assert f"Feature 0 of {M}3.2% moved it." in page and "-3.2%" not in page
 
 
 def test_dashboard_labels_the_figure_beside_each_score(client):
