@@ -4,6 +4,7 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.html import format_html
 
 from insights.scores.models import AIScore, ModelVersion
 from insights.scores.services import model_promote, model_rollback
@@ -17,7 +18,6 @@ class ModelVersionAdmin(admin.ModelAdmin):
         "id",
         "trained",
         "window",
-        "tickers",
         "rank_ic_4",
         "baseline_rank_ic_4",
         "promoted",
@@ -32,11 +32,18 @@ class ModelVersionAdmin(admin.ModelAdmin):
 
     @admin.display(description="Trained", ordering="trained_at")
     def trained(self, version: ModelVersion) -> str:
-        return timezone.localtime(version.trained_at).strftime("%Y-%m-%d %H:%M")
+        return timezone.localtime(version.trained_at).strftime("%Y-%m-%d")
 
-    @admin.display(description="Data", ordering="data_end")
+    @admin.display(description="Data until", ordering="data_end")
     def window(self, version: ModelVersion) -> str:
-        return f"{version.data_start:%Y-%m-%d} \u2013 {version.data_end:%Y-%m-%d}"
+        """The last labelled session; the whole window (and the universe) on the version's page."""
+        return format_html(
+            '<span title="{} \u2013 {}, {} tickers">{}</span>',
+            f"{version.data_start:%Y-%m-%d}",
+            f"{version.data_end:%Y-%m-%d}",
+            version.tickers,
+            f"{version.data_end:%Y-%m-%d}",
+        )
 
     @admin.display(description="Rank IC")
     def rank_ic_4(self, version: ModelVersion) -> str:

@@ -68,5 +68,5 @@ def test_model_versions_list_has_short_columns(client, staff_user):
     client.force_login(staff_user)
     cells = _cells(client.get("/admin/insights/modelversion/").content.decode())
     assert "\u22120.0123" in cells and "0.0040" in cells
-    assert "2020-01-02 \u2013 2024-01-02" in cells
+    assert "2024-01-02" in cells
     assert max(len(c) for c in cells) <= 25, cells
