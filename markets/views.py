@@ -88,7 +88,7 @@ def dashboard_view(request: HttpRequest) -> HttpResponse:
 def balanced_paginator(items, most: int) -> Paginator:
     """Pages of at most `most` rows, as even as they can be: 51 rows are 26 + 25, not
     50 + 1; 100 are 50 + 50. One count query, as a plain Paginator."""
-    count = items.count() if hasattr(items, "count") and not isinstance(items, list) else len(items)
+    count = len(items) if isinstance(items, list | tuple) else items.count()
     pages = max(1, -(-count // most))
     paginator = Paginator(items, max(1, -(-count // pages)))
     paginator.count = count  # cached_property: the count is not asked for again

@@ -27,6 +27,7 @@ register = template.Library()
 DASH = "\u2014"
 MINUS = "\u2212"
 CURRENCY = "$"  # every figure is in US dollars (portfolios, prices and backtests alike)
+_MAX_EXPONENT = 60
 
 
 def _number(value) -> Decimal | None:
@@ -37,7 +38,9 @@ def _number(value) -> Decimal | None:
         number = value if isinstance(value, Decimal) else Decimal(str(value).strip())
     except (InvalidOperation, ValueError, TypeError):
         return None
-    return number if number.is_finite() else None
+    if not number.is_finite() or number.adjusted() > _MAX_EXPONENT:
+        return None  # no figure on a page is 1e61; "1e999999999" must not print a billion digits
+    return number if number.adjusted() >= -_MAX_EXPONENT else Decimal(0)
 
 
 def _fixed(number: Decimal, places: int) -> str:

@@ -264,3 +264,11 @@ def test_true_minus_fixes_numbers_in_prose_and_leaves_words_alone():
         == f"Money-weighted ({M}1.5%) vs 2024-01-02"
     )
     assert n.true_minus(None) == ""
+
+
+def test_absurd_exponents_from_hostile_input_stay_fast_and_short():
+    """A CSV preview may pass "1e999999999" straight to a filter: no billion-digit string."""
+    for name in ("price", "money", "signed", "signed_money", "pct", "points", "qty", "compact"):
+        assert getattr(n, name)("1e999999999") == D, name
+        assert len(getattr(n, name)("-1e-999999999")) < 12, name
+    assert n.money("1e-999999999") == "$0.00" and n.qty("1e-999999999") == "0"
