@@ -18,8 +18,9 @@ def profile_update(*, user: AbstractBaseUser, timezone: str) -> Profile:
     """Set the zone times are shown in; an unknown zone raises ValidationError naming `timezone`."""
     profile = profile_get(user=user)
     profile.timezone = timezone
+    profile.timezone_chosen = True
     profile.full_clean(exclude=["user"])
-    profile.save(update_fields=["timezone"])
+    profile.save(update_fields=["timezone", "timezone_chosen"])
     return profile
 
 

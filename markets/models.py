@@ -32,6 +32,7 @@ class Ticker(models.Model):
     currency = models.CharField(max_length=3, default="USD")
     active = models.BooleanField(default=True, db_index=True)
     is_demo = models.BooleanField(
+        "demo",
         default=False,
         help_text="Demo ticker with synthetic prices, labelled as demo wherever shown.",
     )

@@ -254,6 +254,7 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+WHITENOISE_ROOT = BASE_DIR / "static" / "root"  # served at the site's root: /favicon.ico
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -326,9 +327,21 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Qunex API",
-    "DESCRIPTION": "Market data, portfolios, watchlists and backtests for Qunex integrators. "
+    "DESCRIPTION": "The data behind [Qunex](/), for integrators, in eleven areas:\n\n"
+    "- **Markets**: tickers, latest quotes and the market-data feed the pages poll\n"
+    "- **Portfolios** and their **transactions**: holdings, P&L and performance\n"
+    "- **Watchlists** and their items\n"
+    "- **Alerts**: price alerts that fire once\n"
+    "- **Notifications**: what fired, read and unread\n"
+    "- **Backtests**: queue a strategy or a parameter sweep, read its result\n"
+    "- **News**: articles with their sentiment analysis\n"
+    "- **Insider trades**: SEC Form 4 filings\n"
+    "- **Economic calendar**: scheduled releases and their figures\n"
+    "- **AI scores** and the **AI models** behind them\n"
+    "- **Account**: who you are signed in as (`/api/me/`)\n\n"
     "Authenticate with a session or with `Authorization: Token <key>` "
-    "(create a token on your account page).",
+    "(create a token on [your account page](/accounts/profile/)). "
+    "[Back to Qunex](/)",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",

@@ -3,6 +3,7 @@ panels other pages embed (stock card, dashboard). Thin: parse, select, render.""
 
 from __future__ import annotations
 
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.http import Http404, HttpRequest, HttpResponse
@@ -12,6 +13,7 @@ from django.views.decorators.http import require_GET
 from insights.scores import selectors
 from insights.scores.features import DESCRIPTIONS
 from insights.scores.models import ModelVersion
+from qunex.templatetags import numbers
 
 ORDER_CHOICES = [
     ("-score", "Highest score"),
@@ -89,22 +91,28 @@ def model_card_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _metric_rows(version: ModelVersion) -> list[dict[str, Any]]:
+    """The walk-forward metrics, model against baseline, through the site's number rule:
+    rank IC at 4 decimals everywhere on the card, percents at 2, counts as integers."""
     names = [
-        ("rank_ic_mean", "Rank IC (mean)", "{:.4f}"),
-        ("rank_ic_tstat", "Rank IC t-stat", "{:.2f}"),
-        ("hit_rate", "Hit rate", "{:.1%}"),
-        ("decile_spread", "Top minus bottom decile (20 sessions)", "{:+.2%}"),
-        ("test_days", "Test days", "{}"),
-        ("independent_days", "Non-overlapping days (t-stat)", "{}"),
+        ("rank_ic_mean", "Rank IC (mean)", lambda v: numbers.number(v, 4)),
+        ("rank_ic_tstat", "Rank IC t-stat", lambda v: numbers.number(v, 2)),
+        ("hit_rate", "Hit rate", lambda v: numbers.plain_pct(v * 100, 1)),
+        (
+            "decile_spread",
+            "Top minus bottom decile (20 sessions)",
+            lambda v: numbers.frac_pct(v, 2),
+        ),
+        ("test_days", "Test days", lambda v: f"{int(v):,}"),
+        ("independent_days", "Non-overlapping days (t-stat)", lambda v: f"{int(v):,}"),
     ]
     m, b = version.metrics or {}, version.baseline_metrics or {}
 
-    def fmt(value, pattern):
-        return "—" if value is None else pattern.format(value)
+    def fmt(value, format_value):
+        return "—" if value is None else format_value(value)
 
     return [
-        {"label": label, "model": fmt(m.get(k), p), "baseline": fmt(b.get(k), p)}
-        for k, label, p in names
+        {"label": label, "model": fmt(m.get(k), f), "baseline": fmt(b.get(k), f)}
+        for k, label, f in names
     ]
 
 
@@ -148,9 +156,33 @@ def stock_panel_context(request: HttpRequest, ticker) -> dict[str, Any]:
     return {
         "ticker": ticker,
         "latest": latest,
-        "contributions": (latest.contributions or [])[:6] if latest else [],
+        **top_contributions((latest.contributions or []) if latest else []),
         "chart": selectors.history_chart(history),
         "history_count": len(history),
+    }
+
+
+def top_contributions(items: list[dict[str, Any]], shown: int = 6) -> dict[str, Any]:
+    """The `shown` largest contributions, the rest as one "other features" line, and the gap
+    they explain (the sum of all), so the listed figures visibly add up to it:
+
+    1. every figure is shown in points rounded to 2 decimals (half away from zero);
+    2. "other features" is the rounded gap minus the rounded listed figures, so rounding
+       never leaves the list 0.01 short of the total it claims.
+    """
+
+    def points(value: Any) -> Decimal:
+        return (Decimal(str(value)) * 100).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+    listed = items[:shown]
+    rest = items[shown:]
+    gap = sum((Decimal(str(c["contribution"])) for c in items), Decimal(0))
+    other = points(gap) - sum((points(c["contribution"]) for c in listed), Decimal(0))
+    return {
+        "contributions": listed,
+        "other_count": len(rest),
+        "other_contribution": other / 100 if rest else None,
+        "contribution_gap": gap if items else None,
     }
 
 

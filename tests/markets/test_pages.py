@@ -218,15 +218,27 @@ def test_sort_links_keep_the_filters_and_toggle_direction(client, listing):
     assert '<option value="Energy">Energy</option>' in html
 
 
-def test_stock_list_paginates(client):
-    for i in range(55):
+def test_stock_list_paginates_in_even_pages_of_at_most_50(client):
+    """51 tickers are 26 + 25, never 50 + 1; every page fits the feed's one request (50)."""
+    for i in range(51):
         TickerFactory(symbol=f"P{i:02d}")
     first = client.get("/stocks/")
-    assert len(_symbols(first)) == 50
+    assert len(_symbols(first)) == 26
     assert "Page 1 of 2" in _text(first)
     second = client.get("/stocks/", {"page": 2})
-    assert _symbols(second) == ["P50", "P51", "P52", "P53", "P54"]
+    assert _symbols(second) == [f"P{i:02d}" for i in range(26, 51)]
     assert _symbols(client.get("/stocks/", {"page": "lots"})) == _symbols(first)
+
+
+@pytest.mark.parametrize(
+    ("count", "sizes"),
+    [(0, [0]), (1, [1]), (50, [50]), (51, [26, 25]), (100, [50, 50]), (101, [34, 34, 33])],
+)
+def test_balanced_paginator_sizes(count, sizes):
+    from markets.views import balanced_paginator
+
+    paginator = balanced_paginator(list(range(count)), 50)
+    assert [len(paginator.page(n).object_list) for n in paginator.page_range] == sizes
 
 
 def test_stock_list_no_match_and_empty_universe(client, listing):

@@ -80,7 +80,7 @@
         if (info && info.priceRange) info.priceRange.maxValue = 0;
         return info;
       },
-      priceFormat: { type: "custom", formatter: function (v) { return v.toFixed(1).replace("-", "\u2212") + " %"; } },
+      priceFormat: { type: "custom", formatter: function (v) { return window.QunexFormat.plainPct(v, 1); } },
     }, drawdownColors()));
     drawdown.setData(points(data.dates, data.drawdown));
 

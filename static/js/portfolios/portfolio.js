@@ -95,7 +95,7 @@
           var unrealized = marketValue - cost;
           var u = cell(tr, "unrealized");
           u.innerHTML = "";
-          u.append(feed.fmt.signed(unrealized) + " ");
+          u.append(feed.fmt.signedMoney(unrealized) + " ");
           var up = document.createElement("span"); up.className = "small";
           up.textContent = cost ? feed.fmt.pct(unrealized / cost * 100) : "\u2014";
           u.append(up);
@@ -107,7 +107,7 @@
           if (q) {
             var d = cell(tr, "day");
             d.innerHTML = "";
-            d.append(feed.fmt.signed(day) + " ");
+            d.append(feed.fmt.signedMoney(day) + " ");
             var dp = document.createElement("span"); dp.className = "small";
             dp.textContent = feed.fmt.pct(prev ? (price - prev) / prev * 100 : null);
             d.append(dp);
@@ -123,17 +123,17 @@
       totals.querySelector('[data-total="value"]').textContent = feed.fmt.money(total);
       var unrealizedTotal = sumValue - Number(totals.dataset.cost);
       var ut = totals.querySelector('[data-total="unrealized"]');
-      ut.textContent = feed.fmt.signed(unrealizedTotal) + " ";
+      ut.textContent = feed.fmt.signedMoney(unrealizedTotal) + " ";
       var us = document.createElement("small");
       us.textContent = sumCost ? feed.fmt.pct(unrealizedTotal / sumCost * 100) : "\u2014";
       ut.append(us); feed.setSign(ut, unrealizedTotal);
       var dt = totals.querySelector('[data-total="day"]');
-      dt.textContent = feed.fmt.signed(sumDay) + " ";
+      dt.textContent = feed.fmt.signedMoney(sumDay) + " ";
       var ds = document.createElement("small");
       ds.textContent = sumPrev + cash ? feed.fmt.pct(sumDay / (sumPrev + cash) * 100) : "\u2014";
       dt.append(ds); feed.setSign(dt, sumDay);
       var g = totals.querySelector('[data-total="gain"]');
-      g.textContent = feed.fmt.signed(total - flows); feed.setSign(g, total - flows);
+      g.textContent = feed.fmt.signedMoney(total - flows); feed.setSign(g, total - flows);
     }
 
     // Remember the server-rendered prices so the first update can flash the change.
