@@ -19,7 +19,18 @@
     return { lineColor: down, topColor: withAlpha(down, 0.3), bottomColor: withAlpha(down, 0.05) };
   }
 
-  function themeOptions() {
+  var axes = {};
+  function axisOptions(el) {
+    // Years of daily bars must fit a phone's width: allow bars narrower than a pixel.
+    if (!axes[el.id]) {
+      axes[el.id] = window.QunexChartAxis
+        ? window.QunexChartAxis.timeScale(el, { minBarSpacing: 0.01, fixRightEdge: true })
+        : { minBarSpacing: 0.01 };
+    }
+    return axes[el.id];
+  }
+
+  function themeOptions(el) {
     var border = cssVar("--border", "#dde1e7");
     return {
       layout: {
@@ -30,8 +41,7 @@
       },
       grid: { vertLines: { color: border }, horzLines: { color: border } },
       rightPriceScale: { borderColor: border },
-      // Years of daily bars must fit a phone's width: allow bars narrower than a pixel.
-      timeScale: { borderColor: border, minBarSpacing: 0.01 },
+      timeScale: Object.assign({ borderColor: border }, axisOptions(el)),
     };
   }
 
@@ -53,7 +63,7 @@
     var LW = LightweightCharts;
     var base = { autoSize: true, handleScroll: true, handleScale: true };
 
-    var equityChart = LW.createChart(equityEl, Object.assign({}, base, themeOptions()));
+    var equityChart = LW.createChart(equityEl, Object.assign({}, base, themeOptions(equityEl)));
     // Whole dollars with thousands separators and a real minus sign on the equity axis.
     var dollars = new Intl.NumberFormat("en-US", { maximumFractionDigits: 0 });
     var moneyFormat = {
@@ -61,17 +71,18 @@
       formatter: function (v) { return (v < 0 ? "\u2212$" : "$") + dollars.format(Math.abs(v)); },
     };
     var buyHold = equityChart.addSeries(LW.LineSeries, {
-      color: cssVar("--muted", "#5c6370"), lineWidth: 2, lineStyle: 2, title: "Buy & hold", priceLineVisible: false,
+      // No titles: the legend above the chart names the lines (a title sits over the curves).
+      color: cssVar("--muted", "#5c6370"), lineWidth: 2, lineStyle: 2, priceLineVisible: false,
       priceFormat: moneyFormat,
     });
     var equity = equityChart.addSeries(LW.LineSeries, {
-      color: cssVar("--accent", "#2563eb"), lineWidth: 2, title: "Strategy", priceLineVisible: false,
+      color: cssVar("--accent", "#2563eb"), lineWidth: 2, priceLineVisible: false,
       priceFormat: moneyFormat,
     });
     buyHold.setData(points(data.dates, data.buy_hold));
     equity.setData(points(data.dates, data.equity));
 
-    var ddChart = LW.createChart(drawdownEl, Object.assign({}, base, themeOptions()));
+    var ddChart = LW.createChart(drawdownEl, Object.assign({}, base, themeOptions(drawdownEl)));
     var drawdown = ddChart.addSeries(LW.AreaSeries, Object.assign({
       lineWidth: 1, invertFilledArea: true, priceLineVisible: false,
       // The top of the pane is 0 %: the area fills from the running peak down to the line.
@@ -84,7 +95,8 @@
     }, drawdownColors()));
     drawdown.setData(points(data.dates, data.drawdown));
 
-    ddChart.priceScale("right").applyOptions({ scaleMargins: { top: 0, bottom: 0.05 } });
+    // A top margin keeps the "0.0 %" label (and the last-value tag at 0 %) inside the axis.
+    ddChart.priceScale("right").applyOptions({ scaleMargins: { top: 0.1, bottom: 0.05 } });
     // autoSize measures the containers on the next frame: fit the whole history after it.
     window.requestAnimationFrame(function () {
       equityChart.timeScale().fitContent();
@@ -105,8 +117,8 @@
     follow(ddChart, equityChart);
 
     function retheme() {
-      equityChart.applyOptions(themeOptions());
-      ddChart.applyOptions(themeOptions());
+      equityChart.applyOptions(themeOptions(equityEl));
+      ddChart.applyOptions(themeOptions(drawdownEl));
       equity.applyOptions({ color: cssVar("--accent", "#2563eb") });
       buyHold.applyOptions({ color: cssVar("--muted", "#5c6370") });
       drawdown.applyOptions(drawdownColors());

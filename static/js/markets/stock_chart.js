@@ -61,6 +61,8 @@
     errorEl.classList.remove("hidden");
   }
 
+  var axis = window.QunexChartAxis;
+  var timeScale = axis ? axis.timeScale(el, { rightOffset: 3, minBarSpacing: 0.001 }) : { rightOffset: 3, minBarSpacing: 0.001 };
   var chart = null;
   var series = {};
   var rows = [];
@@ -72,7 +74,7 @@
       layout: { background: { type: "solid", color: p.bg }, textColor: p.text, attributionLogo: false },
       grid: { vertLines: { color: withAlpha(p.grid, 0.6) }, horzLines: { color: withAlpha(p.grid, 0.6) } },
       rightPriceScale: { borderColor: p.grid, scaleMargins: { top: 0.08, bottom: 0.04 } },
-      timeScale: { borderColor: p.grid, rightOffset: 3, minBarSpacing: 0.001 },
+      timeScale: Object.assign({ borderColor: p.grid }, timeScale),
       crosshair: { mode: LC.CrosshairMode ? LC.CrosshairMode.Normal : 0 },
     };
   }
@@ -117,10 +119,15 @@
       window.requestAnimationFrame(describe);
       return;
     }
-    var last = new Date(rows[rows.length - 1][0] + "T00:00:00Z");
+    var lastText = rows[rows.length - 1][0];
+    var last = new Date(lastText + "T00:00:00Z");
     var from = new Date(last.getTime());
-    var months = { "1M": 1, "6M": 6, "1Y": 12, "5Y": 60 }[range] || 12;
-    from.setUTCMonth(from.getUTCMonth() - months);
+    if (range === "YTD") {
+      from = new Date(Date.UTC(last.getUTCFullYear(), 0, 1));
+    } else {
+      var months = { "1M": 1, "3M": 3, "6M": 6, "1Y": 12, "5Y": 60 }[range] || 12;
+      from.setUTCMonth(from.getUTCMonth() - months);
+    }
     var first = rows[0][0];
     var fromText = from.toISOString().slice(0, 10);
     chart.timeScale().setVisibleRange({ from: fromText < first ? first : fromText, to: rows[rows.length - 1][0] });
@@ -147,9 +154,11 @@
       panes[0].setStretchFactor(4);
       panes[1].setStretchFactor(1);
     }
+    // No series titles: drawn inside the pane they sit over the candles on a phone; the legend
+    // under the chart names the lines.
     var line = { lineWidth: 2, priceLineVisible: false, lastValueVisible: false, crosshairMarkerVisible: false };
-    series.sma50 = chart.addSeries(LC.LineSeries, Object.assign({ color: p.accent, title: "SMA 50" }, line));
-    series.sma200 = chart.addSeries(LC.LineSeries, Object.assign({ color: p.warn, title: "SMA 200" }, line));
+    series.sma50 = chart.addSeries(LC.LineSeries, Object.assign({ color: p.accent }, line));
+    series.sma200 = chart.addSeries(LC.LineSeries, Object.assign({ color: p.warn }, line));
 
     series.candles.setData(rows.map(function (r) {
       return { time: r[0], open: r[1], high: r[2], low: r[3], close: r[4] };

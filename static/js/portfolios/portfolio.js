@@ -10,13 +10,19 @@
 
   var whole = new Intl.NumberFormat("en-US", { maximumFractionDigits: 0 });
 
+  // The whole chosen window is shown: both edges fixed, so the first and last labels stay inside.
+  var holderEl = document.getElementById("pf-chart");
+  var axisOptions = window.QunexChartAxis
+    ? window.QunexChartAxis.timeScale(holderEl, { minBarSpacing: 0.05, fixRightEdge: true })
+    : { minBarSpacing: 0.05 };
+
   function chartOptions() {
     return {
       autoSize: true,
       layout: { background: { color: "transparent" }, textColor: cssVar("--muted", "#5c6370"), attributionLogo: false },
       grid: { vertLines: { color: cssVar("--border", "#dde1e7") }, horzLines: { color: cssVar("--border", "#dde1e7") } },
       rightPriceScale: { borderColor: cssVar("--border", "#dde1e7") },
-      timeScale: { borderColor: cssVar("--border", "#dde1e7"), minBarSpacing: 0.05 },
+      timeScale: Object.assign({ borderColor: cssVar("--border", "#dde1e7") }, axisOptions),
       crosshair: { mode: 0 },
       localization: { priceFormatter: function (v) { return whole.format(v); } }
     };

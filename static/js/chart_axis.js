@@ -1,0 +1,59 @@
+/* Time-axis options every Lightweight Charts chart of the site shares (stock, portfolio, backtest).
+ *
+ * 1. Labels are whole words: "2025", "Mar", "Mar 3" (the library's default shows a bare day
+ *    number, "3", where a month has no room for its name), in English whatever the browser's
+ *    locale, so they read alike on every page.
+ * 2. fixLeftEdge (and fixRightEdge where the whole history is shown) lets the library move the
+ *    first and last labels inside the axis instead of cutting them ("023" for 2023).
+ * 3. Every label the formatter hands out is kept on the chart element's data-tick-labels (the
+ *    browser tests read them: each must be a month or a year).
+ */
+(function () {
+  "use strict";
+
+  var MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+
+  function parts(time) {
+    if (typeof time === "string") {
+      var m = /^(\d{4})-(\d{2})-(\d{2})/.exec(time);
+      if (m) return { year: +m[1], month: +m[2], day: +m[3] };
+    }
+    if (time && typeof time === "object" && "year" in time) return time;
+    if (typeof time === "number") {
+      var d = new Date(time * 1000);
+      return { year: d.getUTCFullYear(), month: d.getUTCMonth() + 1, day: d.getUTCDate() };
+    }
+    return null;
+  }
+
+  function label(time, type) {
+    var p = parts(time);
+    if (!p) return null;
+    if (type === 0) return String(p.year); // TickMarkType.Year
+    if (type === 1) return MONTHS[p.month - 1]; // Month
+    return MONTHS[p.month - 1] + " " + p.day; // DayOfMonth (and times, unused for daily bars)
+  }
+
+  function timeScale(el, extra) {
+    var seen = {};
+    function record(text) {
+      if (!el || seen[text]) return;
+      seen[text] = true;
+      el.setAttribute("data-tick-labels", Object.keys(seen).join("|"));
+    }
+    var options = {
+      fixLeftEdge: true,
+      lockVisibleTimeRangeOnResize: true,
+      tickMarkMaxCharacterLength: 6,
+      tickMarkFormatter: function (time, type) {
+        var text = label(time, type);
+        if (text !== null) record(text);
+        return text;
+      },
+    };
+    Object.keys(extra || {}).forEach(function (k) { options[k] = extra[k]; });
+    return options;
+  }
+
+  window.QunexChartAxis = { timeScale: timeScale, label: label };
+})();
