@@ -3,8 +3,10 @@
  * 1. Labels are whole words: "2025", "Mar", "Mar 3" (the library's default shows a bare day
  *    number, "3", where a month has no room for its name), in English whatever the browser's
  *    locale, so they read alike on every page.
- * 2. fixLeftEdge (and fixRightEdge where the whole history is shown) lets the library move the
- *    first and last labels inside the axis instead of cutting them ("023" for 2023).
+ * 2. show() sets a range of bars with ~22 px of room (half the widest label) beyond its first and last bar, so a label on
+ *    either (a year, a month) is drawn whole instead of cut at the edge ("023" for 2023); the
+ *    room before the first stored bar is empty, the room before a later bar shows the bars
+ *    before it.
  * 3. Every label the formatter hands out is kept on the chart element's data-tick-labels (the
  *    browser tests read them: each must be a month or a year).
  */
@@ -42,7 +44,6 @@
       el.setAttribute("data-tick-labels", Object.keys(seen).join("|"));
     }
     var options = {
-      fixLeftEdge: true,
       lockVisibleTimeRangeOnResize: true,
       tickMarkMaxCharacterLength: 6,
       tickMarkFormatter: function (time, type) {
@@ -55,5 +56,15 @@
     return options;
   }
 
-  window.QunexChartAxis = { timeScale: timeScale, label: label };
+  // Bars from..to (logical indexes) with `room` px on both sides: pad * spacing >= room where
+  // spacing = width / (bars + 2 * pad).
+  function show(chart, from, to, room) {
+    room = room === undefined ? 22 : room;
+    var width = chart.timeScale().width() || 300;
+    var bars = Math.max(to - from + 1, 1);
+    var pad = Math.ceil((room * bars) / Math.max(width - 2 * room, 1));
+    chart.timeScale().setVisibleLogicalRange({ from: from - pad, to: to + pad });
+  }
+
+  window.QunexChartAxis = { timeScale: timeScale, label: label, show: show };
 })();

@@ -24,7 +24,7 @@
     // Years of daily bars must fit a phone's width: allow bars narrower than a pixel.
     if (!axes[el.id]) {
       axes[el.id] = window.QunexChartAxis
-        ? window.QunexChartAxis.timeScale(el, { minBarSpacing: 0.01, fixRightEdge: true })
+        ? window.QunexChartAxis.timeScale(el, { minBarSpacing: 0.01 })
         : { minBarSpacing: 0.01 };
     }
     return axes[el.id];
@@ -40,7 +40,7 @@
         fontFamily: getComputedStyle(document.body).fontFamily,
       },
       grid: { vertLines: { color: border }, horzLines: { color: border } },
-      rightPriceScale: { borderColor: border },
+      rightPriceScale: { borderColor: border, entireTextOnly: true },
       timeScale: Object.assign({ borderColor: border }, axisOptions(el)),
     };
   }
@@ -98,9 +98,15 @@
     // A top margin keeps the "0.0 %" label (and the last-value tag at 0 %) inside the axis.
     ddChart.priceScale("right").applyOptions({ scaleMargins: { top: 0.1, bottom: 0.05 } });
     // autoSize measures the containers on the next frame: fit the whole history after it.
+    // Room beyond both ends keeps the first and last labels whole (chart_axis.js).
     window.requestAnimationFrame(function () {
-      equityChart.timeScale().fitContent();
-      ddChart.timeScale().fitContent();
+      if (window.QunexChartAxis) {
+        window.QunexChartAxis.show(equityChart, 0, data.dates.length - 1);
+        window.QunexChartAxis.show(ddChart, 0, data.dates.length - 1);
+      } else {
+        equityChart.timeScale().fitContent();
+        ddChart.timeScale().fitContent();
+      }
     });
 
     // Keep both time scales in step when either is scrolled or zoomed.

@@ -3,8 +3,11 @@
  * "Max" shows every stored bar at any width (a tiny minimum bar spacing, or the chart would
  * stop at ~2 bars a pixel and start years late); volume has its own pane below the prices,
  * so the price axis needs no empty band (which used to run to negative prices).
- * After each range change the element carries data-visible-from / data-visible-to and
+ * After each range change the element carries data-range-from (the range's first bar),
+ * data-visible-from / data-visible-to (the first and last bars drawn) and
  * data-price-bottom (the price at the bottom of the price pane), for the browser tests.
+ * Every range keeps ~22 px of room beyond its first and last bar (chart_axis.js), so labels
+ * on those bars are whole rather than cut at the edges.
  *
  * Bars come from the element's data-url (compact rows [date, open, high, low, close, volume],
  * split-adjusted where the source adjusted them). SMAs are computed here over every bar, so
@@ -62,7 +65,7 @@
   }
 
   var axis = window.QunexChartAxis;
-  var timeScale = axis ? axis.timeScale(el, { rightOffset: 3, minBarSpacing: 0.001 }) : { rightOffset: 3, minBarSpacing: 0.001 };
+  var timeScale = axis ? axis.timeScale(el, { minBarSpacing: 0.001 }) : { rightOffset: 3, minBarSpacing: 0.001 };
   var chart = null;
   var series = {};
   var rows = [];
@@ -73,7 +76,8 @@
       autoSize: true,
       layout: { background: { type: "solid", color: p.bg }, textColor: p.text, attributionLogo: false },
       grid: { vertLines: { color: withAlpha(p.grid, 0.6) }, horzLines: { color: withAlpha(p.grid, 0.6) } },
-      rightPriceScale: { borderColor: p.grid, scaleMargins: { top: 0.08, bottom: 0.04 } },
+      // entireTextOnly: a price label that would be cut at the top or bottom is not drawn.
+      rightPriceScale: { borderColor: p.grid, scaleMargins: { top: 0.08, bottom: 0.04 }, entireTextOnly: true },
       timeScale: Object.assign({ borderColor: p.grid }, timeScale),
       crosshair: { mode: LC.CrosshairMode ? LC.CrosshairMode.Normal : 0 },
     };
@@ -115,7 +119,9 @@
     if (!rows.length) return;
     current = range;
     if (range === "Max") {
-      chart.timeScale().setVisibleLogicalRange({ from: 0, to: rows.length - 1 });
+      el.setAttribute("data-range-from", rows[0][0]);
+      if (axis) axis.show(chart, 0, rows.length - 1);
+      else chart.timeScale().setVisibleLogicalRange({ from: 0, to: rows.length - 1 });
       window.requestAnimationFrame(describe);
       return;
     }
@@ -128,9 +134,13 @@
       var months = { "1M": 1, "3M": 3, "6M": 6, "1Y": 12, "5Y": 60 }[range] || 12;
       from.setUTCMonth(from.getUTCMonth() - months);
     }
-    var first = rows[0][0];
     var fromText = from.toISOString().slice(0, 10);
-    chart.timeScale().setVisibleRange({ from: fromText < first ? first : fromText, to: rows[rows.length - 1][0] });
+    var start = 0;
+    while (start < rows.length - 1 && rows[start][0] < fromText) start++;
+    el.setAttribute("data-range-from", rows[start][0]);
+    // ~22 px of room each side: a label on the range's first or last bar is whole.
+    if (axis) axis.show(chart, start, rows.length - 1);
+    else chart.timeScale().setVisibleLogicalRange({ from: start, to: rows.length - 1 });
     window.requestAnimationFrame(describe);
   }
 

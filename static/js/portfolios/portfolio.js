@@ -10,10 +10,10 @@
 
   var whole = new Intl.NumberFormat("en-US", { maximumFractionDigits: 0 });
 
-  // The whole chosen window is shown: both edges fixed, so the first and last labels stay inside.
+  // The whole chosen window is shown, with room beyond both ends for whole labels.
   var holderEl = document.getElementById("pf-chart");
   var axisOptions = window.QunexChartAxis
-    ? window.QunexChartAxis.timeScale(holderEl, { minBarSpacing: 0.05, fixRightEdge: true })
+    ? window.QunexChartAxis.timeScale(holderEl, { minBarSpacing: 0.05 })
     : { minBarSpacing: 0.05 };
 
   function chartOptions() {
@@ -21,7 +21,7 @@
       autoSize: true,
       layout: { background: { color: "transparent" }, textColor: cssVar("--muted", "#5c6370"), attributionLogo: false },
       grid: { vertLines: { color: cssVar("--border", "#dde1e7") }, horzLines: { color: cssVar("--border", "#dde1e7") } },
-      rightPriceScale: { borderColor: cssVar("--border", "#dde1e7") },
+      rightPriceScale: { borderColor: cssVar("--border", "#dde1e7"), entireTextOnly: true },
       timeScale: Object.assign({ borderColor: cssVar("--border", "#dde1e7") }, axisOptions),
       crosshair: { mode: 0 },
       localization: { priceFormatter: function (v) { return whole.format(v); } }
@@ -44,14 +44,18 @@
       bench.setData(data.benchmark);
     }
     // The server chose the window (?start=&end=): show all of it, also after a resize.
-    chart.timeScale().fitContent();
+    function fit() {
+      if (window.QunexChartAxis) window.QunexChartAxis.show(chart, 0, data.series.length - 1);
+      else chart.timeScale().fitContent();
+    }
+    fit();
     if (window.ResizeObserver) {
       var lastWidth = 0;
       new ResizeObserver(function (entries) {
         var width = Math.round(entries[0].contentRect.width);
         if (width && width !== lastWidth) {
           lastWidth = width;
-          window.requestAnimationFrame(function () { chart.timeScale().fitContent(); });
+          window.requestAnimationFrame(fit);
         }
       }).observe(holder);
     }
