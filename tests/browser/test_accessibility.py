@@ -80,6 +80,7 @@ def demo_site(orm_beside_playwright, transactional_db):
         "portfolio": portfolio,
         "single": single,
         "sweep": sweep,
+        "model": model,
         "urls": [
             "/",
             "/stocks/",

@@ -64,6 +64,7 @@
     var base = { autoSize: true, handleScroll: true, handleScale: true };
 
     var equityChart = LW.createChart(equityEl, Object.assign({}, base, themeOptions(equityEl)));
+    if (window.QunexChartAxis) window.QunexChartAxis.attach(equityChart, equityEl);
     // Whole dollars with thousands separators and a real minus sign on the equity axis.
     var dollars = new Intl.NumberFormat("en-US", { maximumFractionDigits: 0 });
     var moneyFormat = {
@@ -83,6 +84,7 @@
     equity.setData(points(data.dates, data.equity));
 
     var ddChart = LW.createChart(drawdownEl, Object.assign({}, base, themeOptions(drawdownEl)));
+    if (window.QunexChartAxis) window.QunexChartAxis.attach(ddChart, drawdownEl);
     var drawdown = ddChart.addSeries(LW.AreaSeries, Object.assign({
       lineWidth: 1, invertFilledArea: true, priceLineVisible: false,
       // The top of the pane is 0 %: the area fills from the running peak down to the line.

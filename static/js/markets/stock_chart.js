@@ -152,6 +152,7 @@
     }
     var p = palette();
     chart = LC.createChart(el, chartOptions(p));
+    if (axis) axis.attach(chart, el);
     series.candles = chart.addSeries(LC.CandlestickSeries, {
       upColor: p.up, downColor: p.down, wickUpColor: p.up, wickDownColor: p.down, borderVisible: false,
     });

@@ -35,6 +35,7 @@
     var data = JSON.parse(dataEl.textContent);
     var LC = window.LightweightCharts;
     var chart = LC.createChart(holder, chartOptions());
+    if (window.QunexChartAxis) window.QunexChartAxis.attach(chart, holder);
     var priceFormat = { type: "price", precision: 2, minMove: 0.01 };
     var value = chart.addSeries(LC.LineSeries, { color: cssVar("--accent", "#2563eb"), lineWidth: 2, priceFormat: priceFormat, lastValueVisible: false, priceLineVisible: false });
     value.setData(data.series);
