@@ -14,9 +14,13 @@
     return "rgba(" + parseInt(m[1], 16) + ", " + parseInt(m[2], 16) + ", " + parseInt(m[3], 16) + ", " + alpha + ")";
   }
 
+  // A baseline at 0 %: the area fills between 0 % and the line, darkest near 0 %.
   function drawdownColors() {
     var down = cssVar("--down", "#c62828");
-    return { lineColor: down, topColor: withAlpha(down, 0.3), bottomColor: withAlpha(down, 0.05) };
+    return {
+      bottomLineColor: down, bottomFillColor1: withAlpha(down, 0.3), bottomFillColor2: withAlpha(down, 0.05),
+      topLineColor: down, topFillColor1: withAlpha(down, 0), topFillColor2: withAlpha(down, 0),
+    };
   }
 
   var axes = {};
@@ -85,9 +89,9 @@
 
     var ddChart = LW.createChart(drawdownEl, Object.assign({}, base, themeOptions(drawdownEl)));
     if (window.QunexChartAxis) window.QunexChartAxis.attach(ddChart, drawdownEl);
-    var drawdown = ddChart.addSeries(LW.AreaSeries, Object.assign({
-      lineWidth: 1, invertFilledArea: true, priceLineVisible: false,
-      // The top of the pane is 0 %: the area fills from the running peak down to the line.
+    var drawdown = ddChart.addSeries(LW.BaselineSeries, Object.assign({
+      lineWidth: 1, priceLineVisible: false, baseValue: { type: "price", price: 0 },
+      // The scale tops out at 0 % (the running peak); its top margin keeps that label whole.
       autoscaleInfoProvider: function (original) {
         var info = original();
         if (info && info.priceRange) info.priceRange.maxValue = 0;
