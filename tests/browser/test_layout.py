@@ -41,11 +41,18 @@ KEY_COLUMNS = {
     "backtests": [(".backtest-list", ["Ticker", "Status", "Return"])],
     "single": [(".trades", ["Entry", "Exit", "P&L", "Return"])],
     "sweep": [(".trades", ["Entry", "Exit", "P&L", "Return"])],
-    "model": [("section:has(> h2 + .table-wrap) table", ["Metric", "Model", "Momentum baseline"])],
+    "model": [
+        ("with:Momentum baseline", ["Metric", "Model", "Momentum baseline"]),
+        ("with:Trained to", ["Trained to", "Tested", "Rank IC", "Baseline"]),
+    ],
+    "portfolios": [(".pf-table", ["Portfolio", "Value", "Day", "Total gain"])],
 }
 
 HEADERS_ON_SCREEN = """([selector, wanted]) => {
-  const table = document.querySelector(selector);
+  // "with:Header" is the table whose header row holds that text
+  const table = selector.startsWith('with:')
+    ? [...document.querySelectorAll('table')].find((t) => t.tHead && t.tHead.textContent.includes(selector.slice(5)))
+    : document.querySelector(selector);
   if (!table) return {missing: selector};
   const wrap = table.closest('.table-wrap') || table.parentElement;
   const box = wrap.getBoundingClientRect();
@@ -190,6 +197,7 @@ def test_tables_and_charts_hold_at_1280_and_390(browser, live_server, demo_site)
         "single": f"/backtests/{single.pk}/",
         "sweep": f"/backtests/{sweep.pk}/",
         "model": f"/ai-scores/models/{demo_site['model'].pk}/",
+        "portfolios": "/portfolios/",
         "stocks": "/stocks/",
         "stock": "/stocks/AAPL/",
         "scores": "/ai-scores/",
