@@ -8,8 +8,6 @@
  *    that edge (and shades the sticky first column) so the table visibly continues.
  * 3. data-sticky when the first column is narrow enough (a symbol, a date, a row label) to stay
  *    pinned at the left while the rest scrolls under it.
- * 4. A table marked data-scroll-to="selector" starts scrolled to that cell (the best sweep
- *    combination of a heatmap).
  */
 (function () {
   "use strict";
@@ -55,13 +53,6 @@
       if (table) observer.observe(table);
     } else {
       window.addEventListener("resize", schedule);
-    }
-    var target = wrap.getAttribute("data-scroll-to") && wrap.querySelector(wrap.getAttribute("data-scroll-to"));
-    if (target && wrap.scrollWidth > wrap.clientWidth + 1) {
-      var sticky = wrap.querySelector("tbody tr > :first-child");
-      var left = target.offsetLeft - (sticky ? sticky.offsetWidth : 0) - 8;
-      wrap.scrollLeft = Math.max(0, Math.min(left, target.offsetLeft + target.offsetWidth - wrap.clientWidth + 8));
-      update(wrap);
     }
   }
 
