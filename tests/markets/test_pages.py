@@ -273,7 +273,9 @@ def test_stock_page_shows_quote_stats_chart_and_slots(client, aapl):
     # the latest session (day 399, 2025-02-03): open = close 499, high 504, low 494, the day
     # before closed at 498, 2M shares
     assert "Session of 2025-02-03" in text
-    assert "Open 499.00 High 504.00 Low 494.00 Close 499.00 Previous close 498.00 Volume 2.00M" in text
+    assert (
+        "Open 499.00 High 504.00 Low 494.00 Close 499.00 Previous close 498.00 Volume 2.00M" in text
+    )
     assert "Market cap 2.95T" in text
     assert "Sector Technology" in text and "Consumer Electronics" in text
     assert 'data-url="/stocks/AAPL/chart.json"' in html
