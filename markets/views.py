@@ -145,7 +145,7 @@ def stock_detail_view(request: HttpRequest, symbol: str) -> HttpResponse:
         "panels": panels,
         "slots": [s for s in STOCK_SLOTS if s[0] not in registered],
         "feed": _feed_context(),
-        "ranges": ["1M", "6M", "1Y", "5Y", "Max"],
+        "ranges": ["1M", "3M", "6M", "YTD", "1Y", "5Y", "Max"],
     }
     return render(request, "markets/stock_detail.html", context)
 

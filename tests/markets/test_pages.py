@@ -289,10 +289,16 @@ def test_stock_page_shows_quote_stats_chart_and_slots(client, aapl):
     # Bars 2024-01-01 + 0..399; the latest is day 399; the year before it starts at day 35.
     assert "52-week range 130.00 \u2013 504.00" in text
     assert "Avg volume (30 days) 2.00M" in text
+    # the latest session (day 399, 2025-02-03): open = close 499, high 504, low 494, the day
+    # before closed at 498, 2M shares
+    assert "Session of 2025-02-03" in text
+    assert (
+        "Open 499.00 High 504.00 Low 494.00 Close 499.00 Previous close 498.00 Volume 2.00M" in text
+    )
     assert "Market cap 2.95T" in text
     assert "Sector Technology" in text and "Consumer Electronics" in text
     assert 'data-url="/stocks/AAPL/chart.json"' in html
-    for label in ("1M", "6M", "1Y", "5Y", "Max"):
+    for label in ("1M", "3M", "6M", "YTD", "1Y", "5Y", "Max"):
         assert f'data-range="{label}"' in html
     assert "lightweight-charts.standalone.production.js" in html
     assert "/static/js/markets/stock_chart.js" in html

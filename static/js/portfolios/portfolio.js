@@ -10,13 +10,19 @@
 
   var whole = new Intl.NumberFormat("en-US", { maximumFractionDigits: 0 });
 
+  // The whole chosen window is shown, with room beyond both ends for whole labels.
+  var holderEl = document.getElementById("pf-chart");
+  var axisOptions = window.QunexChartAxis
+    ? window.QunexChartAxis.timeScale(holderEl, { minBarSpacing: 0.05 })
+    : { minBarSpacing: 0.05 };
+
   function chartOptions() {
     return {
       autoSize: true,
       layout: { background: { color: "transparent" }, textColor: cssVar("--muted", "#5c6370"), attributionLogo: false },
       grid: { vertLines: { color: cssVar("--border", "#dde1e7") }, horzLines: { color: cssVar("--border", "#dde1e7") } },
-      rightPriceScale: { borderColor: cssVar("--border", "#dde1e7") },
-      timeScale: { borderColor: cssVar("--border", "#dde1e7"), minBarSpacing: 0.05 },
+      rightPriceScale: { borderColor: cssVar("--border", "#dde1e7"), entireTextOnly: true },
+      timeScale: Object.assign({ borderColor: cssVar("--border", "#dde1e7") }, axisOptions),
       crosshair: { mode: 0 },
       localization: { priceFormatter: function (v) { return whole.format(v); } }
     };
@@ -29,6 +35,7 @@
     var data = JSON.parse(dataEl.textContent);
     var LC = window.LightweightCharts;
     var chart = LC.createChart(holder, chartOptions());
+    if (window.QunexChartAxis) window.QunexChartAxis.attach(chart, holder);
     var priceFormat = { type: "price", precision: 2, minMove: 0.01 };
     var value = chart.addSeries(LC.LineSeries, { color: cssVar("--accent", "#2563eb"), lineWidth: 2, priceFormat: priceFormat, lastValueVisible: false, priceLineVisible: false });
     value.setData(data.series);
@@ -38,14 +45,18 @@
       bench.setData(data.benchmark);
     }
     // The server chose the window (?start=&end=): show all of it, also after a resize.
-    chart.timeScale().fitContent();
+    function fit() {
+      if (window.QunexChartAxis) window.QunexChartAxis.show(chart, 0, data.series.length - 1);
+      else chart.timeScale().fitContent();
+    }
+    fit();
     if (window.ResizeObserver) {
       var lastWidth = 0;
       new ResizeObserver(function (entries) {
         var width = Math.round(entries[0].contentRect.width);
         if (width && width !== lastWidth) {
           lastWidth = width;
-          window.requestAnimationFrame(function () { chart.timeScale().fitContent(); });
+          window.requestAnimationFrame(fit);
         }
       }).observe(holder);
     }
