@@ -351,6 +351,14 @@ HTTP_TIMEOUT = env_int("HTTP_TIMEOUT", 10)
 POLYGON_BASE_URL = env_str("POLYGON_BASE_URL", "https://api.polygon.io")
 FINNHUB_BASE_URL = env_str("FINNHUB_BASE_URL", "https://finnhub.io/api/v1")
 ALPHA_VANTAGE_BASE_URL = env_str("ALPHA_VANTAGE_BASE_URL", "https://www.alphavantage.co/query")
+# One rate budget per vendor and key (markets.budget), shared by every job and the web feed
+# through the cache: calls per minute and per day, 0 = no limit. Free-tier defaults.
+POLYGON_CALLS_PER_MINUTE = env_int("POLYGON_CALLS_PER_MINUTE", 5)
+POLYGON_CALLS_PER_DAY = env_int("POLYGON_CALLS_PER_DAY", 0)
+FINNHUB_CALLS_PER_MINUTE = env_int("FINNHUB_CALLS_PER_MINUTE", 60)
+FINNHUB_CALLS_PER_DAY = env_int("FINNHUB_CALLS_PER_DAY", 0)
+ALPHA_VANTAGE_CALLS_PER_MINUTE = env_int("ALPHA_VANTAGE_CALLS_PER_MINUTE", 5)
+ALPHA_VANTAGE_CALLS_PER_DAY = env_int("ALPHA_VANTAGE_CALLS_PER_DAY", 25)
 # refresh_market_data exits non-zero (the workflow turns red) when a vendor was rate-limited
 # out of the run, or when more than this share of tickers failed with every vendor.
 REFRESH_FAIL_ON_RATE_LIMIT = env_bool("REFRESH_FAIL_ON_RATE_LIMIT", True)
