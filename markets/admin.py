@@ -38,7 +38,9 @@ class TickerAdmin(admin.ModelAdmin):
 
     @admin.action(description="Refresh prices and quotes of the selected tickers from the vendors")
     def refresh_selected(self, request: HttpRequest, queryset: QuerySet[Ticker]) -> None:
-        report = market_data_refresh(symbols=list(queryset.values_list("symbol", flat=True)))
+        report = market_data_refresh(  # a page request never waits on a vendor budget
+            symbols=list(queryset.values_list("symbol", flat=True)), time_budget=None
+        )
         counts = ", ".join(f"{k} {v}" for k, v in sorted(report.counts.items())) or "nothing to do"
         if report.fatal:
             self.message_user(request, f"Refresh failed: {report.fatal}", messages.ERROR)

@@ -11,20 +11,26 @@ from collections.abc import Callable, Iterable, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from typing import Any, TypeVar
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
 from markets import calendar
+from markets.budget import run_deadline
 from markets.feedcache import feed_invalidate
-from markets.models import DailyBar, Ticker
+from markets.models import CorporateAction, DailyBar, MarketDataState, Ticker
 from markets.providers import (
     AllProvidersFailed,
     Bar,
+    BudgetSpent,
     Dividend,
     FailoverProvider,
+    NotEntitled,
+    NotFound,
     Provider,
     ProviderError,
     QuoteRecord,
@@ -62,22 +68,32 @@ def last_completed_session(now: datetime | None = None) -> date:
 
 
 class _RunLimited(Provider):
-    """Wraps a vendor for one run: after it answers 429 once it is not asked again until
-    the run ends (the failover only remembers that within one call)."""
+    """Wraps a vendor for one run: once it cannot be asked any more in this run (its shared
+    budget has no call left within the run's time, or, without a budget, it answered 429)
+    it is not asked again until the run ends. A 429 with a budget only blocks the budget
+    for the vendor's Retry-After; the next call waits that out when the run's time allows.
+    `vendor_429` counts the vendor's own 429 answers (our budget should prevent them)."""
 
     def __init__(self, inner: Provider) -> None:
         self.inner = inner
         self.name = inner.name  # type: ignore[misc]
         self.batch_quotes = inner.batch_quotes  # type: ignore[misc]
+        self.budget = inner.budget
         self.limited: RateLimited | None = None
+        self.vendor_429: RateLimited | None = None
 
     def _call(self, method: str, *args: Any) -> Any:
         if self.limited is not None:
             raise self.limited
         try:
             return getattr(self.inner, method)(*args)
-        except RateLimited as exc:
+        except BudgetSpent as exc:
             self.limited = exc
+            raise
+        except RateLimited as exc:
+            self.vendor_429 = exc
+            if self.inner.budget is None:
+                self.limited = exc
             raise
 
     def daily_bars(self, symbol: str, start: date, end: date) -> list[Bar]:
@@ -98,6 +114,11 @@ class _RunLimited(Provider):
     def dividends(self, symbol: str) -> list[Dividend]:
         return self._call("dividends", symbol)
 
+    def grouped_daily(self, day: date) -> list[Bar]:
+        if not hasattr(self.inner, "grouped_daily"):
+            raise NotImplementedError
+        return self._call("grouped_daily", day)
+
 
 # --- refresh and sync runs -----------------------------------------------------------------
 
@@ -110,15 +131,20 @@ def _no_progress(items: Iterable[T], **kwargs: Any) -> Iterable[T]:
 
 @dataclass
 class RunReport:
-    """What a refresh or sync run did: `counts` for the job summary, `failures` per symbol,
-    `note` for the summary line, `fatal` when the run as a whole failed."""
+    """What a refresh or sync run did: `counts` for the job summary, `failures` per symbol
+    (bars or ticker data: what the note names), `quote_failures` apart (a ticker whose bars
+    were stored is never named failed for its quote), `note` for the summary line, `fatal`
+    when the run as a whole failed."""
 
     counts: Counter[str] = field(default_factory=Counter)
     failures: dict[str, str] = field(default_factory=dict)
+    quote_failures: dict[str, str] = field(default_factory=dict)
     note: str = ""
     fatal: str = ""
     selected: int = 0  # tickers the run tried (or could not find)
-    rate_limited: list[ProviderError] = field(default_factory=list)  # vendors left out after a 429
+    quotes_asked: int = 0
+    rate_limited: list[ProviderError] = field(default_factory=list)  # vendor 429s that cost work
+    budgets: dict[str, dict[str, Any]] = field(default_factory=dict)  # vendor -> remaining()
 
     def fail(self, symbol: str, reason: str) -> None:
         if symbol not in self.failures:
@@ -126,24 +152,34 @@ class RunReport:
         self.failures[symbol] = reason
         logger.warning("market data %s failed: %s", symbol, reason)
 
+    def fail_quote(self, symbol: str, reason: str) -> None:
+        if symbol not in self.quote_failures:
+            self.counts["quotes_failed"] += 1
+        self.quote_failures[symbol] = reason
+
     def add(self, prefix: str, result: UpsertResult) -> None:
         for name in ("created", "updated", "unchanged"):
             self.counts[f"{prefix}_{name}"] += getattr(result, name)
 
 
+FROM_SETTINGS: Any = object()
 DEFAULT_BACKFILL_DAYS = 3653  # about ten years for a ticker with no bars yet
+SPLIT_JOIN_TOLERANCE = Decimal("0.02")  # converted bars must meet stored history within 2 %
 
 
-def _select_tickers(symbols: Sequence[str] | None, report: RunReport) -> list[Ticker]:
+def _select_tickers(symbols: Sequence[str] | None, report: RunReport, today: date) -> list[Ticker]:
     """Named symbols (demo ones too: naming them asks for real data) or every active
-    non-demo ticker."""
+    non-demo ticker, except those the vendors recently said they have no bars for."""
     if symbols:
         wanted = [_symbol(s) for s in symbols]
         found = {t.symbol: t for t in Ticker.objects.filter(symbol__in=wanted)}
         for missing in sorted(set(wanted) - found.keys()):
             report.fail(missing, "unknown ticker (add it with sync_tickers --tickers)")
         return [found[s] for s in dict.fromkeys(wanted) if s in found]
-    return list(Ticker.objects.active().filter(is_demo=False))
+    retry = today - timedelta(days=settings.REFRESH_UNAVAILABLE_RETRY_DAYS)
+    qs = Ticker.objects.active().filter(is_demo=False)
+    report.counts["unavailable_skipped"] = qs.filter(bars_unavailable_since__gt=retry).count()
+    return list(qs.exclude(bars_unavailable_since__gt=retry))
 
 
 def market_data_refresh(
@@ -155,25 +191,39 @@ def market_data_refresh(
     providers: Sequence[Provider] | None = None,
     backfill_days: int = DEFAULT_BACKFILL_DAYS,
     now: datetime | None = None,
+    time_budget: float | object | None = FROM_SETTINGS,
     progress: Progress = _no_progress,
     log: Callable[[str], None] = logger.info,
 ) -> RunReport:
-    """Fetch new daily bars and the latest quotes and store them.
+    """Fetch new daily bars (and, while the market is open, quotes) and store them.
 
-    1. Tickers: the named ones, else every active non-demo ticker; the stalest first;
-       `limit` keeps the first N.
-    2. Window per ticker: from the day after its last stored bar (or `since`, or
-       `backfill_days` back when it has none) to the last completed NYSE session; a ticker
-       whose window holds no session is up to date and not fetched.
-    3. Bars per ticker through the vendor failover; each ticker is stored in its own
-       transaction, so a vendor failure or a bad answer fails that ticker only.
-    4. Quotes for every selected ticker in one batched call where the vendor batches.
-    5. dry_run: everything runs inside one transaction that is rolled back at the end, so
-       the counts say what a real run would write.
+    1. Tickers: the named ones, else every active non-demo ticker not marked unavailable.
+    2. Whole market: for each of the last REFRESH_GROUPED_SESSIONS sessions up to the last
+       completed one that a loaded ticker lacks and that no run has stored yet, one grouped
+       daily call (Polygon: every US stock's adjusted bar for that session) stores the bars
+       of every loaded ticker. "Loaded" means its history reaches the session before that
+       window, so a grouped bar never leaves a hole behind it.
+    3. Per ticker, only for what grouped could not do: new tickers (history backfill of
+       `backfill_days`), tickers marked for a refetch (a split after their history was
+       stored), tickers whose history stops before the window, and every ticker when no
+       vendor has grouped daily. Already-loaded tickers first, then the stalest; `limit`
+       keeps the first N. Each ticker in its own transaction; bars that are not adjusted
+       (Alpha Vantage) are converted with the known splits or refused (one adjustment
+       basis). A ticker no vendor has bars for is marked unavailable, not failed.
+    4. Every call draws on the vendor's shared budget and waits for it up to `time_budget`
+       seconds from the start (default REFRESH_TIME_BUDGET_SECONDS; None: never wait);
+       what does not fit is deferred to the next run, not failed.
+    5. Quotes only while the NYSE is open (markets.calendar), in one batch where the vendor
+       batches; counted apart from bars.
+    6. dry_run: everything runs inside one transaction that is rolled back at the end.
     """
     report = RunReport()
+    if time_budget is FROM_SETTINGS:
+        time_budget = settings.REFRESH_TIME_BUDGET_SECONDS
+    now = now or timezone.now()
     providers = market_providers() if providers is None else list(providers)
-    tickers = _select_tickers(symbols, report)
+    end = last_completed_session(now)
+    tickers = _select_tickers(symbols, report, end)
     if not tickers:
         if symbols:
             report.fatal = "none of the named tickers exists"
@@ -193,34 +243,26 @@ def market_data_refresh(
             )
         return report
 
-    end = last_completed_session(now)
-    last = dict(
-        DailyBar.objects.filter(ticker__in=tickers)
-        .exclude(source=DEMO_SOURCE)
-        .order_by()
-        .values("ticker_id")
-        .annotate(last=Max("date"))
-        .values_list("ticker_id", "last")
-    )
-    tickers.sort(key=lambda t: (last.get(t.pk) or date.min, t.symbol))
-    if limit is not None:
-        tickers = tickers[:limit]
+    last = _last_bars(tickers)
     failover = FailoverProvider([_RunLimited(p) for p in providers])
-
-    with transaction.atomic() if dry_run else nullcontext():
-        for ticker in progress(tickers, total=len(tickers), desc="bars"):
-            if since is not None:
-                start = since
-            elif ticker.pk in last:
-                start = last[ticker.pk] + timedelta(days=1)
-            else:
-                start = end - timedelta(days=backfill_days)
-            if not calendar.sessions(start, end):
-                report.counts["up_to_date"] += 1
+    with run_deadline(time_budget), transaction.atomic() if dry_run else nullcontext():
+        if since is None:
+            _refresh_grouped(tickers, last, end, failover, report, log)
+        work = _per_ticker_work(tickers, last, end, since, backfill_days)
+        report.counts["up_to_date"] += len(tickers) - len(work)
+        if limit is not None:
+            work = work[:limit]
+        for ticker, start in progress(work, total=len(work), desc="bars"):
+            if all(p.limited is not None for p in failover.providers):
+                report.counts["deferred"] += 1  # no vendor has a call left in this run
                 continue
-            _refresh_ticker(ticker, start, end, failover, report, log)
+            _refresh_ticker(ticker, start, end, failover, report, log, last.get(ticker.pk))
 
-        _refresh_quotes([t for t in tickers if t.symbol not in report.failures], failover, report)
+        if calendar.is_open(now):
+            quoted = [t for t in tickers if t.symbol not in report.failures]
+            _refresh_quotes(quoted, failover, report)
+        else:
+            report.counts["quotes_skipped_market_closed"] += 1
         _judge(
             report,
             failover,
@@ -232,18 +274,146 @@ def market_data_refresh(
     return report
 
 
+def _last_bars(tickers: list[Ticker]) -> dict[int, date]:
+    return dict(
+        DailyBar.objects.filter(ticker__in=tickers)
+        .exclude(source=DEMO_SOURCE)
+        .order_by()
+        .values("ticker_id")
+        .annotate(last=Max("date"))
+        .values_list("ticker_id", "last")
+    )
+
+
+def _grouped_window(end: date) -> list[date]:
+    days = calendar.sessions(end - timedelta(days=3 * settings.REFRESH_GROUPED_SESSIONS), end)
+    return days[-settings.REFRESH_GROUPED_SESSIONS :] if settings.REFRESH_GROUPED_SESSIONS else []
+
+
+def _loaded(ticker: Ticker, last: dict[int, date], window: list[date]) -> bool:
+    """History that reaches the session before the grouped window, and no refetch due."""
+    if not window or ticker.bars_refetch or ticker.pk not in last:
+        return False
+    return last[ticker.pk] >= calendar.last_session(window[0] - timedelta(days=1))
+
+
+def _refresh_grouped(
+    tickers: list[Ticker],
+    last: dict[int, date],
+    end: date,
+    failover: FailoverProvider,
+    report: RunReport,
+    log: Callable[[str], None],
+) -> None:
+    """Step 2 of market_data_refresh: one grouped call per missing session."""
+    window = _grouped_window(end)
+    loaded = {t.symbol: t for t in tickers if not t.is_demo and _loaded(t, last, window)}
+    vendors = [p for p in failover.providers if hasattr(p.inner, "grouped_daily")]
+    if not loaded or not vendors:
+        return
+    oldest = min(last[t.pk] for t in loaded.values())
+    done = set(
+        MarketDataState.objects.filter(
+            key__in=[f"grouped:{d.isoformat()}" for d in window]
+        ).values_list("key", flat=True)
+    )
+    todo = [d for d in window if d > oldest and f"grouped:{d.isoformat()}" not in done]
+    for day in todo:
+        if not any(last[t.pk] < day for t in loaded.values()):
+            continue
+        bars = None
+        for vendor in vendors:
+            try:
+                bars = vendor.grouped_daily(day)
+                break
+            except (NotImplementedError, NotEntitled):
+                continue
+            except BudgetSpent:
+                report.counts["grouped_deferred"] += 1
+                continue
+            except ProviderError as exc:
+                report.counts["grouped_failed"] += 1
+                logger.warning("grouped daily %s failed: %s", day, exc)
+                continue
+        if bars is None:
+            return  # the rest waits for the next run (per-ticker fetches fill in meanwhile)
+        report.counts["grouped_calls"] += 1
+        ours = [b for b in bars if b.symbol in loaded]
+        if not bars:
+            log(f"grouped {day}: no bars yet (published later); asked again next run")
+            continue
+        try:
+            with transaction.atomic():
+                result = bars_upsert(bars=ours)
+                MarketDataState.objects.update_or_create(
+                    key=f"grouped:{day.isoformat()}",
+                    defaults={"value": {"bars": len(bars), "stored": len(ours)}},
+                )
+        except IngestError as exc:
+            report.counts["grouped_failed"] += 1
+            logger.warning("grouped daily %s cannot be stored: %s", day, exc)
+            return
+        report.add("bars", result)
+        for bar in ours:
+            ticker = loaded[bar.symbol]
+            last[ticker.pk] = max(last[ticker.pk], bar.date)
+        log(f"grouped {day}: {len(ours)} of our tickers in one call ({len(bars)} in the market)")
+
+
+def _per_ticker_work(
+    tickers: list[Ticker],
+    last: dict[int, date],
+    end: date,
+    since: date | None,
+    backfill_days: int,
+) -> list[tuple[Ticker, date]]:
+    """Step 3: (ticker, first day to fetch) for every ticker grouped did not bring up to
+    `end`; loaded tickers (catching up) first, then the stalest, then new ones by symbol."""
+    work = []
+    for ticker in tickers:
+        if since is not None:
+            start = since
+        elif ticker.bars_refetch or ticker.pk not in last:
+            start = end - timedelta(days=backfill_days)
+        else:
+            start = last[ticker.pk] + timedelta(days=1)
+        if start <= end and calendar.sessions(start, end):
+            work.append((ticker, start))
+    work.sort(
+        key=lambda w: (
+            w[0].pk not in last or w[0].bars_refetch,
+            last.get(w[0].pk) or date.min,
+            w[0].symbol,
+        )
+    )
+    return work
+
+
 def _judge(report: RunReport, failover: FailoverProvider, *, selected: int) -> None:
-    """Name the failed tickers in the note, record the vendors that were rate-limited out of
-    the run and how many tickers were selected (the command's exit rule reads them), and
-    fail the run when every fetched ticker failed."""
+    """Name the tickers whose bars failed in the note (quotes are counted apart), record
+    the vendors whose own 429 cost the run work, the budgets left, and how many tickers
+    were selected (the command's exit rule reads them); fail the run when every fetched
+    ticker failed."""
     failed = sorted(report.failures)
+    notes = []
     if failed:
         more = f" and {len(failed) - 30} more" if len(failed) > 30 else ""
-        report.note = f"failed: {', '.join(failed[:30])}{more}"
+        notes.append(f"failed: {', '.join(failed[:30])}{more}")
+    if report.counts["unavailable"]:
+        notes.append(f"{report.counts['unavailable']} marked unavailable")
+    if report.counts["deferred"]:
+        notes.append(f"{report.counts['deferred']} deferred to the next run (vendor budget)")
+    report.note = "; ".join(notes)
     report.selected = selected
     report.rate_limited = [
-        p.limited for p in failover.providers if getattr(p, "limited", None) is not None
+        p.vendor_429
+        for p in failover.providers
+        if getattr(p, "vendor_429", None) is not None
+        and (p.limited is not None or report.counts["deferred"])
     ]
+    for p in failover.providers:
+        if p.budget is not None:
+            report.budgets[p.name] = p.budget.remaining()
     attempted = report.counts["fetched"] + report.counts["failed"]
     if attempted and not report.counts["fetched"]:
         report.fatal = f"every ticker failed ({report.counts['failed']}); {report.note}"
@@ -256,29 +426,54 @@ def _refresh_ticker(
     failover: FailoverProvider,
     report: RunReport,
     log: Callable[[str], None],
+    stored_last: date | None,
 ) -> None:
     fetched = failover.daily_bars([ticker.symbol], start, end)
     if ticker.symbol in fetched.errors:
-        report.fail(ticker.symbol, fetched.errors[ticker.symbol].message)
-        log(f"{ticker.symbol}: failed: {fetched.errors[ticker.symbol].message}")
+        error = fetched.errors[ticker.symbol]
+        attempts = getattr(error, "attempts", [])
+        if attempts and all(isinstance(a, RateLimited) for a in attempts):
+            report.counts["deferred"] += 1  # the budget ran out: next run
+            return
+        if error.permanent and attempts and all(isinstance(a, NotFound) for a in attempts):
+            _mark_unavailable(ticker, report, log, error.message)
+            return
+        report.fail(ticker.symbol, error.message)
+        log(f"{ticker.symbol}: failed: {error.message}")
         return
     source = fetched.sources[ticker.symbol]
     bars = [b for b in fetched.results[ticker.symbol] if start <= b.date <= end]
+    if not bars and (stored_last is None or ticker.bars_refetch):
+        _mark_unavailable(ticker, report, log, f"no bars from any vendor since {start}")
+        return
     wrong = {b.symbol for b in bars} - {ticker.symbol}
     if wrong:
         report.fail(ticker.symbol, f"{source} answered with bars for {', '.join(sorted(wrong))}")
         return
+    if any(b.adj_close is None for b in bars):
+        bars, refused = _to_adjusted_basis(ticker, bars, source, stored_last)
+        if refused:
+            report.counts["bars_refused"] += 1
+            report.fail(ticker.symbol, refused)
+            log(f"{ticker.symbol}: refused: {refused}")
+            return
+        report.counts["bars_converted"] += len(bars)
     try:
         with transaction.atomic():
             if ticker.is_demo:
                 ticker_demo_release(symbols=[ticker.symbol])
                 report.counts["demo_released"] += 1
             result = bars_upsert(bars=bars)
+            if ticker.bars_refetch or ticker.bars_unavailable_since:
+                Ticker.objects.filter(pk=ticker.pk).update(
+                    bars_refetch=False, bars_unavailable_since=None
+                )
     except IngestError as exc:
         report.fail(ticker.symbol, f"{source} sent bars that cannot be stored: {exc}")
         log(f"{ticker.symbol}: failed: {exc}")
         return
     report.counts["fetched"] += 1
+    report.counts["backfilled" if start < end - timedelta(days=60) else "caught_up"] += 1
     report.counts[f"via_{source}"] += 1
     report.add("bars", result)
     if not bars:
@@ -289,14 +484,108 @@ def _refresh_ticker(
     )
 
 
+def _mark_unavailable(
+    ticker: Ticker, report: RunReport, log: Callable[[str], None], why: str
+) -> None:
+    """No vendor has bars for it (unknown or delisted): skipped for
+    REFRESH_UNAVAILABLE_RETRY_DAYS, so it stops taking budget; not a failure."""
+    Ticker.objects.filter(pk=ticker.pk).update(bars_unavailable_since=timezone.now().date())
+    report.counts["unavailable"] += 1
+    log(f"{ticker.symbol}: marked unavailable ({why})")
+
+
+def _to_adjusted_basis(
+    ticker: Ticker, bars: list[Bar], source: str, stored_last: date | None
+) -> tuple[list[Bar], str]:
+    """Stored bars are split-adjusted (Polygon's adjusted=true). Bars as traded (Alpha
+    Vantage's free daily series) are converted with the splits we know, or refused:
+
+    1. refused when corporate actions have not been synced through the bars' last day
+       minus REFRESH_SPLITS_MAX_AGE_DAYS (a split we do not know yet would mix bases);
+    2. each bar's prices are multiplied, and its volume divided, by the product of
+       ratio_from / ratio_to of every split on or before today whose ex-date is after it;
+    3. refused when the converted close on the last stored day differs from the stored
+       close by more than 2 % (the series would not join).
+    Returns (converted bars without the overlap day, reason refused or "")."""
+    synced = _state("sync:actions_through").get("date")
+    newest = max(b.date for b in bars)
+    horizon = newest - timedelta(days=settings.REFRESH_SPLITS_MAX_AGE_DAYS)
+    if not synced or date.fromisoformat(synced) < horizon:
+        return [], (
+            f"{source} bars are not split-adjusted and splits are known only through "
+            f"{synced or 'never'}: run sync_tickers first (bars refused, not mixed)"
+        )
+    splits = list(
+        CorporateAction.objects.filter(ticker=ticker, kind=CorporateAction.Kind.SPLIT).values_list(
+            "ex_date", "ratio_from", "ratio_to"
+        )
+    )
+    converted = []
+    for bar in bars:
+        if bar.adj_close is not None:
+            converted.append(bar)
+            continue
+        factor = Decimal(1)
+        for ex_date, ratio_from, ratio_to in splits:
+            if ex_date > bar.date:
+                factor *= Decimal(ratio_from) / Decimal(ratio_to)
+        close = _q(bar.close * factor)
+        converted.append(
+            replace(
+                bar,
+                open=_q(bar.open * factor),
+                high=_q(bar.high * factor),
+                low=_q(bar.low * factor),
+                close=close,
+                adj_close=close,
+                volume=int(bar.volume / factor),
+            )
+        )
+    if stored_last is not None:
+        overlap = next((b for b in converted if b.date == stored_last), None)
+        stored = (
+            DailyBar.objects.filter(ticker=ticker, date=stored_last)
+            .values_list("close", flat=True)
+            .first()
+        )
+        if overlap is not None and stored:
+            gap = abs(overlap.close - stored) / stored
+            if gap > SPLIT_JOIN_TOLERANCE:
+                return [], (
+                    f"{source} bars converted with the known splits do not join the stored "
+                    f"history on {stored_last} ({overlap.close} vs {stored}): a split we do "
+                    "not know? (bars refused, not mixed)"
+                )
+    return [b for b in converted if stored_last is None or b.date > stored_last], ""
+
+
+def _q(value: Decimal) -> Decimal:
+    return value.quantize(Decimal("0.000001"))
+
+
+def _state(key: str) -> dict[str, Any]:
+    row = MarketDataState.objects.filter(key=key).values_list("value", flat=True).first()
+    return row if isinstance(row, dict) else {}
+
+
+def _set_state(key: str, value: dict[str, Any]) -> None:
+    MarketDataState.objects.update_or_create(key=key, defaults={"value": value})
+
+
 def _refresh_quotes(tickers: list[Ticker], failover: FailoverProvider, report: RunReport) -> None:
     if not tickers:
         return
+    report.quotes_asked = len(tickers)
     fetched = failover.quotes([t.symbol for t in tickers])
     for symbol, error in fetched.errors.items():
-        if isinstance(error, AllProvidersFailed) and not error.attempts:
-            continue  # no configured vendor offers quotes
-        report.fail(symbol, f"quote: {error.message}")
+        attempts = getattr(error, "attempts", None)
+        if isinstance(error, AllProvidersFailed) and not attempts:
+            report.counts["quotes_not_offered"] += 1  # no configured vendor's plan has quotes
+            continue
+        if attempts and all(isinstance(a, RateLimited) for a in attempts):
+            report.counts["quotes_deferred"] += 1
+            continue
+        report.fail_quote(symbol, error.message)
     good = list(fetched.results.values())
     written = 0
     try:
@@ -312,7 +601,7 @@ def _refresh_quotes(tickers: list[Ticker], failover: FailoverProvider, report: R
                 report.add("quotes", result)
                 written += result.written
             except IngestError as exc:
-                report.fail(record.symbol, f"quote from {record.source} cannot be stored: {exc}")
+                report.fail_quote(record.symbol, f"from {record.source} cannot be stored: {exc}")
     if written:
         _feed_invalidate_on_commit()
 

@@ -363,6 +363,15 @@ ALPHA_VANTAGE_CALLS_PER_DAY = env_int("ALPHA_VANTAGE_CALLS_PER_DAY", 25)
 # out of the run, or when more than this share of tickers failed with every vendor.
 REFRESH_FAIL_ON_RATE_LIMIT = env_bool("REFRESH_FAIL_ON_RATE_LIMIT", True)
 REFRESH_MAX_FAILED_PERCENT = env_int("REFRESH_MAX_FAILED_PERCENT", 10)
+# A market-data run waits for its vendors' budgets up to this many seconds, then defers the
+# rest to the next run (backfills are paced across runs; a page never waits).
+REFRESH_TIME_BUDGET_SECONDS = env_int("REFRESH_TIME_BUDGET_SECONDS", 240)
+# Sessions the grouped daily call (one call = the whole market's bars) fills in per run.
+REFRESH_GROUPED_SESSIONS = env_int("REFRESH_GROUPED_SESSIONS", 30)
+# A ticker no vendor has bars for is skipped this many days before it is asked again.
+REFRESH_UNAVAILABLE_RETRY_DAYS = env_int("REFRESH_UNAVAILABLE_RETRY_DAYS", 30)
+# Unadjusted bars (Alpha Vantage) are converted only with splits synced this recently.
+REFRESH_SPLITS_MAX_AGE_DAYS = env_int("REFRESH_SPLITS_MAX_AGE_DAYS", 7)
 
 # --- Insights: news and its AI analysis (issue 9) -------------------------------------------
 # Claude analysis of news (insights/news/analysis). Prices are USD per million tokens of the
@@ -465,7 +474,11 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # Every configured key and password is masked before a record is written (qunex.redaction).
+    "filters": {"redact": {"()": "qunex.redaction.RedactingFilter"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact"]}
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }

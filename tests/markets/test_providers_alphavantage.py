@@ -93,12 +93,14 @@ def test_global_quote_after_the_close(vendor: FakeVendor, alpha: AlphaVantagePro
 
 
 @time_machine.travel(datetime(2026, 11, 27, 15, 30, tzinfo=UTC), tick=False)
-def test_global_quote_during_the_session_is_as_of_now(
+def test_global_quote_during_the_session_carries_its_own_day_never_now(
     vendor: FakeVendor, alpha: AlphaVantageProvider
 ) -> None:
     vendor.add(QUERY, av("global_quote_IBM.json"))
 
-    assert alpha.quote("IBM").as_of == datetime(2026, 11, 27, 15, 30, tzinfo=UTC)
+    # the price is from some time that day: stamped at the open (09:30 New York), so it
+    # never looks fresher than it can be
+    assert alpha.quote("IBM").as_of == datetime(2026, 11, 27, 14, 30, tzinfo=UTC)
 
 
 def test_unknown_symbol_global_quote_is_not_found(
