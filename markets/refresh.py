@@ -164,7 +164,9 @@ class RunReport:
 
 FROM_SETTINGS: Any = object()
 DEFAULT_BACKFILL_DAYS = 3653  # about ten years for a ticker with no bars yet
-SPLIT_JOIN_TOLERANCE = Decimal("0.02")  # converted bars must meet stored history within 2 %
+# Converted bars must continue the stored history: a first close below 0.55x or above 1.8x
+# the last stored one is a 2:1 (or larger) split we do not know, not a trading day.
+JOIN_LOW, JOIN_HIGH = Decimal("0.55"), Decimal("1.8")
 
 
 def _select_tickers(symbols: Sequence[str] | None, report: RunReport, today: date) -> list[Ticker]:
@@ -245,6 +247,7 @@ def market_data_refresh(
 
     last = _last_bars(tickers)
     failover = FailoverProvider([_RunLimited(p) for p in providers])
+    calls_before = _calls(providers)
     with run_deadline(time_budget), transaction.atomic() if dry_run else nullcontext():
         if since is None:
             _refresh_grouped(tickers, last, end, failover, report, log)
@@ -263,6 +266,7 @@ def market_data_refresh(
             _refresh_quotes(quoted, failover, report)
         else:
             report.counts["quotes_skipped_market_closed"] += 1
+        _count_calls(report, providers, calls_before)
         _judge(
             report,
             failover,
@@ -272,6 +276,17 @@ def market_data_refresh(
             transaction.set_rollback(True)
             report.note = "dry run: nothing written"
     return report
+
+
+def _calls(providers: Sequence[Provider]) -> dict[str, int]:
+    return {p.name: p.budget.calls for p in providers if p.budget is not None}
+
+
+def _count_calls(report: RunReport, providers: Sequence[Provider], before: dict[str, int]) -> None:
+    """Vendor calls this run took from each budget (`calls_polygon 3`), for the summary."""
+    for name, calls in _calls(providers).items():
+        if calls - before.get(name, 0):
+            report.counts[f"calls_{name}"] += calls - before.get(name, 0)
 
 
 def _last_bars(tickers: list[Ticker]) -> dict[int, date]:
@@ -504,9 +519,9 @@ def _to_adjusted_basis(
        minus REFRESH_SPLITS_MAX_AGE_DAYS (a split we do not know yet would mix bases);
     2. each bar's prices are multiplied, and its volume divided, by the product of
        ratio_from / ratio_to of every split on or before today whose ex-date is after it;
-    3. refused when the converted close on the last stored day differs from the stored
-       close by more than 2 % (the series would not join).
-    Returns (converted bars without the overlap day, reason refused or "")."""
+    3. refused when the first converted close after the stored history jumps from the
+       last stored close by a split's size (outside JOIN_LOW..JOIN_HIGH).
+    Returns (converted bars after the stored history, reason refused or "")."""
     synced = _state("sync:actions_through").get("date")
     newest = max(b.date for b in bars)
     horizon = newest - timedelta(days=settings.REFRESH_SPLITS_MAX_AGE_DAYS)
@@ -541,20 +556,20 @@ def _to_adjusted_basis(
                 volume=int(bar.volume / factor),
             )
         )
-    if stored_last is not None:
-        overlap = next((b for b in converted if b.date == stored_last), None)
+    if stored_last is not None and converted:
         stored = (
             DailyBar.objects.filter(ticker=ticker, date=stored_last)
             .values_list("close", flat=True)
             .first()
         )
-        if overlap is not None and stored:
-            gap = abs(overlap.close - stored) / stored
-            if gap > SPLIT_JOIN_TOLERANCE:
+        after = [b for b in converted if b.date > stored_last]
+        if stored and after:
+            jump = after[0].close / stored
+            if not (JOIN_LOW <= jump <= JOIN_HIGH):
                 return [], (
                     f"{source} bars converted with the known splits do not join the stored "
-                    f"history on {stored_last} ({overlap.close} vs {stored}): a split we do "
-                    "not know? (bars refused, not mixed)"
+                    f"history: {after[0].close} on {after[0].date} after {stored} on "
+                    f"{stored_last}, a split we do not know? (bars refused, not mixed)"
                 )
     return [b for b in converted if stored_last is None or b.date > stored_last], ""
 
@@ -614,26 +629,43 @@ def _feed_invalidate_on_commit() -> None:
     transaction.on_commit(feed_invalidate, robust=True)
 
 
+SYNC_PER_TICKER_MAX = 10  # up to this many named tickers: per-ticker details are cheaper
+
+
 def tickers_sync(
     *,
     symbols: Sequence[str] | None = None,
     dry_run: bool = False,
     providers: Sequence[Provider] | None = None,
+    time_budget: float | object | None = FROM_SETTINGS,
+    today: date | None = None,
     progress: Progress = _no_progress,
     log: Callable[[str], None] = logger.info,
 ) -> RunReport:
-    """Ticker details (name, exchange, sector, industry, market cap), splits and dividends
-    from the vendors, for the named symbols (created when new) or every active non-demo
-    ticker. Each ticker is stored in its own transaction."""
+    """Ticker reference data (name, exchange, asset type, ...), splits and dividends.
+
+    1. Bulk, when a vendor has market-wide reference lists (Polygon) and no more than
+       SYNC_PER_TICKER_MAX symbols are named: the active US listing page by page (1000
+       tickers a page) updates every ticker of the universe and adds the named ones; then
+       every split and dividend since the last sync, market-wide, page by page. Each page
+       is stored with its cursor in one transaction, so a run that runs out of time or
+       budget stops between pages and the next run resumes there. A split that took
+       effect since the last sync marks its ticker's stored history for a refetch (stored
+       bars are split-adjusted as of when they were fetched).
+    2. Per ticker otherwise (a few named symbols, or vendors without reference lists):
+       details, splits and dividends per ticker through the failover, the least recently
+       updated tickers first so a run cut short by the budget is continued by the next.
+    Calls draw on the vendors' shared budgets within `time_budget` seconds (default
+    REFRESH_TIME_BUDGET_SECONDS); what does not fit is deferred, not failed.
+    """
     report = RunReport()
+    if time_budget is FROM_SETTINGS:
+        time_budget = settings.REFRESH_TIME_BUDGET_SECONDS
+    today = today or timezone.now().date()
     providers = market_providers() if providers is None else list(providers)
-    if symbols:
-        wanted = list(dict.fromkeys(_symbol(s) for s in symbols))
-    else:
-        wanted = list(
-            Ticker.objects.active().filter(is_demo=False).values_list("symbol", flat=True)
-        )
-    if not wanted:
+    named = list(dict.fromkeys(_symbol(s) for s in symbols)) if symbols else []
+    universe = Ticker.objects.active().filter(is_demo=False)
+    if not named and not universe.exists():
         demo = Ticker.objects.filter(is_demo=True).exists()
         report.note = (
             "no real tickers to sync; demo data only" if demo else "no tickers: pass --tickers"
@@ -644,33 +676,169 @@ def tickers_sync(
             "no vendor configured: set POLYGON_API_KEY, FINNHUB_API_KEY or ALPHA_VANTAGE_API_KEY"
         )
         return report
-    failover = FailoverProvider([_RunLimited(p) for p in providers])
-    with transaction.atomic() if dry_run else nullcontext():
-        for symbol in progress(wanted, total=len(wanted), desc="tickers"):
-            details = failover.ticker_details([symbol])
-            if symbol in details.errors:
-                report.fail(symbol, details.errors[symbol].message)
-                continue
-            splits = _optional(failover.splits([symbol]), symbol, report)
-            dividends = _optional(failover.dividends([symbol]), symbol, report)
-            try:
-                with transaction.atomic():
-                    info = details.results[symbol]
-                    report.add("tickers", tickers_upsert(infos=[replace(info, symbol=symbol)]))
-                    report.add(
-                        "actions", corporate_actions_upsert(splits=splits, dividends=dividends)
-                    )
-            except IngestError as exc:
-                report.fail(symbol, str(exc))
-                continue
-            report.counts["synced"] += 1
-            log(f"{symbol}: {info.name} ({details.sources[symbol]})")
+    bulk = next((p for p in providers if hasattr(p, "reference_page")), None)
+    calls_before = _calls(providers)
+    with run_deadline(time_budget), transaction.atomic() if dry_run else nullcontext():
+        if bulk is not None and (not named or len(named) > SYNC_PER_TICKER_MAX):
+            _sync_bulk(bulk, named, today, report, log)
+        else:
+            wanted = named or list(
+                universe.order_by("updated_at", "symbol").values_list("symbol", flat=True)
+            )
+            _sync_per_ticker(wanted, providers, report, progress, log)
+        _count_calls(report, providers, calls_before)
         if report.counts["failed"] and not report.counts["synced"]:
             report.fatal = f"every ticker failed ({report.counts['failed']})"
         if dry_run:
             transaction.set_rollback(True)
             report.note = "dry run: nothing written"
     return report
+
+
+def _sync_bulk(
+    vendor: Provider, named: list[str], today: date, report: RunReport, log: Callable[[str], None]
+) -> None:
+    wanted = set(named) | set(
+        Ticker.objects.active().filter(is_demo=False).values_list("symbol", flat=True)
+    )
+    listed = _sync_pages(vendor, "tickers", today, report, log, wanted=wanted)
+    if listed:
+        missing = sorted(set(named) - set(Ticker.objects.values_list("symbol", flat=True)))
+        for symbol in missing:
+            report.fail(symbol, f"not in {vendor.name}'s active US listing")
+    done = {}
+    for what in ("splits", "dividends"):
+        done[what] = _sync_pages(vendor, what, today, report, log, wanted=wanted)
+    if all(done.values()):
+        _set_state("sync:actions_through", {"date": today.isoformat()})
+    parts = []
+    if not listed:
+        parts.append("ticker listing")
+    parts += [what for what, ok in done.items() if not ok]
+    if parts:
+        report.note = f"{', '.join(parts)}: stopped between pages; the next run resumes there"
+
+
+def _sync_pages(
+    vendor: Provider,
+    what: str,
+    today: date,
+    report: RunReport,
+    log: Callable[[str], None],
+    *,
+    wanted: set[str],
+) -> bool:
+    """Page through one reference list from its saved cursor; True when the list is done
+    (today already: no call)."""
+    key = f"sync:{what}"
+    state = _state(key)
+    if state.get("done") == today.isoformat():
+        return True
+    through = _state("sync:actions_through").get("date")
+    if what == "splits":
+        since = date.fromisoformat(through) if through else today - timedelta(days=3653)
+    else:
+        lookback = settings.SYNC_DIVIDENDS_LOOKBACK_DAYS
+        since = date.fromisoformat(through) if through else today - timedelta(days=lookback)
+    cursor = state.get("cursor")
+    if cursor:
+        since = date.fromisoformat(state.get("since") or since.isoformat())
+    while True:
+        try:
+            records, next_cursor = vendor.reference_page(  # type: ignore[attr-defined]
+                what, cursor=cursor, since=since, until=today + timedelta(days=90)
+            )
+        except BudgetSpent:
+            report.counts[f"{what}_deferred"] += 1
+            return False
+        except ProviderError as exc:
+            report.counts[f"{what}_failed"] += 1
+            report.fatal = report.fatal or f"{what} listing failed: {exc}"
+            return False
+        report.counts[f"{what}_pages"] += 1
+        try:
+            with transaction.atomic():
+                _store_reference(what, records, wanted, since, today, report)
+                if next_cursor:
+                    _set_state(key, {"cursor": next_cursor, "since": since.isoformat()})
+                else:
+                    _set_state(key, {"done": today.isoformat()})
+        except IngestError as exc:
+            report.counts[f"{what}_failed"] += 1
+            report.fatal = report.fatal or f"{what} page cannot be stored: {exc}"
+            return False
+        log(f"{what}: page of {len(records)} stored")
+        if not next_cursor:
+            return True
+        cursor = next_cursor
+
+
+def _store_reference(
+    what: str, records: list[Any], wanted: set[str], since: date, today: date, report: RunReport
+) -> None:
+    ours = [r for r in records if _symbol(r.symbol) in wanted]
+    if what == "tickers":
+        tracked = [r for r in ours if r.asset_type]  # warrants, units, ...: not tracked
+        result = tickers_upsert(
+            infos=tracked, asset_types={r.symbol: r.asset_type for r in tracked}
+        )
+        report.add("tickers", result)
+        report.counts["synced"] += len(tracked)
+        return
+    if what == "splits":
+        result = corporate_actions_upsert(splits=ours)
+        # A split that took effect since the last sync: the stored split-adjusted history
+        # of that ticker predates it, so it is fetched again (markets.refresh step 3).
+        recent = {s.symbol for s in ours if since < s.ex_date <= today}
+        if recent:
+            report.counts["bars_refetch_marked"] += (
+                Ticker.objects.filter(symbol__in=recent, bars__isnull=False)
+                .distinct()
+                .update(bars_refetch=True)
+            )
+    else:
+        result = corporate_actions_upsert(dividends=ours)
+    report.add("actions", result)
+
+
+def _sync_per_ticker(
+    wanted: list[str],
+    providers: Sequence[Provider],
+    report: RunReport,
+    progress: Progress,
+    log: Callable[[str], None],
+) -> None:
+    failover = FailoverProvider([_RunLimited(p) for p in providers])
+    for symbol in progress(wanted, total=len(wanted), desc="tickers"):
+        if all(p.limited is not None for p in failover.providers):
+            report.counts["deferred"] += 1
+            continue
+        details = failover.ticker_details([symbol])
+        if symbol in details.errors:
+            attempts = getattr(details.errors[symbol], "attempts", [])
+            if attempts and all(isinstance(a, RateLimited) for a in attempts):
+                report.counts["deferred"] += 1
+                continue
+            report.fail(symbol, details.errors[symbol].message)
+            continue
+        splits = _optional(failover.splits([symbol]), symbol, report)
+        dividends = _optional(failover.dividends([symbol]), symbol, report)
+        info = details.results[symbol]
+        try:
+            with transaction.atomic():
+                kinds = {symbol: info.asset_type} if info.asset_type else None
+                report.add(
+                    "tickers",
+                    tickers_upsert(infos=[replace(info, symbol=symbol)], asset_types=kinds),
+                )
+                report.add("actions", corporate_actions_upsert(splits=splits, dividends=dividends))
+        except IngestError as exc:
+            report.fail(symbol, str(exc))
+            continue
+        report.counts["synced"] += 1
+        log(f"{symbol}: {info.name} ({details.sources[symbol]})")
+    if report.counts["deferred"]:
+        report.note = f"{report.counts['deferred']} deferred to the next run (vendor budget)"
 
 
 def _optional(fetched: Any, symbol: str, report: RunReport) -> list[Any]:
@@ -681,6 +849,6 @@ def _optional(fetched: Any, symbol: str, report: RunReport) -> list[Any]:
         if isinstance(error, AllProvidersFailed) and not error.attempts:
             return []
         report.counts["actions_failed"] += 1
-        logger.warning("corporate actions for %s failed: %s", symbol, error)
+        report.fail(symbol, f"corporate actions: {error.message}")  # the run is partial
         return []
     return [replace(r, symbol=symbol) for r in fetched.results[symbol]]  # as we spell it

@@ -372,6 +372,8 @@ REFRESH_GROUPED_SESSIONS = env_int("REFRESH_GROUPED_SESSIONS", 30)
 REFRESH_UNAVAILABLE_RETRY_DAYS = env_int("REFRESH_UNAVAILABLE_RETRY_DAYS", 30)
 # Unadjusted bars (Alpha Vantage) are converted only with splits synced this recently.
 REFRESH_SPLITS_MAX_AGE_DAYS = env_int("REFRESH_SPLITS_MAX_AGE_DAYS", 7)
+# sync_tickers' first bulk run fetches the market's dividends this many days back.
+SYNC_DIVIDENDS_LOOKBACK_DAYS = env_int("SYNC_DIVIDENDS_LOOKBACK_DAYS", 365)
 
 # --- Insights: news and its AI analysis (issue 9) -------------------------------------------
 # Claude analysis of news (insights/news/analysis). Prices are USD per million tokens of the

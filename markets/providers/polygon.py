@@ -98,45 +98,37 @@ class PolygonProvider(Provider):
         with self.parsing(None):
             return parse_grouped(payload, day)
 
-    def reference_tickers_page(
-        self, cursor: str | None = None, *, limit: int = 1000
-    ) -> tuple[list[TickerInfo], str | None]:
-        """One page of the active US stock listing (ticker, name, type, exchange) and the
-        cursor of the next page (None on the last). ~12 pages hold every US listing."""
+    def reference_page(
+        self,
+        what: str,
+        *,
+        cursor: str | None = None,
+        since: date | None = None,
+        until: date | None = None,
+    ) -> tuple[list[Any], str | None]:
+        """One page (1000 rows) of a market-wide reference list and the cursor of the next
+        page (None on the last), so a caller can stop and resume between pages:
+
+        - "tickers": the active US stock listing (ticker, name, type, exchange) as
+          TickerInfo; ~12 pages hold every US listing;
+        - "splits": Split records executed in [since, until], all tickers;
+        - "dividends": Dividend records going ex in [since, until], all tickers.
+        """
+        path, field_name, parse = REFERENCE[what]
         if cursor:
-            payload = self._get("/v3/reference/tickers", {"cursor": cursor})
+            params: dict[str, Any] = {"cursor": cursor}
+        elif what == "tickers":
+            params = {"market": "stocks", "active": "true", "limit": 1000, "sort": "ticker"}
         else:
-            params = {"market": "stocks", "active": "true", "limit": limit, "sort": "ticker"}
-            payload = self._get("/v3/reference/tickers", params)
+            params = {"limit": 1000}
+            if since:
+                params[f"{field_name}.gte"] = f"{since:%Y-%m-%d}"
+            if until:
+                params[f"{field_name}.lte"] = f"{until:%Y-%m-%d}"
+        payload = self._get(path, params)
         with self.parsing(None):
-            infos = [parse_reference_ticker(row) for row in payload.get("results") or []]
-        return infos, next_cursor(payload.get("next_url"))
-
-    def splits_between(self, start: date, end: date) -> list[Split]:
-        """Every split executed in [start, end], all tickers, paged (1000 a page)."""
-        params = {
-            "execution_date.gte": f"{start:%Y-%m-%d}",
-            "execution_date.lte": f"{end:%Y-%m-%d}",
-            "limit": 1000,
-        }
-        found: list[Split] = []
-        for page in self._pages("/v3/reference/splits", params, None):
-            with self.parsing(None):
-                found.extend(parse_splits(page, None))
-        return found
-
-    def dividends_between(self, start: date, end: date) -> list[Dividend]:
-        """Every cash dividend going ex in [start, end], all tickers, paged (1000 a page)."""
-        params = {
-            "ex_dividend_date.gte": f"{start:%Y-%m-%d}",
-            "ex_dividend_date.lte": f"{end:%Y-%m-%d}",
-            "limit": 1000,
-        }
-        found: list[Dividend] = []
-        for page in self._pages("/v3/reference/dividends", params, None):
-            with self.parsing(None):
-                found.extend(parse_dividends(page, None))
-        return found
+            records = parse(payload)
+        return records, next_cursor(payload.get("next_url"))
 
     def ticker_details(self, symbol: str) -> TickerInfo:
         payload = self._get(f"/v3/reference/tickers/{_path(symbol)}", None, symbol)
@@ -273,6 +265,21 @@ def parse_aggs(payload: dict[str, Any], symbol: str) -> list[Bar]:
     return bars
 
 
+def _parse_reference_tickers(payload: dict[str, Any]) -> list[TickerInfo]:
+    return [parse_reference_ticker(row) for row in payload.get("results") or []]
+
+
+REFERENCE: dict[str, tuple[str, str, Any]] = {
+    "tickers": ("/v3/reference/tickers", "", _parse_reference_tickers),
+    "splits": ("/v3/reference/splits", "execution_date", lambda p: parse_splits(p, None)),
+    "dividends": (
+        "/v3/reference/dividends",
+        "ex_dividend_date",
+        lambda p: parse_dividends(p, None),
+    ),
+}
+
+
 def parse_grouped(payload: dict[str, Any], day: date) -> list[Bar]:
     """Grouped daily: one row per ticker (`T`) for the session asked for. The date is the
     one asked (the endpoint answers for that session only)."""
@@ -351,6 +358,7 @@ def parse_ticker_details(payload: dict[str, Any]) -> TickerInfo:
         currency=(row.get("currency_name") or "").upper(),
         country=(row.get("locale") or "").upper(),
         source=NAME,
+        asset_type=ASSET_TYPES.get(str(row.get("type") or "").upper(), ""),
     )
 
 

@@ -141,9 +141,11 @@ def refresh(*args: str) -> str:
     return out.getvalue()
 
 
-def tickers(*symbols: str) -> None:
+def tickers(*symbols: str, closes: dict[str, float] | None = None) -> None:
+    """Tickers with a bar on Friday (at the close the vendor continues from, if given)."""
     for symbol in symbols:
-        DailyBarFactory(ticker=TickerFactory(symbol=symbol, is_demo=False), date=FRIDAY)
+        extra = {"close": closes[symbol]} if closes else {}
+        DailyBarFactory(ticker=TickerFactory(symbol=symbol, is_demo=False), date=FRIDAY, **extra)
 
 
 def test_the_shared_session_reads_http_timeout(vendor):
@@ -161,7 +163,7 @@ def test_a_bad_day_at_the_vendor_fails_over_ticker_by_ticker(vendor):
     MSFT: Polygon again once the block is over (the run waits, it does not fail). IBM:
     malformed JSON -> Alpha Vantage. NVDA: slower than HTTP_TIMEOUT -> Alpha Vantage.
     No grouped daily route: counted, and the per-ticker calls fill in."""
-    tickers("AAPL", "MSFT", "IBM", "NVDA")
+    tickers("AAPL", "MSFT", "IBM", "NVDA", closes={"AAPL": 10, "MSFT": 20, "IBM": 30, "NVDA": 40})
     splits_synced_today()
     s = vendor.script
     s["polygon", "AAPL"] = [Answer({"status": "ERROR"}, 429, {"Retry-After": "1"}),
@@ -200,7 +202,7 @@ def test_a_vendor_rate_limited_out_of_the_run_turns_it_red(vendor, settings):
     non-zero naming the vendor and the ticker it happened on: the vendor's own limit cost
     the run work our budget allowed."""
     settings.REFRESH_TIME_BUDGET_SECONDS = 5
-    tickers("AAPL", "MSFT")
+    tickers("AAPL", "MSFT", closes={"AAPL": 11, "MSFT": 22})
     splits_synced_today()
     vendor.script["polygon", "AAPL"] = [Answer({"status": "ERROR"}, 429, {"Retry-After": "600"})]
     vendor.script["alphavantage", "TIME_SERIES_DAILY:AAPL"] = [Answer(alpha_daily(11))]
