@@ -22,7 +22,7 @@ from django.utils import timezone
 from markets import calendar
 from markets.budget import run_deadline
 from markets.feedcache import feed_invalidate
-from markets.models import CorporateAction, DailyBar, MarketDataState, Ticker
+from markets.models import CorporateAction, DailyBar, MarketDataState, Quote, Ticker
 from markets.providers import (
     AllProvidersFailed,
     Bar,
@@ -81,6 +81,7 @@ class _RunLimited(Provider):
         self.budget = inner.budget
         self.limited: RateLimited | None = None
         self.vendor_429: RateLimited | None = None
+        self.blocked_out = False  # left out because the vendor's own 429 blocked the budget
 
     def _call(self, method: str, *args: Any) -> Any:
         if self.limited is not None:
@@ -89,11 +90,13 @@ class _RunLimited(Provider):
             return getattr(self.inner, method)(*args)
         except BudgetSpent as exc:
             self.limited = exc
+            self.blocked_out = self.vendor_429 is not None and bool(exc.retry_after)
             raise
         except RateLimited as exc:
             self.vendor_429 = exc
             if self.inner.budget is None:
                 self.limited = exc
+                self.blocked_out = True
             raise
 
     def daily_bars(self, symbol: str, start: date, end: date) -> list[Bar]:
@@ -263,6 +266,9 @@ def market_data_refresh(
 
         if calendar.is_open(now):
             quoted = [t for t in tickers if t.symbol not in report.failures]
+            # The stalest quotes first: what the budget cannot fit now goes first next run.
+            as_of = dict(Quote.objects.filter(ticker__in=quoted).values_list("ticker_id", "as_of"))
+            quoted.sort(key=lambda t: (t.pk in as_of, as_of.get(t.pk) or now))
             _refresh_quotes(quoted, failover, report)
         else:
             report.counts["quotes_skipped_market_closed"] += 1
@@ -421,10 +427,7 @@ def _judge(report: RunReport, failover: FailoverProvider, *, selected: int) -> N
     report.note = "; ".join(notes)
     report.selected = selected
     report.rate_limited = [
-        p.vendor_429
-        for p in failover.providers
-        if getattr(p, "vendor_429", None) is not None
-        and (p.limited is not None or report.counts["deferred"])
+        p.vendor_429 for p in failover.providers if p.blocked_out and p.vendor_429 is not None
     ]
     for p in failover.providers:
         if p.budget is not None:

@@ -369,3 +369,20 @@ def test_a_stale_history_is_fetched_again_after_a_split(vendor, split_market):
     ticker.refresh_from_db()
     assert not ticker.bars_refetch
     assert DailyBar.objects.filter(ticker=ticker).count() > 2500
+
+
+def test_the_admin_shows_old_job_runs_without_their_keys(client, staff_user, settings):
+    """A row stored before redaction existed (the key in its summary and error)."""
+    settings.ALPHA_VANTAGE_API_KEY = "AVLEAKED99"
+    run = JobRun.objects.create(
+        command="refresh_market_data",
+        started_at="2026-11-24T22:00:00Z",
+        summary="failed: We have detected your API key as AVLEAKED99",
+        error="alphavantage: ... AVLEAKED99 ...",
+    )
+    client.force_login(staff_user)
+    listing = client.get("/admin/qunex/jobrun/")
+    detail = client.get(f"/admin/qunex/jobrun/{run.pk}/change/")
+    assert listing.status_code == detail.status_code == 200
+    assert b"AVLEAKED99" not in listing.content and b"AVLEAKED99" not in detail.content
+    assert b"[redacted]" in detail.content

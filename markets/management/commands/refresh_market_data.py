@@ -7,7 +7,7 @@ from typing import Any
 from django.conf import settings
 
 from markets.management.commands._options import iso_date, positive_int, symbol_list
-from markets.refresh import RunReport, market_data_refresh
+from markets.refresh import DEFAULT_BACKFILL_DAYS, RunReport, market_data_refresh
 from qunex.jobs import Job, JobCommand, JobFailed
 
 
@@ -38,7 +38,15 @@ class Command(JobCommand):
             type=iso_date,
             help="Fetch from this date (YYYY-MM-DD) instead of after the last stored bar.",
         )
-        parser.add_argument("--limit", type=positive_int, help="At most N tickers, stalest first.")
+        parser.add_argument(
+            "--limit", type=positive_int, help="At most N per-ticker fetches, stalest first."
+        )
+        parser.add_argument(
+            "--backfill-days",
+            type=positive_int,
+            default=DEFAULT_BACKFILL_DAYS,
+            help=f"History fetched for a new ticker, in days (default {DEFAULT_BACKFILL_DAYS}).",
+        )
         parser.add_argument(
             "--dry-run",
             action="store_true",
@@ -53,6 +61,7 @@ class Command(JobCommand):
         since: date | None,
         limit: int | None,
         dry_run: bool,
+        backfill_days: int,
         **options: Any,
     ) -> str | None:
         report = market_data_refresh(
@@ -60,6 +69,7 @@ class Command(JobCommand):
             since=since,
             limit=limit,
             dry_run=dry_run,
+            backfill_days=backfill_days,
             progress=job.progress,
             log=job.log,
         )
