@@ -106,7 +106,10 @@ class Counting:
         return call
 
 
-def reset(vendor: FreeTierVendor) -> Counting:
+def reset(vendor: FreeTierVendor, traveller, at: datetime) -> Counting:
+    """Empty market data, caches and budgets, with the clock at `at` (never backwards
+    within one phase: the cache and the vendor's minute windows follow the clock)."""
+    traveller.move_to(at)
     Quote.objects.all().delete()
     DailyBar.objects.all().delete()
     CorporateAction.objects.all().delete()
@@ -156,7 +159,7 @@ def fresh_tickers() -> int:
 
 def steady(n: int, days: int, vendor: FreeTierVendor, traveller, backfill: int) -> dict:
     first_session = calendar.sessions(START.date(), START.date() + timedelta(days=7))[0]
-    counting = reset(vendor)
+    counting = reset(vendor, traveller, START)
     make_tickers(n, loaded_through=calendar.last_session(first_session - timedelta(days=1)))
     runs, per_day, job_calls = [], [], Counter()
     sync_calls = Counter()
@@ -195,11 +198,10 @@ def steady(n: int, days: int, vendor: FreeTierVendor, traveller, backfill: int) 
     }
 
 
-def from_empty(n: int, vendor: FreeTierVendor, traveller, backfill: int) -> dict:
-    reset(vendor)
+def from_empty(n: int, vendor: FreeTierVendor, traveller, backfill: int, days: int) -> dict:
+    start = START + timedelta(days=days + 1)
+    reset(vendor, traveller, start - timedelta(minutes=50))
     make_tickers(n, loaded_through=None)
-    start = START + timedelta(days=7)
-    traveller.move_to(start - timedelta(minutes=50))
     job("sync_tickers")  # splits first, so Alpha Vantage's bars can be converted
     runs = []
     for hour in range(24):
@@ -261,7 +263,10 @@ def main() -> None:
             settings.MARKET_DATA_PROVIDERS = list(VENDORS)
             started = time.perf_counter()
             s = steady(n, args.days, vendor, traveller, args.backfill_days)
-            e = from_empty(n, vendor, traveller, args.backfill_days)
+            vendor.close()
+            vendor = FreeTierVendor(FakeMarket.of(n))  # a fresh minute window and day count
+            vendor.settings(settings)
+            e = from_empty(n, vendor, traveller, args.backfill_days, args.days)
             vendor.close()
             rows.append((n, s, e, time.perf_counter() - started))
             print(

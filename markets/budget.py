@@ -300,3 +300,8 @@ def run_deadline(seconds: float | None) -> Iterator[float | None]:
 
 def current_deadline() -> float | None:
     return _deadline.get()
+
+
+def deadline_clock() -> float:
+    """The clock `wait_until` and `run_deadline` deadlines are on (time.monotonic)."""
+    return time.monotonic()

@@ -366,6 +366,8 @@ REFRESH_MAX_FAILED_PERCENT = env_int("REFRESH_MAX_FAILED_PERCENT", 10)
 # A market-data run waits for its vendors' budgets up to this many seconds, then defers the
 # rest to the next run (backfills are paced across runs; a page never waits).
 REFRESH_TIME_BUDGET_SECONDS = env_int("REFRESH_TIME_BUDGET_SECONDS", 240)
+# Of which the quote step (market hours only) waits at most this long for quote calls.
+REFRESH_QUOTE_SECONDS = env_int("REFRESH_QUOTE_SECONDS", 30)
 # Sessions the grouped daily call (one call = the whole market's bars) fills in per run.
 REFRESH_GROUPED_SESSIONS = env_int("REFRESH_GROUPED_SESSIONS", 30)
 # A ticker no vendor has bars for is skipped this many days before it is asked again.
