@@ -42,6 +42,7 @@ from markets.services import (
     DEMO_SOURCE,
     IngestError,
     UpsertResult,
+    _checked_row,
     _symbol,
     bars_upsert,
     corporate_actions_upsert,
@@ -370,7 +371,7 @@ def _refresh_grouped(
         if bars is None:
             return  # the rest waits for the next run (per-ticker fetches fill in meanwhile)
         report.counts["grouped_calls"] += 1
-        ours = [b for b in bars if b.symbol in loaded]
+        ours = _storable([b for b in bars if b.symbol in loaded], report)
         if not bars:
             log(f"grouped {day}: no bars yet (published later); asked again next run")
             continue
@@ -390,6 +391,21 @@ def _refresh_grouped(
             ticker = loaded[bar.symbol]
             last[ticker.pk] = max(last[ticker.pk], bar.date)
         log(f"grouped {day}: {len(ours)} of our tickers in one call ({len(bars)} in the market)")
+
+
+def _storable(bars: list[Bar], report: RunReport) -> list[Bar]:
+    """The bars of a market-wide answer that can be stored: one garbage row (high under
+    low, a zero price) is dropped and counted, not a reason to lose the whole session."""
+    good = []
+    for bar in bars:
+        try:
+            _checked_row(bar, 0)
+        except (ValueError, TypeError, ArithmeticError) as exc:
+            report.counts["grouped_bars_rejected"] += 1
+            logger.warning("grouped bar %s %s rejected: %s", bar.symbol, bar.date, exc)
+            continue
+        good.append(bar)
+    return good
 
 
 def _per_ticker_work(

@@ -90,6 +90,23 @@ def test_grouped_daily_keeps_every_loaded_ticker_fresh_in_one_call_per_session(v
 
 
 @time_machine.travel(CLOSED, tick=True)
+def test_a_garbage_row_in_the_grouped_answer_costs_that_bar_only(vendor, market):
+    loaded(market, "S0000", "S0001")
+    real_bar = market.bar
+    market.bar = lambda symbol, day, adjusted: (  # type: ignore[method-assign]
+        {**real_bar(symbol, day, adjusted=adjusted), "h": 1, "l": 2}
+        if symbol == "S0001" and day == TUESDAY
+        else real_bar(symbol, day, adjusted=adjusted)
+    )
+    with pytest.raises(CommandError, match="failed: S0001") as caught:
+        run()  # the per-ticker retry gets the same garbage: S0001 (only) is named failed
+    assert "grouped_bars_rejected 1" in str(caught.value)
+    assert DailyBar.objects.filter(date=TUESDAY).count() == 1  # S0000's
+    assert DailyBar.objects.filter(date=MONDAY).count() == 2
+    assert vendor.calls["polygon:aggs"] == 1
+
+
+@time_machine.travel(CLOSED, tick=True)
 def test_backfills_are_paced_across_runs_while_loaded_tickers_keep_updating(vendor, market):
     loaded(market, "S0000", "S0001", "S0002")
     new = [f"S{i:04d}" for i in range(10, 22)]
