@@ -23,10 +23,11 @@ class TickerAdmin(admin.ModelAdmin):
         "market_cap",
         "active",
         "is_demo",
+        "bars_unavailable_since",
         "updated_at",
         "bars_link",
     )
-    list_filter = ("sector", "asset_type", "active", "is_demo", "exchange")
+    list_filter = ("sector", "asset_type", "active", "is_demo", "exchange", "bars_refetch")
     search_fields = ("symbol", "name")
     readonly_fields = ("updated_at",)
     actions = ("refresh_selected",)

@@ -345,6 +345,9 @@ def _refresh_grouped(
     if not loaded or not vendors:
         return
     oldest = min(last[t.pk] for t in loaded.values())
+    MarketDataState.objects.filter(  # sessions before the window are never asked again
+        key__startswith="grouped:", key__lt=f"grouped:{window[0].isoformat()}"
+    ).delete()
     done = set(
         MarketDataState.objects.filter(
             key__in=[f"grouped:{d.isoformat()}" for d in window]

@@ -9,6 +9,7 @@ from django.conf import settings
 from markets.management.commands._options import iso_date, positive_int, symbol_list
 from markets.refresh import DEFAULT_BACKFILL_DAYS, RunReport, market_data_refresh
 from qunex.jobs import Job, JobCommand, JobFailed
+from qunex.redaction import redact
 
 
 class Command(JobCommand):
@@ -87,9 +88,9 @@ def finish(command: JobCommand, job: Job, report: RunReport, *, strict: bool = F
             job.count(key, value)
     if job.verbosity >= 1:
         for symbol, reason in sorted(report.failures.items()):
-            command.stderr.write(f"{symbol}: {reason}")
+            command.stderr.write(redact(f"{symbol}: {reason}"))
         for symbol, reason in sorted(report.quote_failures.items()):
-            command.stderr.write(f"{symbol}: quote: {reason}")
+            command.stderr.write(redact(f"{symbol}: quote: {reason}"))
     if report.fatal:
         raise JobFailed(report.fatal)
     if strict:
