@@ -776,6 +776,7 @@ def _sync_pages(
     cursor = state.get("cursor")
     if cursor:
         since = date.fromisoformat(state.get("since") or since.isoformat())
+    refused = 0
     while True:
         try:
             records, next_cursor = vendor.reference_page(  # type: ignore[attr-defined]
@@ -783,6 +784,13 @@ def _sync_pages(
             )
         except BudgetSpent:
             report.counts[f"{what}_deferred"] += 1
+            return False
+        except RateLimited as exc:  # the vendor's 429 blocked the budget: wait it out
+            refused += 1
+            if vendor.budget is not None and refused <= 3:
+                continue
+            report.rate_limited.append(exc)
+            report.fatal = report.fatal or f"{what} listing rate-limited: {exc}"
             return False
         except ProviderError as exc:
             report.counts[f"{what}_failed"] += 1
