@@ -4,17 +4,41 @@ from django.utils.html import format_html
 from django.utils.text import Truncator
 
 from qunex.models import JobRun
+from qunex.redaction import redact
+
+_SHOWN_REDACTED = ("summary", "error", "arguments")
 
 
 @admin.register(JobRun)
 class JobRunAdmin(admin.ModelAdmin):
+    """Read-only. Summary, error and arguments are shown through secret redaction, so a row
+    written before redaction existed shows no key either."""
+
     # Short columns so the list fits 1280 px beside the admin's sidebar: the summary is cut
     # to one line (the whole text is its tooltip and on the run's own page).
     list_display = ("command", "status", "started", "took", "short_summary")
     list_filter = ("status", "command")
     search_fields = ("command", "summary", "error")
     date_hierarchy = "started_at"
-    readonly_fields = [f.name for f in JobRun._meta.fields]
+    fields = [
+        *(f.name for f in JobRun._meta.fields if f.name not in (*_SHOWN_REDACTED, "id")),
+        "redacted_arguments",
+        "redacted_summary",
+        "redacted_error",
+    ]
+    readonly_fields = fields
+
+    @admin.display(description="summary")
+    def redacted_summary(self, run: JobRun) -> str:
+        return redact(run.summary)
+
+    @admin.display(description="error")
+    def redacted_error(self, run: JobRun) -> str:
+        return redact(run.error)
+
+    @admin.display(description="arguments")
+    def redacted_arguments(self, run: JobRun) -> str:
+        return redact(run.arguments)
 
     def has_add_permission(self, request):
         return False
@@ -34,5 +58,5 @@ class JobRunAdmin(admin.ModelAdmin):
 
     @admin.display(description="Summary", ordering="summary")
     def short_summary(self, run: JobRun) -> str:
-        text = run.summary or ""
+        text = redact(run.summary or "")
         return format_html('<span title="{}">{}</span>', text, Truncator(text).chars(70))

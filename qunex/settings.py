@@ -371,10 +371,31 @@ HTTP_DEADLINE = env_int("HTTP_DEADLINE", 30)
 POLYGON_BASE_URL = env_str("POLYGON_BASE_URL", "https://api.polygon.io")
 FINNHUB_BASE_URL = env_str("FINNHUB_BASE_URL", "https://finnhub.io/api/v1")
 ALPHA_VANTAGE_BASE_URL = env_str("ALPHA_VANTAGE_BASE_URL", "https://www.alphavantage.co/query")
+# One rate budget per vendor and key (markets.budget), shared by every job and the web feed
+# through the cache: calls per minute and per day, 0 = no limit. Free-tier defaults.
+POLYGON_CALLS_PER_MINUTE = env_int("POLYGON_CALLS_PER_MINUTE", 5)
+POLYGON_CALLS_PER_DAY = env_int("POLYGON_CALLS_PER_DAY", 0)
+FINNHUB_CALLS_PER_MINUTE = env_int("FINNHUB_CALLS_PER_MINUTE", 60)
+FINNHUB_CALLS_PER_DAY = env_int("FINNHUB_CALLS_PER_DAY", 0)
+ALPHA_VANTAGE_CALLS_PER_MINUTE = env_int("ALPHA_VANTAGE_CALLS_PER_MINUTE", 5)
+ALPHA_VANTAGE_CALLS_PER_DAY = env_int("ALPHA_VANTAGE_CALLS_PER_DAY", 25)
 # refresh_market_data exits non-zero (the workflow turns red) when a vendor was rate-limited
 # out of the run, or when more than this share of tickers failed with every vendor.
 REFRESH_FAIL_ON_RATE_LIMIT = env_bool("REFRESH_FAIL_ON_RATE_LIMIT", True)
 REFRESH_MAX_FAILED_PERCENT = env_int("REFRESH_MAX_FAILED_PERCENT", 10)
+# A market-data run waits for its vendors' budgets up to this many seconds, then defers the
+# rest to the next run (backfills are paced across runs; a page never waits).
+REFRESH_TIME_BUDGET_SECONDS = env_int("REFRESH_TIME_BUDGET_SECONDS", 240)
+# Of which the quote step (market hours only) waits at most this long for quote calls.
+REFRESH_QUOTE_SECONDS = env_int("REFRESH_QUOTE_SECONDS", 30)
+# Sessions the grouped daily call (one call = the whole market's bars) fills in per run.
+REFRESH_GROUPED_SESSIONS = env_int("REFRESH_GROUPED_SESSIONS", 30)
+# A ticker no vendor has bars for is skipped this many days before it is asked again.
+REFRESH_UNAVAILABLE_RETRY_DAYS = env_int("REFRESH_UNAVAILABLE_RETRY_DAYS", 30)
+# Unadjusted bars (Alpha Vantage) are converted only with splits synced this recently.
+REFRESH_SPLITS_MAX_AGE_DAYS = env_int("REFRESH_SPLITS_MAX_AGE_DAYS", 7)
+# sync_tickers' first bulk run fetches the market's dividends this many days back.
+SYNC_DIVIDENDS_LOOKBACK_DAYS = env_int("SYNC_DIVIDENDS_LOOKBACK_DAYS", 365)
 
 # --- Insights: news and its AI analysis (issue 9) -------------------------------------------
 # Claude analysis of news (insights/news/analysis). Prices are USD per million tokens of the
@@ -482,7 +503,11 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # Every configured key and password is masked before a record is written (qunex.redaction).
+    "filters": {"redact": {"()": "qunex.redaction.RedactingFilter"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact"]}
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     # "django" is named so that Django's own console handler (DEBUG only, no timestamp) is
     # dropped: its records reach the root handler once ("django.server" keeps its own).
