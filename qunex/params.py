@@ -62,6 +62,10 @@ class IntegerParam(forms.IntegerField):
 
     def __init__(self, *, min_value: int = INT_MIN, max_value: int = INT_MAX, **kwargs):
         kwargs.setdefault("required", False)
+        message = kwargs.pop("error_messages", {}).get("invalid") or (
+            f"Enter a whole number from {min_value} to {max_value}."
+        )
+        kwargs["error_messages"] = dict.fromkeys(("invalid", "min_value", "max_value"), message)
         super().__init__(min_value=min_value, max_value=max_value, **kwargs)
 
     def to_python(self, value):
@@ -70,9 +74,7 @@ class IntegerParam(forms.IntegerField):
         try:
             return _integer(value)
         except ValueError:
-            raise forms.ValidationError(
-                f"Enter a whole number from {self.min_value} to {self.max_value}.", code="invalid"
-            ) from None
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid") from None
 
 
 class IdParam(IntegerParam):
@@ -134,8 +136,20 @@ class ChoiceParam(forms.ChoiceField):
         super().__init__(choices=choices, **kwargs)
 
 
+class Checkbox(forms.CheckboxInput):
+    """A checkbox that hands the raw value to BooleanParam (CheckboxInput reads junk as on)."""
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs, check_test=lambda v: str(v).strip().lower() in TRUE)
+
+    def value_from_datadict(self, data, files, name):
+        return data.get(name)
+
+
 class BooleanParam(forms.Field):
     """true/false, 1/0, on/off, yes/no (any case); anything else is an error, not "no"."""
+
+    widget = Checkbox
 
     def __init__(self, **kwargs):
         kwargs.setdefault("required", False)
@@ -215,9 +229,11 @@ class QueryForm(forms.Form):
 
 
 class Query(dict):
-    """The parsed parameters of a page; `problems` names each ignored one."""
+    """The parsed parameters of a page; `problems` names each ignored one, `form` is the
+    bound form (for a template that renders the filters)."""
 
     problems: dict[str, str]
+    form: QueryForm
 
 
 def _values(data, name: str) -> list[str]:
@@ -240,6 +256,7 @@ def parse(request, form_class: type[QueryForm], *, announce: bool = True) -> Que
     form = form_class(request.GET)
     query = Query(form.values())
     query.problems = form.problems
+    query.form = form
     if announce:
         for name, message in query.problems.items():
             messages.warning(request, form.describe(name, message))

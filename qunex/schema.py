@@ -52,6 +52,7 @@ REQUEST_LINE_TOO_LONG = {
     },
 }
 DATE_RANGE = f" From {params.DATE_MIN} to {params.DATE_MAX}."
+EMPTY_OR_REPEATED = " An empty query parameter, or one given more than once, is refused too."
 
 
 PAGE_NOT_FOUND = {
@@ -113,6 +114,11 @@ def guard_parameters(result: dict[str, Any], generator: Any, request: Any, publi
                 operation.setdefault("responses", {}).setdefault("400", PARAMETER_ERROR)
             responses = operation.setdefault("responses", {})
             responses.setdefault("414", REQUEST_LINE_TOO_LONG)
+            if any(p.get("in") == "query" for p in parameters):
+                refused = dict(responses["400"])  # a copy: components may be shared
+                if EMPTY_OR_REPEATED not in refused.get("description", ""):
+                    refused["description"] = refused.get("description", "") + EMPTY_OR_REPEATED
+                responses["400"] = refused
             if any(p.get("in") == "query" and p.get("name") == "page" for p in parameters):
                 responses.setdefault("404", PAGE_NOT_FOUND)
             if any(p.get("in") == "path" for p in parameters):
