@@ -10,7 +10,9 @@ from django.views.decorators.http import require_GET
 
 from markets import quotes, selectors
 from markets.models import Ticker
+from markets.queries import StockListQuery
 from qunex import dashboard
+from qunex.params import query_form
 
 STOCKS_PER_PAGE = 50  # also the feed's symbol limit: a page polls in one request
 
@@ -96,14 +98,11 @@ def balanced_paginator(items, most: int) -> Paginator:
 
 
 @require_GET
-def stock_list_view(request: HttpRequest) -> HttpResponse:
-    search = request.GET.get("q", "").strip()[:60]
-    sector = request.GET.get("sector", "").strip()
-    sort = request.GET.get("sort", "symbol")
-    if sort.removeprefix("-") not in selectors.TICKER_SORTS:
-        sort = "symbol"
+@query_form(StockListQuery)
+def stock_list_view(request: HttpRequest, query: dict) -> HttpResponse:
+    search, sector, sort = query["q"], query["sector"], query["sort"]
     tickers = selectors.ticker_list(search=search, sector=sector, sort=sort)
-    page = balanced_paginator(tickers, STOCKS_PER_PAGE).get_page(request.GET.get("page"))
+    page = balanced_paginator(tickers, STOCKS_PER_PAGE).get_page(query["page"])
     context = {
         "page": page,
         "tickers": page.object_list,

@@ -100,6 +100,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "qunex.middleware.QueryStringGuardMiddleware",
     "qunex.middleware.ControlCharacterGuardMiddleware",
     "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -169,6 +170,9 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     _db_options.setdefault("init_command", "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL")
     _db_options.setdefault("timeout", 20)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# A request line (method, address, query) longer than this is a 414 from Django (JSON on /api/);
+# gunicorn's own limit (gunicorn.conf.py limit_request_line, 8190) stays above it.
+REQUEST_LINE_LIMIT = env_int("REQUEST_LINE_LIMIT", 8000)
 
 REDIS_URL = env_str("REDIS_URL")
 if REDIS_URL:

@@ -13,39 +13,19 @@ from django.views.decorators.http import require_GET
 from insights.scores import selectors
 from insights.scores.features import DESCRIPTIONS
 from insights.scores.models import ModelVersion
+from insights.scores.queries import ORDER_CHOICES, ScoresQuery
+from qunex.params import query_form
 from qunex.templatetags import numbers
-
-ORDER_CHOICES = [
-    ("-score", "Highest score"),
-    ("score", "Lowest score"),
-    ("symbol", "Symbol"),
-    ("-predicted", "Highest forecast"),
-]
-
-
-def _clean_text(value: str, limit: int = 80) -> str:
-    return (value or "").strip()[:limit]
-
-
-def _min_score(raw: str) -> tuple[int | None, str]:
-    raw = _clean_text(raw, 4)
-    if not raw:
-        return None, ""
-    if raw.isdigit() and 1 <= int(raw) <= 10:
-        return int(raw), ""
-    return None, "Minimum score must be a whole number from 1 to 10."
 
 
 @require_GET
-def scores_view(request: HttpRequest) -> HttpResponse:
+@query_form(ScoresQuery, announce=False)  # the page shows `error` itself
+def scores_view(request: HttpRequest, query: dict) -> HttpResponse:
     """Ranked latest scores. Queries (constant in the number of tickers): the scores with
     ticker and model joined, the sectors, the promoted model, and for a signed-in user the
     watchlist symbols and the holdings' transactions (+ session/user lookups)."""
-    sector = _clean_text(request.GET.get("sector", ""))
-    min_score, error = _min_score(request.GET.get("min_score", ""))
-    order = request.GET.get("order", "-score")
-    if order not in dict(ORDER_CHOICES):
-        order = "-score"
+    sector, min_score, order = query["sector"], query["min_score"], query["order"]
+    error = " ".join(query.problems.values())
     rows = list(selectors.latest_scores(sector=sector, min_score=min_score, order=order))
     marks = selectors.user_marks(request.user)
     items = [
