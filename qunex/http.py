@@ -73,9 +73,11 @@ class DeadlineExceeded(requests.Timeout):
     """The call took longer than the session's overall `deadline`."""
 
 
-class _Call:
+class CallDeadline:
     """One outbound call's clock: its deadline and the watchdog that shuts down the call's
-    sockets when the deadline comes (module docstring, 6)."""
+    sockets when the deadline comes (module docstring, 6). Also used by the one client that
+    cannot go through this session (Claude's SDK speaks httpx): `watch()` every socket the call
+    opens, `finish()` when it is over, `over()` to tell a cut from a failure."""
 
     def __init__(self, seconds: float) -> None:
         self.seconds = seconds
@@ -131,7 +133,9 @@ def _shut(sock: socket.socket) -> None:
 
 
 # The call this thread (or task) is making, if any: set by `QunexSession.send`.
-_current: contextvars.ContextVar[_Call | None] = contextvars.ContextVar("_current", default=None)
+_current: contextvars.ContextVar[CallDeadline | None] = contextvars.ContextVar(
+    "_current", default=None
+)
 
 
 class _WatchedConnectionMixin:
@@ -252,7 +256,7 @@ class BoundedAdapter(HTTPAdapter):
         call = _current.get()
         if call is not None:
             return self._send(call, request, timeout, verify, cert, proxies)
-        call = _Call(self.deadline)  # sent without QunexSession: this hop is the call
+        call = CallDeadline(self.deadline)  # sent without QunexSession: this hop is the call
         token = _current.set(call)
         try:
             return self._send(call, request, timeout, verify, cert, proxies)
@@ -260,7 +264,9 @@ class BoundedAdapter(HTTPAdapter):
             call.finish()
             _current.reset(token)
 
-    def _send(self, call: _Call, request, timeout, verify, cert, proxies) -> requests.Response:
+    def _send(
+        self, call: CallDeadline, request, timeout, verify, cert, proxies
+    ) -> requests.Response:
         if call.over():
             raise call.exceeded()
         try:
@@ -292,7 +298,7 @@ class BoundedAdapter(HTTPAdapter):
         response.raw.release_conn()
         return response
 
-    def _read_body(self, response: requests.Response, call: _Call, read_timeout) -> bytes:
+    def _read_body(self, response: requests.Response, call: CallDeadline, read_timeout) -> bytes:
         """1. refuse at once when Content-Length is over the cap; 2. read what the socket has,
         at most `_CHUNK` at a time, with the socket timeout set to the time left; 3. stop at
         the cap or the deadline (a body the watchdog cut short is not a body)."""
@@ -358,7 +364,7 @@ class QunexSession(requests.Session):
     def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
         if _current.get() is not None:  # a redirect hop of the call already running
             return super().send(request, **kwargs)
-        call = _Call(self.deadline)
+        call = CallDeadline(self.deadline)
         token = _current.set(call)
         try:
             return super().send(request, **kwargs)
