@@ -10,12 +10,21 @@ Every call to a vendor goes through `make_session()`:
 4. a User-Agent that names the app (SEC EDGAR wants "Name email": pass `user_agent=`);
 5. a size cap on every body (`max_bytes`, `HTTP_MAX_BYTES`): the body is streamed and the
    call fails with `ResponseTooLarge` at the cap (or at once when Content-Length says more);
-6. an overall deadline per call (`deadline` seconds, `HTTP_DEADLINE`): requests' timeout
-   bounds each socket read, so a server trickling a byte every few seconds could hold a call
-   for ever; the connect and read timeouts are clamped to the time left, the body is read
-   with the socket timeout set to the time left before every read, and the call fails with
-   `DeadlineExceeded` (a `requests.Timeout`) at the deadline. Deliberate waits between
-   retries (capped by `max_wait`) come on top of the deadline.
+6. one wall-clock deadline per call (`deadline` seconds, `HTTP_DEADLINE`), shared by
+   everything the call does: every connect attempt, retry wait, redirect hop, the headers and
+   the body. requests' timeout bounds each socket read, so a server trickling a byte every few
+   seconds (in its headers or its body) could hold a call for ever; here:
+   a. the call starts its clock in `QunexSession.send` (redirects are followed inside it);
+   b. each connect attempt gets the connect timeout or the time left, whichever is less, and
+      none starts once the deadline has passed;
+   c. a retry wait (Retry-After or backoff) that would not end before the deadline is not
+      waited: the call fails at once;
+   d. a watchdog timer shuts down every socket the call opened or reused when the deadline
+      comes, which ends any blocked read (a header or body trickle, a server that never
+      answers);
+   e. the call then fails with `DeadlineExceeded` (a `requests.Timeout`).
+   The one thing not bounded is name resolution (getaddrinfo cannot be interrupted): it is
+   bounded by the system resolver's own timeout.
 
 Read timeouts are not retried: a hanging vendor costs one `timeout`, and the caller (the
 provider failover) moves on to the next vendor. Connection errors are retried.
@@ -25,7 +34,9 @@ Only idempotent methods (GET, HEAD, PUT, DELETE, OPTIONS, TRACE) are retried; pa
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
+import socket
 import threading
 import time
 from collections.abc import Callable, Collection
@@ -33,7 +44,16 @@ from typing import Any
 
 import requests
 from requests.adapters import HTTPAdapter
-from urllib3.exceptions import DecodeError, InvalidHeader, ProtocolError, ReadTimeoutError
+from urllib3 import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.exceptions import (
+    ConnectTimeoutError,
+    DecodeError,
+    InvalidHeader,
+    ProtocolError,
+    ReadTimeoutError,
+)
+from urllib3.poolmanager import ProxyManager
 from urllib3.util.retry import Retry
 
 USER_AGENT = "Qunex/0.1 (+https://github.com/qunex)"
@@ -44,9 +64,6 @@ _CHUNK = 64 * 1024
 
 Sleep = Callable[[float], None]
 
-# Seconds this call has spent in deliberate retry waits (they extend its deadline).
-_slept: contextvars.ContextVar[list[float] | None] = contextvars.ContextVar("_slept", default=None)
-
 
 class ResponseTooLarge(requests.RequestException):
     """The body is larger than the session's `max_bytes`."""
@@ -54,6 +71,117 @@ class ResponseTooLarge(requests.RequestException):
 
 class DeadlineExceeded(requests.Timeout):
     """The call took longer than the session's overall `deadline`."""
+
+
+class CallDeadline:
+    """One outbound call's clock: its deadline and the watchdog that shuts down the call's
+    sockets when the deadline comes (module docstring, 6). Also used by the one client that
+    cannot go through this session (Claude's SDK speaks httpx): `watch()` every socket the call
+    opens, `finish()` when it is over, `over()` to tell a cut from a failure."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self.deadline_at = time.monotonic() + seconds
+        self.expired = False
+        self._done = False
+        self._sockets: list[socket.socket] = []
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(max(0.0, seconds), self._expire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def remaining(self) -> float:
+        return self.deadline_at - time.monotonic()
+
+    def watch(self, sock: socket.socket) -> None:
+        with self._lock:
+            if self._done:
+                return
+            if not self.expired:
+                if sock not in self._sockets:
+                    self._sockets.append(sock)
+                return
+        _shut(sock)  # opened after the deadline: end it at once
+
+    def _expire(self) -> None:
+        with self._lock:
+            if self._done:
+                return
+            self.expired = True
+            sockets, self._sockets = self._sockets, []
+        for sock in sockets:
+            _shut(sock)
+
+    def finish(self) -> None:
+        self._timer.cancel()
+        with self._lock:
+            self._done = True
+            self._sockets = []
+
+    def over(self) -> bool:
+        return self.expired or self.remaining() <= 0
+
+    def exceeded(self, detail: str = "", response: Any = None) -> DeadlineExceeded:
+        message = f"no complete answer within the {self.seconds:g} s deadline"
+        return DeadlineExceeded(f"{message}{detail}", response=response)
+
+
+def _shut(sock: socket.socket) -> None:
+    """End every blocked read or write on `sock` (close() alone does not wake a reader)."""
+    with contextlib.suppress(OSError):
+        sock.shutdown(socket.SHUT_RDWR)
+
+
+# The call this thread (or task) is making, if any: set by `QunexSession.send`.
+_current: contextvars.ContextVar[CallDeadline | None] = contextvars.ContextVar(
+    "_current", default=None
+)
+
+
+class _WatchedConnectionMixin:
+    """urllib3 connection that connects within the call's time left and hands its socket to
+    the call's watchdog, whether the socket is new or reused from the pool."""
+
+    timeout: Any
+    sock: socket.socket | None
+
+    def _new_conn(self) -> socket.socket:
+        call = _current.get()
+        if call is not None:
+            left = call.remaining()
+            if left <= 0:
+                raise ConnectTimeoutError(self, "the call's deadline passed before connecting")
+            if not isinstance(self.timeout, int | float) or self.timeout > left:
+                self.timeout = left
+        sock = super()._new_conn()  # type: ignore[misc]
+        if call is not None:
+            call.watch(sock)
+        return sock
+
+    def request(self, *args: Any, **kwargs: Any) -> None:
+        call = _current.get()
+        if call is not None and self.sock is not None:
+            call.watch(self.sock)
+        super().request(*args, **kwargs)  # type: ignore[misc]
+
+
+class _HTTPConnection(_WatchedConnectionMixin, HTTPConnection):
+    pass
+
+
+class _HTTPSConnection(_WatchedConnectionMixin, HTTPSConnection):
+    pass
+
+
+class _HTTPPool(HTTPConnectionPool):
+    ConnectionCls = _HTTPConnection
+
+
+class _HTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = _HTTPSConnection
+
+
+_WATCHED_POOLS = {"http": _HTTPPool, "https": _HTTPSPool}
 
 
 class _Retry(Retry):
@@ -68,6 +196,12 @@ class _Retry(Retry):
         retry._sleep_fn = self._sleep_fn
         return retry
 
+    def increment(self, *args: Any, **kwargs: Any) -> Retry:
+        call = _current.get()
+        if call is not None and call.over():
+            raise call.exceeded()
+        return super().increment(*args, **kwargs)
+
     def sleep(self, response: Any = None) -> None:
         wait = None
         if self.respect_retry_after_header and response is not None:
@@ -78,9 +212,9 @@ class _Retry(Retry):
         if not wait:
             wait = self.get_backoff_time()
         if wait > 0:
-            slept = _slept.get()
-            if slept is not None:
-                slept[0] += wait
+            call = _current.get()
+            if call is not None and wait >= call.remaining():
+                raise call.exceeded(f" (a retry in {wait:g} s would pass it)")
             self._sleep_fn(wait)
 
 
@@ -100,31 +234,63 @@ def _read_timeout(timeout: Any) -> float | None:
 
 
 class BoundedAdapter(HTTPAdapter):
-    """An `HTTPAdapter` that reads every body itself, within `max_bytes` and the deadline."""
+    """An `HTTPAdapter` that reads every body itself, within `max_bytes` and the call's
+    deadline, over connections the call's watchdog can shut down."""
 
     def __init__(self, *, max_bytes: int, deadline: float, **kwargs: Any) -> None:
         self.max_bytes = max_bytes
         self.deadline = deadline
         super().__init__(**kwargs)
 
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = _WATCHED_POOLS
+
+    def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
+        manager = super().proxy_manager_for(proxy, **proxy_kwargs)
+        if type(manager) is ProxyManager:  # SOCKS proxies keep their own pools
+            manager.pool_classes_by_scheme = _WATCHED_POOLS
+        return manager
+
     def send(self, request, stream=False, timeout=None, verify=True, cert=None, proxies=None):  # type: ignore[override]
-        started = time.monotonic()
-        slept = [0.0]
-        token = _slept.set(slept)
+        call = _current.get()
+        if call is not None:
+            return self._send(call, request, timeout, verify, cert, proxies)
+        call = CallDeadline(self.deadline)  # sent without QunexSession: this hop is the call
+        token = _current.set(call)
+        try:
+            return self._send(call, request, timeout, verify, cert, proxies)
+        finally:
+            call.finish()
+            _current.reset(token)
+
+    def _send(
+        self, call: CallDeadline, request, timeout, verify, cert, proxies
+    ) -> requests.Response:
+        if call.over():
+            raise call.exceeded()
         try:
             response = super().send(
                 request,
                 stream=True,
-                timeout=_clamp(timeout, self.deadline),
+                timeout=_clamp(timeout, call.remaining()),
                 verify=verify,
                 cert=cert,
                 proxies=proxies,
             )
-        finally:
-            _slept.reset(token)
-        deadline_at = started + self.deadline + slept[0]
+        except DeadlineExceeded:
+            raise
+        except requests.RequestException as exc:
+            inner = exc.args[0] if exc.args else None
+            if isinstance(inner, DeadlineExceeded):
+                raise inner from None
+            if call.over():
+                raise call.exceeded() from exc
+            raise
         try:
-            response._content = self._read_body(response, deadline_at, _read_timeout(timeout))
+            if call.expired:  # the watchdog cut the headers short
+                raise call.exceeded(response=response)
+            response._content = self._read_body(response, call, _read_timeout(timeout))
         except BaseException:
             response.close()
             raise
@@ -132,10 +298,10 @@ class BoundedAdapter(HTTPAdapter):
         response.raw.release_conn()
         return response
 
-    def _read_body(self, response: requests.Response, deadline_at: float, read_timeout) -> bytes:
+    def _read_body(self, response: requests.Response, call: CallDeadline, read_timeout) -> bytes:
         """1. refuse at once when Content-Length is over the cap; 2. read what the socket has,
         at most `_CHUNK` at a time, with the socket timeout set to the time left; 3. stop at
-        the cap or the deadline."""
+        the cap or the deadline (a body the watchdog cut short is not a body)."""
         declared = response.headers.get("Content-Length", "")
         if declared.isascii() and declared.isdigit() and int(declared) > self.max_bytes:
             raise ResponseTooLarge(
@@ -147,29 +313,31 @@ class BoundedAdapter(HTTPAdapter):
         chunks: list[bytes] = []
         size = 0
         while True:
-            remaining = deadline_at - time.monotonic()
-            if remaining <= 0:
-                raise DeadlineExceeded(
-                    f"no complete answer within the {self.deadline:g} s deadline", response=response
-                )
+            remaining = call.remaining()
+            if remaining <= 0 or call.expired:
+                raise call.exceeded(response=response)
             # The deadline, not the per-read timeout, is what this read can run into.
             deadline_bound = read_timeout is None or remaining <= read_timeout
             if sock is not None:
-                sock.settimeout(remaining if deadline_bound else read_timeout)
+                with contextlib.suppress(OSError):
+                    sock.settimeout(remaining if deadline_bound else read_timeout)
             try:
                 chunk = raw.read1(_CHUNK, decode_content=True)
             except ReadTimeoutError as exc:
-                if deadline_bound or time.monotonic() >= deadline_at:
-                    raise DeadlineExceeded(
-                        f"no complete answer within the {self.deadline:g} s deadline",
-                        response=response,
-                    ) from None
+                if deadline_bound or call.over():
+                    raise call.exceeded(response=response) from None
                 raise requests.ReadTimeout(exc, response=response) from None
             except DecodeError as exc:
+                if call.expired:
+                    raise call.exceeded(response=response) from None
                 raise requests.exceptions.ContentDecodingError(exc, response=response) from None
             except (ProtocolError, OSError) as exc:
+                if call.expired:
+                    raise call.exceeded(response=response) from None
                 raise requests.ConnectionError(exc, response=response) from None
             if not chunk:
+                if call.expired:
+                    raise call.exceeded(response=response)
                 return b"".join(chunks)
             size += len(chunk)
             if size > self.max_bytes:
@@ -180,16 +348,35 @@ class BoundedAdapter(HTTPAdapter):
 
 
 class QunexSession(requests.Session):
-    """A `requests.Session` with a default timeout on every request."""
+    """A `requests.Session` with a default timeout on every request and one deadline over
+    each whole call (every retry, wait and redirect hop it makes)."""
 
-    def __init__(self, *, timeout: float | tuple[float, float]) -> None:
+    def __init__(self, *, timeout: float | tuple[float, float], deadline: float) -> None:
         super().__init__()
         self.default_timeout = timeout
+        self.deadline = deadline
 
     def request(self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any):  # type: ignore[override]
         if kwargs.get("timeout") is None:
             kwargs["timeout"] = self.default_timeout
         return super().request(method, url, *args, **kwargs)
+
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+        if _current.get() is not None:  # a redirect hop of the call already running
+            return super().send(request, **kwargs)
+        call = CallDeadline(self.deadline)
+        token = _current.set(call)
+        try:
+            return super().send(request, **kwargs)
+        except requests.HTTPError:
+            raise
+        except requests.RequestException as exc:
+            if isinstance(exc, DeadlineExceeded) or not call.over():
+                raise
+            raise call.exceeded() from exc
+        finally:
+            call.finish()
+            _current.reset(token)
 
 
 def _raise_for_status(response: requests.Response, *args: Any, **kwargs: Any) -> None:
@@ -209,8 +396,9 @@ def make_session(
     deadline: float = DEFAULT_DEADLINE,
 ) -> QunexSession:
     """Build the shared session. Waits between attempts: `Retry-After` when the vendor sends
-    it, else 0, 2*backoff, 4*backoff, ...; never more than `max_wait` seconds. Every body is
-    capped at `max_bytes` and every call at `deadline` seconds (module docstring, 5 and 6)."""
+    it, else 0, 2*backoff, 4*backoff, ...; never more than `max_wait` seconds, and none that
+    would pass the call's deadline. Every body is capped at `max_bytes` and every call, all
+    its attempts, waits and redirects included, at `deadline` seconds (module docstring, 5, 6)."""
     retry = _Retry(
         total=retries,
         read=False,
@@ -223,7 +411,7 @@ def make_session(
         raise_on_status=False,
         sleep=sleep,
     )
-    session = QunexSession(timeout=timeout)
+    session = QunexSession(timeout=timeout, deadline=deadline)
     adapter = BoundedAdapter(max_retries=retry, max_bytes=max_bytes, deadline=deadline)
     session.mount("https://", adapter)
     session.mount("http://", adapter)

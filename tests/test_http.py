@@ -88,7 +88,7 @@ def test_429_honours_retry_after_http_date(server: ScriptedServer, sleeps: list[
     when = formatdate(time.time() + 30, usegmt=True)
     url = server.script("/a", (429, {"Retry-After": when}, b""), OK)
 
-    make_session(sleep=sleeps.append).get(url)
+    make_session(sleep=sleeps.append, deadline=120).get(url)
 
     assert server.hits["/a"] == 2
     assert len(sleeps) == 1
@@ -98,7 +98,7 @@ def test_429_honours_retry_after_http_date(server: ScriptedServer, sleeps: list[
 def test_retry_after_is_capped(server: ScriptedServer, sleeps: list[float]) -> None:
     url = server.script("/a", (429, {"Retry-After": "3600"}, b""), OK)
 
-    make_session(sleep=sleeps.append, max_wait=60).get(url)
+    make_session(sleep=sleeps.append, max_wait=60, deadline=120).get(url)
 
     assert sleeps == [60]
 
@@ -294,11 +294,161 @@ def test_shared_session_follows_the_settings(settings) -> None:
     assert shared_session().get_adapter("https://example.com").max_bytes == 4321
 
 
-def test_retry_waits_come_on_top_of_the_deadline(server: ScriptedServer) -> None:
-    # A 429 asking for 1 s, then 200: the deliberate wait does not eat the 0.8 s deadline.
+def test_retry_waits_count_against_the_deadline(server: ScriptedServer) -> None:
+    # A 429 asking for 1 s with 0.8 s left: waiting could only end past the deadline, so the
+    # call fails at once instead of sleeping; a wait that fits is waited.
+    slept: list[float] = []
     url = server.script("/busy", (429, {"Retry-After": "1"}, b""), OK)
-    response = make_session(deadline=0.8).get(url)
-    assert response.json() == {"ok": True} and server.hits["/busy"] == 2
+    with pytest.raises(DeadlineExceeded, match=r"a retry in 1 s would pass it"):
+        make_session(deadline=0.8, sleep=slept.append).get(url)
+    assert slept == [] and server.hits["/busy"] == 1
+    url = server.script("/soon", (429, {"Retry-After": "1"}, b""), OK)
+    assert make_session(deadline=5, sleep=slept.append).get(url).json() == {"ok": True}
+    assert slept == [1]
+
+
+class RawServer:
+    """A TCP server on 127.0.0.1 whose every connection is handled by `handle(conn, stop)`:
+    headers trickled a byte at a time, a connection accepted and never answered, ..."""
+
+    def __init__(self, handle) -> None:
+        import socket
+
+        self.stop = threading.Event()
+        self.connections = 0
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.sock.settimeout(0.05)
+        self.port = self.sock.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}/x"
+        self._handle = handle
+
+    def _serve(self) -> None:
+        while not self.stop.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                continue
+            self.connections += 1
+            threading.Thread(target=self._run, args=(conn,), daemon=True).start()
+
+    def _run(self, conn) -> None:
+        with contextlib.suppress(OSError), conn:
+            conn.recv(65536)
+            self._handle(conn, self.stop)
+
+    def __enter__(self) -> RawServer:
+        threading.Thread(target=self._serve, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        self.sock.close()
+
+
+def _elapsed(fn) -> tuple[float, BaseException | None]:
+    started = time.monotonic()
+    try:
+        fn()
+    except BaseException as exc:
+        return time.monotonic() - started, exc
+    return time.monotonic() - started, None
+
+
+def test_trickled_headers_are_cut_at_the_deadline() -> None:
+    # The status line and then one header byte every 0.2 s, for ever: no read ever waits the
+    # 1 s read timeout, so only the deadline can end it.
+    def headers_forever(conn, stop: threading.Event) -> None:
+        conn.sendall(b"HTTP/1.1 200 OK\r\n")
+        while not stop.wait(0.2):
+            conn.sendall(b"X")
+
+    with RawServer(headers_forever) as srv:
+        session = make_session(timeout=1, deadline=1.2, sleep=lambda s: None)
+        elapsed, exc = _elapsed(lambda: session.get(srv.url))
+    assert isinstance(exc, DeadlineExceeded), exc
+    assert 1.1 <= elapsed < 2.0
+    assert srv.connections == 1
+
+
+def test_a_server_that_accepts_and_never_answers_is_cut_at_the_deadline() -> None:
+    def silent(conn, stop: threading.Event) -> None:
+        stop.wait(10)
+
+    with RawServer(silent) as srv:
+        session = make_session(timeout=5, deadline=0.8, sleep=lambda s: None)
+        elapsed, exc = _elapsed(lambda: session.get(srv.url))
+    assert isinstance(exc, DeadlineExceeded), exc
+    assert 0.7 <= elapsed < 1.5
+
+
+def test_a_redirect_chain_shares_one_deadline(server: ScriptedServer) -> None:
+    # Each hop answers in 0.3 s (well inside the 1 s read timeout and the 1 s deadline);
+    # five hops take 1.5 s, so the chain fails at the deadline instead of restarting it.
+    def slow_redirect(conn, stop: threading.Event) -> None:
+        stop.wait(0.3)
+        conn.sendall(
+            b"HTTP/1.1 302 Found\r\nLocation: /x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        )
+
+    with RawServer(slow_redirect) as srv:
+        session = make_session(timeout=1, deadline=1.0, sleep=lambda s: None)
+        elapsed, exc = _elapsed(lambda: session.get(srv.url))
+    assert isinstance(exc, DeadlineExceeded), exc
+    assert 0.9 <= elapsed < 1.6
+    assert 3 <= srv.connections <= 4  # hops 1-3 answered, the 4th was cut
+
+
+def test_connect_retries_and_backoff_stay_within_the_deadline() -> None:
+    # A refused port: each connect fails at once and is retried after 0, 0.6, 1.2, 2.4 s of
+    # backoff (4.2 s in all); with a 1 s deadline the 1.2 s wait is never started.
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]  # bound, not listening: connections are refused
+        session = make_session(retries=4, backoff=0.3, deadline=1.0)
+        elapsed, exc = _elapsed(lambda: session.get(f"http://127.0.0.1:{port}/x"))
+    assert isinstance(exc, DeadlineExceeded), exc
+    assert "would pass it" in str(exc)
+    assert elapsed < 1.2
+
+
+def test_a_blackholed_connect_is_cut_at_the_deadline_however_many_retries() -> None:
+    # A listening socket that never accepts, its backlog filled: the kernel drops further
+    # SYNs, so connects hang (a blackholed host). 4 connect attempts x 1 s timeout would be
+    # 4 s; the 1.2 s deadline clamps the attempts and stops the retries.
+    import socket
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)
+    port = listener.getsockname()[1]
+    fillers = []
+    try:
+        for _ in range(8):  # fill the accept queue (its size is backlog + 1 on Linux)
+            filler = socket.socket()
+            filler.setblocking(False)
+            with contextlib.suppress(BlockingIOError, OSError):
+                filler.connect(("127.0.0.1", port))
+            fillers.append(filler)
+        time.sleep(0.05)
+        probe = socket.socket()
+        probe.settimeout(0.2)
+        try:
+            probe.connect(("127.0.0.1", port))
+            pytest.skip("this kernel accepts beyond the backlog; no blackhole to test with")
+        except TimeoutError:
+            pass
+        finally:
+            probe.close()
+        session = make_session(retries=3, backoff=0, timeout=1, deadline=1.2)
+        elapsed, exc = _elapsed(lambda: session.get(f"http://127.0.0.1:{port}/x"))
+    finally:
+        for filler in fillers:
+            filler.close()
+        listener.close()
+    assert isinstance(exc, DeadlineExceeded), exc
+    assert 1.1 <= elapsed < 1.8
 
 
 def test_every_outbound_call_goes_through_the_one_session() -> None:

@@ -106,7 +106,16 @@ def parse_filters(params, *, user=None, strict: bool = False) -> NewsFilters:
     return f
 
 
+def published(qs: QuerySet[Article]) -> QuerySet[Article]:
+    """Only articles published by now (give or take the clock tolerance): a row dated in the
+    future (stored before ingest refused such items) never pins the top of a list."""
+    from insights.news.services import published_cutoff
+
+    return qs.filter(published_at__lte=published_cutoff())
+
+
 def filter_articles(qs: QuerySet[Article], f: NewsFilters, *, user=None) -> QuerySet[Article]:
+    qs = published(qs)
     if f.ticker:
         qs = qs.filter(ticker_links__ticker__symbol=f.ticker)
     if user is not None and user.is_authenticated:
@@ -202,7 +211,7 @@ def article_detail(pk: int) -> Article | None:
 def ticker_news(ticker: Ticker, *, limit: int = 8) -> list[tuple[Article, TickerSentiment | None]]:
     """Latest articles on `ticker` with that ticker's own sentiment (if analysed)."""
     rows = []
-    for article in articles_queryset().filter(ticker_links__ticker=ticker)[:limit]:
+    for article in published(articles_queryset()).filter(ticker_links__ticker=ticker)[:limit]:
         own = None
         analysis = getattr(article, "analysis", None) if _has_analysis(article) else None
         if analysis is not None:

@@ -22,8 +22,15 @@ class AnalysisSerializer(serializers.ModelSerializer):
     ticker_sentiments = TickerSentimentSerializer(many=True)
     key_points = serializers.ListField(child=serializers.CharField())
     sectors = serializers.ListField(child=serializers.CharField())
+    # The same mapping as the article page (ArticleAnalysis.evidence_sentences): each stored
+    # quote as the article's own sentence, quotes under MIN_QUOTE_WORDS words left out. The
+    # article comes with the analysis (select_related), so this costs no query.
     evidence = serializers.ListField(
-        child=serializers.CharField(), help_text="Sentences quoted from the article text."
+        child=serializers.CharField(),
+        source="evidence_sentences",
+        read_only=True,
+        help_text="Sentences quoted from the article text, as the article has them "
+        "(at least 4 words each).",
     )
     offline = serializers.SerializerMethodField(
         help_text="True for the offline word-list analysis."

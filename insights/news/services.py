@@ -15,7 +15,9 @@
    `STORY_SIMILARITY`, compared with this run's items and with the stored articles;
 4. an item published more than `FUTURE_TOLERANCE` after now is refused and counted
    (`future`): a feed dated 2099 would otherwise sit on top of every page and queue; a later
-   run stores it if the feed still carries it once its time has come;
+   run stores it if the feed still carries it once its time has come; rows stored before
+   that refusal are clamped by `article_clamp_future_dates` (refresh_news calls it on every
+   run) and every reader ignores rows dated past `published_cutoff()`;
 5. each batch is written in one transaction (story groups, articles, ticker links), so a
    failure leaves nothing half-stored.
 """
@@ -31,6 +33,7 @@ from datetime import datetime, timedelta
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from django.db import transaction
+from django.db.models import F, Max, Min
 from django.utils import timezone
 
 from insights.news.models import Article, ArticleTicker, StoryGroup
@@ -448,6 +451,37 @@ class Ingestor:
                 row.first_published_at, row.last_published_at = first, last
                 changed.append(row)
         StoryGroup.objects.bulk_update(changed, ["first_published_at", "last_published_at"])
+
+
+def published_cutoff(now: datetime | None = None) -> datetime:
+    """The latest publication time a reader believes: now plus the clock tolerance."""
+    return (now or timezone.now()) + FUTURE_TOLERANCE
+
+
+@transaction.atomic
+def article_clamp_future_dates(*, now: datetime | None = None, dry_run: bool = False) -> int:
+    """Articles stored with a publication time past `published_cutoff()` (before ingest
+    refused them) get the time they were fetched instead, the latest moment they can have
+    been published; their stories' spans follow. Returns how many; a second run finds none.
+
+    Clamped rather than deleted: the row may carry an analysis that cost money, and the fetch
+    time is what was known of it (point in time: it was on Qunex from then)."""
+    cutoff = published_cutoff(now)
+    future = Article.objects.filter(published_at__gt=cutoff)
+    if dry_run:
+        return future.count()
+    story_ids = set(future.exclude(story=None).values_list("story_id", flat=True))
+    clamped = future.update(published_at=F("fetched_at"))
+    stories = StoryGroup.objects.filter(pk__in=story_ids).annotate(
+        first=Min("articles__published_at"), last=Max("articles__published_at")
+    )
+    changed = []
+    for story in stories:
+        if story.first is not None:
+            story.first_published_at, story.last_published_at = story.first, story.last
+            changed.append(story)
+    StoryGroup.objects.bulk_update(changed, ["first_published_at", "last_published_at"])
+    return clamped
 
 
 def ingest(items: Iterable[NewsItem], *, dry_run: bool = False) -> IngestStats:

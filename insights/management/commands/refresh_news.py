@@ -22,7 +22,7 @@ from insights.news.demo import news_demo_release
 from insights.news.providers.base import SourceError
 from insights.news.providers.newsapi import NewsApiSource
 from insights.news.providers.polygon import PolygonNews
-from insights.news.services import Ingestor
+from insights.news.services import Ingestor, article_clamp_future_dates
 from insights.news.sources import configured_sources
 from markets.models import Ticker
 from qunex.jobs import Job, JobCommand, JobFailed
@@ -92,6 +92,10 @@ class Command(JobCommand):
         if not sources:
             return "no source configured (NEWS_RSS_FEEDS is empty and no vendor key is set)"
         ingestor = Ingestor(dry_run=bool(options.get("dry_run")))
+        clamped = article_clamp_future_dates(dry_run=bool(options.get("dry_run")))
+        if clamped:  # stored before ingest refused future times: given their fetch time
+            job.count("future_clamped", clamped)
+            job.log(f"{clamped} stored article(s) dated in the future now carry their fetch time")
         failures = []
         company_news = False
         for source in job.progress(sources, total=len(sources), desc="sources"):

@@ -2,6 +2,10 @@
 
 1. `anthropic_client()` builds the one `anthropic.Anthropic` client from settings (key, base
    URL). Its own retries are off: `create_message()` retries here, where time is counted.
+   The SDK speaks httpx, not `qunex.http`, so its HTTP client (`BoundedHttpClient`) bounds
+   each request the same way: a wall-clock deadline equal to the request's timeout (a
+   watchdog shuts the socket, so a trickled answer cannot stretch it), a size cap on the
+   decoded body (HTTP_MAX_BYTES), no redirects and no reused connections.
 2. `analyse_with_claude()` sends the article's plain text with a cached system prompt and
    forces the `record_analysis` tool. Each request may take at most ANTHROPIC_TIMEOUT and
    never past the caller's `deadline_at`; 429/5xx/timeouts are retried ANTHROPIC_MAX_RETRIES
@@ -29,10 +33,12 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 import anthropic
+import httpx2
 from django.conf import settings
 from jsonschema import Draft202012Validator
 
 from insights.news.analysis.labels import label_for
+from qunex.http import CallDeadline
 
 PROMPT_VERSION = "news-v2"
 TOOL_NAME = "record_analysis"
@@ -232,13 +238,92 @@ def _price(name: str) -> Decimal:
     return Decimal(str(getattr(settings, name)))
 
 
+class AnswerTooLarge(anthropic.AnthropicError):
+    """The API's answer is over the size cap (the SDK passes its own error types through)."""
+
+
+class BoundedHttpClient(httpx2.Client):
+    """The SDK's HTTP client, bounded like `qunex.http`'s session:
+
+    1. each request's timeout (ANTHROPIC_TIMEOUT, or the article's time left, set per request
+       by `create_message`) is a wall-clock deadline for the whole request: a watchdog shuts
+       the connection's socket at the deadline, so headers or a body trickled a byte at a time
+       end there (httpx's timeouts bound each read only), as `httpx2.ReadTimeout`;
+    2. the body is read here, decoded, and refused past `max_bytes` (`AnswerTooLarge`);
+    3. connections are not kept alive (every request's socket is one the watchdog saw open)
+       and redirects are not followed (the Messages API has none)."""
+
+    def __init__(self, *, max_bytes: int, timeout: float) -> None:
+        super().__init__(
+            timeout=timeout,
+            follow_redirects=False,
+            limits=httpx2.Limits(max_keepalive_connections=0),
+        )
+        self.max_bytes = max_bytes
+
+    def send(self, request: httpx2.Request, *, stream: bool = False, **kwargs: Any):  # type: ignore[override]
+        timeouts = [t for t in (request.extensions.get("timeout") or {}).values() if t]
+        seconds = max(timeouts) if timeouts else float(settings.ANTHROPIC_TIMEOUT)
+        clock = CallDeadline(seconds)
+        outer = request.extensions.get("trace")
+
+        def trace(name: str, info: dict[str, Any]) -> None:
+            if name == "connection.connect_tcp.complete" and info.get("return_value"):
+                sock = info["return_value"].get_extra_info("socket")
+                if sock is not None:
+                    clock.watch(sock)
+            if outer is not None:
+                outer(name, info)
+
+        request.extensions = {**request.extensions, "trace": trace}
+        try:
+            response = super().send(request, stream=True, **kwargs)
+            if stream:  # not used by Qunex; the caller reads it, unbounded by this client
+                return response
+            try:
+                response._content = self._read(response)  # what `response.read()` would set
+            finally:
+                response.close()
+            if clock.expired:
+                raise httpx2.ReadTimeout(
+                    f"no complete answer within {seconds:g} s", request=request
+                )
+            return response
+        except httpx2.TransportError as exc:
+            if clock.over():
+                raise httpx2.ReadTimeout(
+                    f"no complete answer within {seconds:g} s", request=request
+                ) from exc
+            raise
+        finally:
+            clock.finish()
+
+    def _read(self, response: httpx2.Response) -> bytes:
+        declared = response.headers.get("content-length", "")
+        if declared.isascii() and declared.isdigit() and int(declared) > self.max_bytes:
+            raise AnswerTooLarge(
+                f"the answer of {declared} bytes is over the {self.max_bytes}-byte cap"
+            )
+        chunks: list[bytes] = []
+        size = 0
+        for chunk in response.iter_bytes():
+            size += len(chunk)
+            if size > self.max_bytes:
+                raise AnswerTooLarge(f"the answer is over the {self.max_bytes}-byte cap")
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+
 def anthropic_client() -> anthropic.Anthropic:
     """The one Claude client, from settings. Requires ANTHROPIC_API_KEY. The SDK's own
-    retries are off (they honour any retry-after, however long): `create_message` retries."""
+    retries are off (they honour any retry-after, however long): `create_message` retries.
+    Its HTTP client bounds every request in time and size (`BoundedHttpClient`)."""
+    timeout = float(settings.ANTHROPIC_TIMEOUT)
     kwargs: dict[str, Any] = {
         "api_key": settings.ANTHROPIC_API_KEY,
-        "timeout": float(settings.ANTHROPIC_TIMEOUT),
+        "timeout": timeout,
         "max_retries": 0,
+        "http_client": BoundedHttpClient(max_bytes=settings.HTTP_MAX_BYTES, timeout=timeout),
     }
     if settings.ANTHROPIC_BASE_URL:
         kwargs["base_url"] = settings.ANTHROPIC_BASE_URL
@@ -451,6 +536,8 @@ def _api_failure(exc: Exception, model: str) -> AnalysisFailed:
         return AnalysisFailed(reason, transient=exc.status_code >= 500)
     if isinstance(exc, anthropic.APIResponseValidationError):
         return AnalysisFailed(f"invalid answer: {str(exc)[:200]}", transient=True)
+    if isinstance(exc, AnswerTooLarge):
+        return AnalysisFailed(f"invalid answer: {exc}", transient=True)
     # The SDK parses a 200 itself: a body that is not JSON surfaces as a ValueError.
     return AnalysisFailed("invalid answer: the body is not valid JSON", transient=True)
 
@@ -478,7 +565,7 @@ def create_message(
         timeout = min(float(settings.ANTHROPIC_TIMEOUT), left)
         try:
             return client.with_options(timeout=timeout, max_retries=0).messages.create(**request)
-        except (anthropic.APIError, ValueError) as exc:
+        except (anthropic.APIError, AnswerTooLarge, ValueError) as exc:
             failure = _api_failure(exc, model)
             if failure.fatal or taken == retries or not _should_retry(exc):
                 raise failure from exc

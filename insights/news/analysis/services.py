@@ -46,6 +46,7 @@ from insights.news.analysis.claude import (
 )
 from insights.news.analysis.offline import offline_sentiment
 from insights.news.models import Article, ArticleAnalysis, TickerSentiment
+from insights.news.services import published_cutoff
 from markets.models import Ticker
 
 ATTEMPTS = 2
@@ -141,7 +142,10 @@ def _select(*, mode: str, reanalyse: bool, article_ids: Iterable[int] | None) ->
             cond |= Q(analysis__kind=ArticleAnalysis.Kind.OFFLINE) | Q(
                 analysis__status=ArticleAnalysis.Status.FAILED
             )
-    return list(qs.filter(cond).order_by("-published_at", "-id").values_list("pk", flat=True))
+    qs = qs.filter(cond)
+    if article_ids is None:  # the queue: never a row dated in the future, it would head it
+        qs = qs.filter(published_at__lte=published_cutoff())
+    return list(qs.order_by("-published_at", "-id").values_list("pk", flat=True))
 
 
 def _batches(ids: list[int]) -> Iterator[list[Article]]:

@@ -183,3 +183,101 @@ def test_an_item_dated_2099_is_refused_and_counted(feeds) -> None:
     assert run.status == JobRun.Status.SUCCEEDED
     assert run.counts["future_dated"] == 2 and run.counts["stored"] == 1
     assert list(Article.objects.values_list("title", flat=True)) == ["Today's news"]
+
+
+def _stored_future_rows() -> tuple[Article, Article, Article]:
+    """Rows stored before ingest refused future times: one dated 2099, one an hour ahead
+    (both in one story with a real article), fetched two hours ago, and one real article."""
+    from tests.factories import TickerFactory
+    from tests.insights.news.factories import ArticleFactory, StoryGroupFactory
+
+    now = datetime.now(UTC)
+    acme = TickerFactory(symbol="ACME")
+    story = StoryGroupFactory(
+        first_published_at=now - timedelta(hours=3),
+        last_published_at=datetime(2099, 1, 1, tzinfo=UTC),
+    )
+    far = ArticleFactory(title="Dated 2099", published_at=datetime(2099, 1, 1, tzinfo=UTC))
+    ahead = ArticleFactory(
+        title="An hour ahead", published_at=now + timedelta(hours=1), story=story
+    )
+    real = ArticleFactory(title="Real news", published_at=now - timedelta(hours=3), story=story)
+    for article in (far, ahead, real):
+        article.ticker_links.create(ticker=acme, origin="vendor")
+    Article.objects.filter(pk__in=[far.pk, ahead.pk]).update(fetched_at=now - timedelta(hours=2))
+    return far, ahead, real
+
+
+@pytest.mark.django_db
+def test_readers_ignore_stored_rows_dated_in_the_future(auth_client) -> None:
+    from insights.news import selectors
+    from insights.news.analysis.services import news_analyse
+    from markets.models import Ticker
+
+    _, ahead, _ = _stored_future_rows()
+
+    page = auth_client.get("/news/").content.decode()
+    assert "Real news" in page and "Dated 2099" not in page and "An hour ahead" not in page
+    api = auth_client.get("/api/news/").json()
+    assert [r["title"] for r in api["results"]] == ["Real news"]
+    dashboard = selectors.latest_stories(limit=6)
+    assert [row.article.title for row in dashboard] == ["Real news"]
+    stock = selectors.ticker_news(Ticker.objects.get(symbol="ACME"))
+    assert [article.title for article, _ in stock] == ["Real news"]
+    # The analysis queue (dry run: only what it would pick) skips them too.
+    assert news_analyse(offline=True, dry_run=True).selected == 1
+    # A row a few seconds ahead (two clocks differing) is within the tolerance and shown.
+    Article.objects.filter(pk=ahead.pk).update(
+        published_at=datetime.now(UTC) + timedelta(seconds=30)
+    )
+    assert [r["title"] for r in auth_client.get("/api/news/").json()["results"]] == [
+        "An hour ahead",
+        "Real news",
+    ]
+
+
+@pytest.mark.django_db
+def test_refresh_news_clamps_stored_future_rows_to_their_fetch_time_once(feeds) -> None:
+    far, ahead, real = _stored_future_rows()
+    now = datetime.now(UTC).replace(microsecond=0)
+    feeds(
+        {
+            "/wire": once(
+                rss(("Today's news", "https://f.example.com/t", now - timedelta(minutes=5)))
+            )
+        }
+    )
+
+    _run()
+
+    run = JobRun.objects.get(command="refresh_news")
+    assert run.counts["future_clamped"] == 2 and run.counts["stored"] == 1
+    for row in (far, ahead):
+        row.refresh_from_db()
+        assert row.published_at == row.fetched_at  # the latest it can have been published
+    real.refresh_from_db()
+    assert real.published_at < now - timedelta(hours=2)  # real rows untouched
+    story = real.story
+    story.refresh_from_db()
+    assert (story.first_published_at, story.last_published_at) == (
+        real.published_at,
+        ahead.published_at,
+    )
+    # Idempotent: the next run finds nothing to clamp and says nothing about it.
+    _run()
+    second = JobRun.objects.filter(command="refresh_news").latest("pk")
+    assert "future_clamped" not in second.counts
+    assert Article.objects.filter(published_at__gt=datetime.now(UTC)).count() == 0
+
+
+@pytest.mark.django_db
+def test_refresh_news_dry_run_counts_future_rows_without_clamping(feeds) -> None:
+    far, _, _ = _stored_future_rows()
+    now = datetime.now(UTC).replace(microsecond=0)
+    feeds({"/wire": once(rss(("Today's news", "https://f.example.com/t", now)))})
+
+    _run("--dry-run")
+
+    assert JobRun.objects.get(command="refresh_news").counts["future_clamped"] == 2
+    far.refresh_from_db()
+    assert far.published_at.year == 2099

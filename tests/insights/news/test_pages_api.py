@@ -237,7 +237,8 @@ def test_api_list_and_detail_with_nested_analysis(auth_client) -> None:
     assert auth_client.get(API + "?since=2026-11-25&until=2026-11-27").json()["count"] == 1
 
     detail = auth_client.get(f"{API}{analysis.article.pk}/").json()
-    assert detail["analysis"]["kind"] == "offline" and detail["analysis"]["evidence"] == ["Quoted."]
+    # "Quoted." is one word and not in the article: not evidence, on the API as on the page.
+    assert detail["analysis"]["kind"] == "offline" and detail["analysis"]["evidence"] == []
     assert auth_client.get(f"{API}999999/").status_code == 404
     assert auth_client.get(API + "?page=99").status_code == 404
 
@@ -370,6 +371,30 @@ def test_evidence_is_the_articles_own_sentence_and_short_quotes_are_not_shown(cl
         "exceeded expectations.</blockquote>" in html
     )
     assert "CHIEF EXECUTIVE" not in html and "never had" not in html
+
+
+def test_api_evidence_is_the_same_mapping_as_the_page(auth_client) -> None:
+    # An analysis stored before issue 20 holds the model's copy; the list and the detail
+    # answer what the page shows: the article's own sentence, no quote under 4 words.
+    analysis = AnalysisFactory(
+        article__description=(
+            "Acme Corp. reported results. Chief executive Jane Roe said demand for "
+            "\u201cconnected widgets\u201d exceeded expectations. Shares rose."
+        ),
+        evidence=[
+            'CHIEF EXECUTIVE JANE ROE SAID DEMAND FOR "CONNECTED WIDGETS"',
+            "Shares rose.",
+            "A sentence the article never had in it.",
+        ],
+    )
+    own = (
+        "Chief executive Jane Roe said demand for \u201cconnected widgets\u201d exceeded "
+        "expectations."
+    )
+    listed = auth_client.get(API).json()["results"][0]["analysis"]["evidence"]
+    detail = auth_client.get(f"{API}{analysis.article.pk}/").json()["analysis"]["evidence"]
+    analysis.refresh_from_db()
+    assert listed == detail == analysis.evidence_sentences() == [own]
 
 
 def test_list_rows_show_the_year_only_when_it_is_not_this_year(client) -> None:

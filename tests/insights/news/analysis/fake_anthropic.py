@@ -24,6 +24,7 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
     hang: bool = False  # accept the request and never answer (until the fake stops)
+    trickle: float = 0.0  # send the body one byte every `trickle` seconds
 
 
 def fixture(name: str) -> dict[str, Any]:
@@ -80,7 +81,14 @@ class FakeAnthropic:
                         self.send_header(k, v)
                     self.send_header("content-length", str(len(reply.body)))
                     self.end_headers()
-                    self.wfile.write(reply.body)
+                    if reply.trickle:
+                        for i in range(len(reply.body)):
+                            if fake.stopped.wait(reply.trickle):
+                                return
+                            self.wfile.write(reply.body[i : i + 1])
+                            self.wfile.flush()
+                    else:
+                        self.wfile.write(reply.body)
                 except (BrokenPipeError, ConnectionResetError):
                     pass
 

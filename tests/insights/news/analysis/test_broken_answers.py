@@ -135,6 +135,43 @@ def test_a_hanging_api_costs_one_article_its_deadline_not_minutes(fake, acme, se
     assert "timeout" in a.failure_reason and a.attempts == 1
 
 
+def test_a_trickled_answer_is_cut_at_the_request_deadline(fake, acme, settings):
+    # A byte every 0.2 s never trips httpx's per-read timeout; the client's watchdog ends the
+    # request at its 1 s timeout (the whole answer would take minutes).
+    settings.ANTHROPIC_TIMEOUT = 1
+    settings.ANTHROPIC_MAX_RETRIES = 0
+    settings.NEWS_ANALYSIS_ARTICLE_SECONDS = 30
+    article = ArticleFactory(tickers=[acme])
+    fake.default = Reply(
+        200, json.dumps(OK).encode(), {"content-type": "application/json"}, trickle=0.2
+    )
+
+    started = time.monotonic()
+    result = news_analyse()
+    elapsed = time.monotonic() - started
+
+    assert elapsed < 2.5
+    a = ArticleAnalysis.objects.get(article=article)
+    assert result.failed == 1 and a.status == "failed" and a.failure_retryable
+    assert "timeout" in a.failure_reason
+
+
+def test_an_answer_over_the_size_cap_fails_the_article(fake, acme, settings):
+    settings.HTTP_MAX_BYTES = 10_000
+    settings.ANTHROPIC_MAX_RETRIES = 0
+    article = ArticleFactory(tickers=[acme])
+    padded = {**OK, "padding": "x" * 20_000}  # a valid message, 20 KB
+    fake.default = json_reply(padded)
+
+    result = news_analyse()
+
+    a = ArticleAnalysis.objects.get(article=article)
+    assert result.failed == 1 and a.status == "failed"
+    assert "over the 10000-byte cap" in a.failure_reason
+    settings.HTTP_MAX_BYTES = 100_000  # the same answer under the cap is read and stored
+    assert news_analyse(reanalyse=True).analysed == 1
+
+
 def test_the_run_stops_starting_articles_at_its_deadline(fake, acme, settings):
     settings.ANTHROPIC_TIMEOUT = 60
     settings.NEWS_ANALYSIS_ARTICLE_SECONDS = 1.5
