@@ -350,6 +350,10 @@ ANTHROPIC_API_KEY = env_str("ANTHROPIC_API_KEY")
 SEC_USER_AGENT = env_str("SEC_USER_AGENT", "Qunex admin@qunex.local")
 MARKET_DATA_PROVIDERS = env_list("MARKET_DATA_PROVIDERS", ["polygon", "finnhub", "alphavantage"])
 HTTP_TIMEOUT = env_int("HTTP_TIMEOUT", 10)
+# Every outbound body is capped (bytes) and every call has an overall deadline (seconds),
+# whatever the per-read HTTP_TIMEOUT: a 20 MB feed or a server trickling bytes fails that source.
+HTTP_MAX_BYTES = env_int("HTTP_MAX_BYTES", 5_000_000)
+HTTP_DEADLINE = env_int("HTTP_DEADLINE", 30)
 # Vendor endpoints: settings so a test (or a proxy) can point the real adapters elsewhere.
 POLYGON_BASE_URL = env_str("POLYGON_BASE_URL", "https://api.polygon.io")
 FINNHUB_BASE_URL = env_str("FINNHUB_BASE_URL", "https://finnhub.io/api/v1")
@@ -396,6 +400,11 @@ NEWS_ANALYSIS_PRICE_CACHE_WRITE = _usd(
 ANTHROPIC_BASE_URL = env_str("ANTHROPIC_BASE_URL")
 ANTHROPIC_TIMEOUT = env_int("ANTHROPIC_TIMEOUT", 60)
 ANTHROPIC_MAX_RETRIES = env_int("ANTHROPIC_MAX_RETRIES", 2)
+# Time bounds of analyze_news: one article (both attempts, every request and retry wait), and
+# the whole run (it stops starting articles after this; data-refresh.yml allows 30 minutes
+# for prices, news, this and the calendar together).
+NEWS_ANALYSIS_ARTICLE_SECONDS = env_int("NEWS_ANALYSIS_ARTICLE_SECONDS", 90)
+NEWS_ANALYSIS_RUN_SECONDS = env_int("NEWS_ANALYSIS_RUN_SECONDS", 600)
 
 # Keyless feeds, "key|url|publisher" separated by commas: official releases that move markets
 # (FOMC statements, SEC actions, BLS jobs/CPI releases).

@@ -128,6 +128,41 @@ class ArticleAnalysis(models.Model):
     def __str__(self) -> str:
         return f"{self.get_kind_display()} of article {self.article_id}: {self.status}"
 
+    @property
+    def claude_failed_offline_kept(self) -> bool:
+        """An offline analysis that Claude tried and failed to replace (the reason says why)."""
+        return (
+            self.kind == self.Kind.OFFLINE
+            and self.status == self.Status.ANALYSED
+            and bool(self.failure_reason)
+        )
+
+    def evidence_sentences(self) -> list[str]:
+        """The evidence as the article's own sentences: each stored quote found in the article
+        text (analyses stored before issue 20 hold the model's copy, re-cased or trimmed), and
+        only quotes of at least `MIN_QUOTE_WORDS` words."""
+        from insights.news.analysis.claude import (
+            MIN_QUOTE_WORDS,
+            article_text,
+            find_in_article,
+            normalise_for_quote,
+        )
+
+        article = self.article
+        text = article_text(
+            title=article.title, description=article.description, content=article.content
+        )
+        out: list[str] = []
+        for quote in self.evidence:
+            if not isinstance(quote, str):
+                continue
+            if len(normalise_for_quote(quote).split()) < MIN_QUOTE_WORDS:
+                continue
+            own = find_in_article(quote, text)
+            if own and own not in out:
+                out.append(own)
+        return out
+
 
 class TickerSentiment(models.Model):
     """One affected ticker's sentiment in one analysis (AI: its own; offline: the article's)."""

@@ -2,16 +2,21 @@
 
 `ingest(items)` is the one write path for every source (and the benchmark):
 
-1. each URL is made canonical (lower-case host, no fragment, no tracking parameters) and an
+1. each URL is made canonical (lower-case host, no fragment, no well-known tracking
+   parameters such as utm_* or fbclid; every other parameter is kept) and an
    item whose canonical URL is already stored, or already seen in this run, is left out, so
    re-running a refresh stores nothing twice;
-2. tickers are linked from the vendor's own tags (known symbols only) and from the text:
-   "$AAPL", "(AAPL)", "NASDAQ: AAPL", a bare upper-case symbol of two or more letters that is
-   not a common word, and the company's name ("Apple Inc." or its short name "Apple");
+2. tickers are linked from the vendor's own tags (known symbols only) and from the text
+   (`TickerMatcher.match`): "$AAPL" and "NASDAQ: AAPL" always, "(AAPL)" or a bare upper-case
+   symbol when it is not a common word (and, in an all-caps headline, only when the company's
+   name or a cashtag supports it), and the company's name ("Apple Inc." or "Apple");
 3. near-duplicate titles within 48 hours share a `StoryGroup`: titles become sets of
    normalised tokens and two titles are one story when their Jaccard similarity is at least
    `STORY_SIMILARITY`, compared with this run's items and with the stored articles;
-4. each batch is written in one transaction (story groups, articles, ticker links), so a
+4. an item published more than `FUTURE_TOLERANCE` after now is refused and counted
+   (`future`): a feed dated 2099 would otherwise sit on top of every page and queue; a later
+   run stores it if the feed still carries it once its time has come;
+5. each batch is written in one transaction (story groups, articles, ticker links), so a
    failure leaves nothing half-stored.
 """
 
@@ -26,6 +31,7 @@ from datetime import datetime, timedelta
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from django.db import transaction
+from django.utils import timezone
 
 from insights.news.models import Article, ArticleTicker, StoryGroup
 from insights.news.providers.base import NewsItem
@@ -35,19 +41,25 @@ STORY_WINDOW = timedelta(hours=48)
 STORY_SIMILARITY = 0.5
 STORY_MIN_TOKENS = 3
 BATCH_SIZE = 500
+# Clocks differ a little between a vendor and us; beyond this an item's time is wrong.
+FUTURE_TOLERANCE = timedelta(minutes=5)
 
 # --- canonical URLs -----------------------------------------------------------------------
 
+# Only parameters that are tracking by their well-known names (ad click ids, e-mail and
+# analytics campaign tags). Anything else may name the content ("cid", "ref", "src", "share",
+# "feature", "rss" do on some sites): `view?cid=101` and `view?cid=102` are two articles.
 TRACKING_PARAMS = frozenset(
     {
-        "fbclid", "gclid", "dclid", "gclsrc", "msclkid", "yclid", "igshid", "twclid", "ttclid",
-        "mc_cid", "mc_eid", "_hsenc", "_hsmi", "mkt_tok", "ncid", "cmpid", "sr_share",
-        "guccounter", "guce_referrer", "guce_referrer_sig", "ocid", "soc_src", "soc_trk",
-        "cid", "ref", "ref_src", "referrer", "src", "spm", "trk", "xtor", "wt.mc_id",
-        "_ga", "_gl", "share", "smid", "taid", "feature", "rss",
+        "fbclid", "gclid", "dclid", "gclsrc", "gbraid", "wbraid", "msclkid", "yclid", "igshid",
+        "twclid", "ttclid", "li_fat_id", "mc_cid", "mc_eid", "_hsenc", "_hsmi", "__hstc",
+        "__hssc", "__hsfp", "mkt_tok", "_ga", "_gl", "guccounter", "guce_referrer",
+        "guce_referrer_sig", "wt.mc_id", "oly_anon_id", "oly_enc_id", "vero_id", "s_kwcid",
+        "pk_campaign", "pk_kwd", "pk_source", "pk_medium", "pk_content", "mtm_campaign",
+        "mtm_kwd", "mtm_source", "mtm_medium", "mtm_content", "at_medium", "at_campaign",
     }
 )  # fmt: skip
-TRACKING_PREFIXES = ("utm_", "itm_", "pk_", "mtm_", "hsa_", "at_", "__")
+TRACKING_PREFIXES = ("utm_",)
 
 
 def canonical_url(url: str) -> str:
@@ -71,7 +83,7 @@ def canonical_url(url: str) -> str:
 # --- ticker matching ----------------------------------------------------------------------
 
 # Symbols that are also English words or common abbreviations: matched only as "$ON",
-# "(ON)", "NASDAQ: ON" or by company name, never as a bare word.
+# "NASDAQ: ON", "(NYSE: ON)" or by company name; never as a bare word or a bare "(ON)".
 COMMON_WORDS = frozenset(
     """A I ALL AN AND ANY ARE AS AT BE BIG BY CAN CAR CEO CFO CPI DAY DO EAT EV FOR FUN GDP GO
     GOOD HAS HE HOLD HOME IF IN IPO IS IT KEY LIFE LOVE LOW MAN ME MORE NEW NEXT NICE NOW
@@ -80,11 +92,13 @@ COMMON_WORDS = frozenset(
 )
 EXCHANGES = r"(?:NASDAQ|Nasdaq|NYSE(?:\s?American|\s?Arca|\s?MKT)?|AMEX|NYSEARCA|OTC|TSX|LSE)"
 _SYM = r"([A-Z]{1,5}(?:\.[A-Z]{1,2})?)"
-_EXPLICIT = re.compile(
+# Strong forms: a cashtag or an exchange prefix states a ticker whatever the word.
+_STRONG = re.compile(
     rf"\${_SYM}(?![A-Za-z0-9])"  # $AAPL
-    rf"|\(\s*(?:{EXCHANGES}\s*:\s*)?{_SYM}\s*\)"  # (AAPL), (NASDAQ: AAPL)
-    rf"|{EXCHANGES}\s*:\s*{_SYM}(?![A-Za-z0-9])"  # NASDAQ: AAPL
+    rf"|{EXCHANGES}\s*:\s*{_SYM}(?![A-Za-z0-9])"  # NASDAQ: AAPL, (NYSE: A)
 )
+# Weak forms: "(AAPL)" and a bare upper-case word of two or more letters.
+_PAREN = re.compile(rf"\(\s*{_SYM}\s*\)")
 _BARE = re.compile(r"(?<![A-Za-z0-9$.])([A-Z]{2,5}(?:\.[A-Z])?)(?![A-Za-z0-9])")
 _NAME_SUFFIX = re.compile(
     r"(?:[\s,]+(?:Inc|Incorporated|Corp|Corporation|Co|Company|Ltd|Limited|PLC|plc|LLC|L\.P|LP|"
@@ -108,8 +122,28 @@ def short_name(name: str) -> str:
     return value.removeprefix("The ").strip()
 
 
+_UPPER = re.compile(r"[A-Z]")
+_LOWER = re.compile(r"[a-z]")
+
+
+def is_all_caps(line: str) -> bool:
+    """A shouted line ("COST OF LIVING RISES"): every word there looks like a symbol.
+    At least 8 capitals and at most one letter in ten in lower case ("NVIDIA'S", "iPHONE")."""
+    upper = len(_UPPER.findall(line))
+    return upper >= 8 and upper >= 0.9 * (upper + len(_LOWER.findall(line)))
+
+
 class TickerMatcher:
-    """Links text to known tickers. Built once per run from the ticker universe."""
+    """Links text to known tickers. Built once per run from the ticker universe.
+
+    `match(text)`:
+    1. a cashtag ("$AAPL") or an exchange prefix ("NASDAQ: AAPL", "(NYSE: A)") links;
+    2. the company's name ("Apple Inc." or "Apple") links;
+    3. "(AAPL)" and a bare "AAPL" link unless the symbol is a common word ("(IT)", "(A)",
+       "ALL" never do);
+    4. in an all-caps line, 3 applies only to tickers supported by 1, 2 or the company's
+       name in capitals ("APPLE (AAPL) RISES" links; "COST OF LIVING RISES" does not).
+    """
 
     def __init__(self, tickers: Iterable[tuple[int, str, str]]) -> None:
         self.by_symbol: dict[str, int] = {}
@@ -122,15 +156,16 @@ class TickerMatcher:
                 if len(candidate) >= 3 and candidate not in COMMON_NAMES and candidate[0].isupper():
                     names.setdefault(candidate, pk)
         self.by_name = names
-        self._names = (
-            re.compile(
-                r"(?<![\w&])("
-                + "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
-                + r")(?![\w&])"
-            )
-            if names
-            else None
-        )
+        self.by_upper_name = {n.upper(): pk for n, pk in sorted(names.items(), reverse=True)}
+        self._names = self._alternation(names)
+        self._upper_names = self._alternation(self.by_upper_name)
+
+    @staticmethod
+    def _alternation(names: Iterable[str]) -> re.Pattern[str] | None:
+        ordered = sorted(names, key=len, reverse=True)
+        if not ordered:
+            return None
+        return re.compile(r"(?<![\w&])(" + "|".join(re.escape(n) for n in ordered) + r")(?![\w&])")
 
     @classmethod
     def from_db(cls) -> TickerMatcher:
@@ -141,17 +176,35 @@ class TickerMatcher:
 
     def match(self, text: str) -> set[int]:
         found: set[int] = set()
-        for m in _EXPLICIT.finditer(text):
+        for m in _STRONG.finditer(text):
             symbol = next(g for g in m.groups() if g)
             if symbol in self.by_symbol:
                 found.add(self.by_symbol[symbol])
-        for m in _BARE.finditer(text):
-            symbol = m.group(1)
-            if symbol in self.by_symbol and symbol not in COMMON_WORDS:
-                found.add(self.by_symbol[symbol])
         if self._names is not None:
-            for m in self._names.finditer(text):
-                found.add(self.by_name[m.group(1)])
+            found.update(self.by_name[m.group(1)] for m in self._names.finditer(text))
+        lines = text.splitlines()
+        caps = [is_all_caps(line) for line in lines]
+        shouted = [line for line, c in zip(lines, caps, strict=True) if c]
+        supported = set(found)
+        if shouted and self._upper_names is not None:
+            for line in shouted:
+                supported.update(
+                    self.by_upper_name[m.group(1)] for m in self._upper_names.finditer(line)
+                )
+        # Plain lines are matched as one text (the common case: no all-caps line at all).
+        plain = (
+            "\n".join(line for line, c in zip(lines, caps, strict=True) if not c)
+            if shouted
+            else text
+        )
+        for part, needs_support in [(plain, False), *((line, True) for line in shouted)]:
+            for pattern in (_PAREN, _BARE):
+                for m in pattern.finditer(part):
+                    pk = self.by_symbol.get(m.group(1))
+                    if pk is None or m.group(1) in COMMON_WORDS:
+                        continue
+                    if not needs_support or pk in supported:
+                        found.add(pk)
         return found
 
 
@@ -241,6 +294,7 @@ class IngestStats:
     grouped: int = 0  # joined an existing story
     ticker_links: int = 0
     skipped: int = 0
+    future: int = 0  # refused: published more than FUTURE_TOLERANCE after now
     reasons: list[str] = field(default_factory=list)
 
 
@@ -292,7 +346,15 @@ class Ingestor:
 
     def _write(self, batch: list[NewsItem]) -> None:
         fresh: dict[str, NewsItem] = {}
+        latest = timezone.now() + FUTURE_TOLERANCE
         for item in batch:
+            if item.published_at > latest:
+                self.stats.future += 1
+                if len(self.stats.reasons) < 20:
+                    self.stats.reasons.append(
+                        f"{item.source}: dated {item.published_at:%Y-%m-%d %H:%M} UTC, in the future"
+                    )
+                continue
             try:
                 url = canonical_url(item.url)
             except ValueError as exc:

@@ -21,6 +21,7 @@ from markets.api import throttles
 from markets.models import Quote
 from markets.providers import FailoverProvider, Provider, ProviderError, QuoteRecord
 from tests.factories import QuoteFactory, TickerFactory
+from tests.worker_isolation import redis_url_for_worker
 
 # Tuesday 10 June 2025, 11:00 New York: the regular session is open.
 OPEN = datetime(2025, 6, 10, 15, 0, tzinfo=UTC)
@@ -88,7 +89,7 @@ def no_vendor(settings, monkeypatch):
 
 
 def _redis_url() -> str | None:
-    url = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/14"
+    url = os.environ.get("REDIS_URL") or redis_url_for_worker("redis://127.0.0.1:6379/14")
     parsed = urlparse(url)
     try:
         socket.create_connection((parsed.hostname or "127.0.0.1", parsed.port or 6379), 0.5).close()

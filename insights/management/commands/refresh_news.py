@@ -129,6 +129,9 @@ class Command(JobCommand):
         job.count("ticker_links", stats.ticker_links)
         if stats.skipped:
             job.count("malformed", stats.skipped)
+        if stats.future:
+            job.count("future_dated", stats.future)
+            job.log(f"refused {stats.future} item(s) dated more than 5 minutes in the future")
         if failures and len(failures) == len(sources):
             raise JobFailed("every source failed: " + "; ".join(failures)[:1000])
         return ("failed: " + "; ".join(failures)[:500]) if failures else None

@@ -1,21 +1,31 @@
 """Claude analysis of one article: tool use with a JSON schema, validated strictly.
 
 1. `anthropic_client()` builds the one `anthropic.Anthropic` client from settings (key, base
-   URL, timeout, SDK retries on 429/5xx that honour retry-after).
+   URL). Its own retries are off: `create_message()` retries here, where time is counted.
 2. `analyse_with_claude()` sends the article's plain text with a cached system prompt and
-   forces the `record_analysis` tool.
-3. The tool input is validated: JSON schema, label consistent with the sentiment, tickers only
-   ones Qunex knows (others dropped and noted), every evidence quote found in the text sent.
-   Anything wrong raises `AnalysisFailed` with the reason and the tokens spent; nothing is
-   ever filled with defaults.
+   forces the `record_analysis` tool. Each request may take at most ANTHROPIC_TIMEOUT and
+   never past the caller's `deadline_at`; 429/5xx/timeouts are retried ANTHROPIC_MAX_RETRIES
+   times, honouring retry-after only when the wait still fits before the deadline.
+3. The answer must be a Messages API message: a body that is not JSON, a text/plain body, an
+   object without `content` fail the attempt ("invalid answer"), never the run.
+4. The tool input is validated: JSON schema, finite numbers (NaN and infinity are refused),
+   label consistent with the sentiment, tickers only ones Qunex knows (others dropped and
+   noted), every evidence quote found in the text sent and at least `MIN_QUOTE_WORDS` words
+   long (shorter quotes are dropped; none left fails). Kept quotes are stored as the
+   article's own sentence, not the model's copy. Anything wrong raises `AnalysisFailed` with
+   the reason and the tokens spent; nothing is ever filled with defaults.
 """
 
 from __future__ import annotations
 
+import math
 import re
+import time
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import anthropic
@@ -27,6 +37,12 @@ from insights.news.analysis.labels import label_for
 PROMPT_VERSION = "news-v2"
 TOOL_NAME = "record_analysis"
 LABELS = ["very_negative", "negative", "neutral", "positive", "very_positive"]
+# A quote shorter than this is a phrase, not evidence ("shares rose").
+MIN_QUOTE_WORDS = 4
+# A request is not started with less time than this left before the deadline.
+MIN_REQUEST_SECONDS = 1.0
+BACKOFF_SECONDS = 0.5
+BACKOFF_MAX_SECONDS = 8.0
 
 SYSTEM_PROMPT = """You are a financial news analyst for Qunex, a trading-insights platform.
 You read one news article at a time and record a structured analysis of how it bears on the
@@ -217,11 +233,12 @@ def _price(name: str) -> Decimal:
 
 
 def anthropic_client() -> anthropic.Anthropic:
-    """The one Claude client, from settings. Requires ANTHROPIC_API_KEY."""
+    """The one Claude client, from settings. Requires ANTHROPIC_API_KEY. The SDK's own
+    retries are off (they honour any retry-after, however long): `create_message` retries."""
     kwargs: dict[str, Any] = {
         "api_key": settings.ANTHROPIC_API_KEY,
         "timeout": float(settings.ANTHROPIC_TIMEOUT),
-        "max_retries": settings.ANTHROPIC_MAX_RETRIES,
+        "max_retries": 0,
     }
     if settings.ANTHROPIC_BASE_URL:
         kwargs["base_url"] = settings.ANTHROPIC_BASE_URL
@@ -264,12 +281,82 @@ def _usage_of(message: Any) -> Usage:
     u = getattr(message, "usage", None)
     if u is None:
         return Usage()
+
+    def count(name: str) -> int:
+        value = getattr(u, name, None)
+        ok = isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 10**9
+        return value if ok else 0
+
     return Usage(
-        input_tokens=u.input_tokens or 0,
-        output_tokens=u.output_tokens or 0,
-        cache_read_tokens=getattr(u, "cache_read_input_tokens", None) or 0,
-        cache_write_tokens=getattr(u, "cache_creation_input_tokens", None) or 0,
+        input_tokens=count("input_tokens"),
+        output_tokens=count("output_tokens"),
+        cache_read_tokens=count("cache_read_input_tokens"),
+        cache_write_tokens=count("cache_creation_input_tokens"),
     )
+
+
+def _non_finite(value: Any, path: str = "") -> str | None:
+    """The path of the first NaN or infinite number in `value`, if any."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return path or "(root)"
+    if isinstance(value, dict):
+        items = value.items()
+    elif isinstance(value, list):
+        items = enumerate(value)
+    else:
+        return None
+    for key, item in items:
+        found = _non_finite(item, f"{path}/{key}" if path else str(key))
+        if found:
+            return found
+    return None
+
+
+def _folded(text: str) -> tuple[str, list[int]]:
+    """`text` compared loosely (NFKC, straight quotes, one space, casefold), with the index in
+    `text` of every character of the result, so a match maps back to the article's words."""
+    out: list[str] = []
+    where: list[int] = []
+    for i, char in enumerate(text):
+        folded = unicodedata.normalize("NFKC", char).translate(_QUOTES).casefold()
+        for c in folded:
+            if c.isspace():
+                if not out or out[-1] == " ":
+                    continue
+                c = " "
+            out.append(c)
+            where.append(i)
+    while out and out[-1] == " ":
+        out.pop()
+        where.pop()
+    return "".join(out), where
+
+
+_SENTENCE_END = re.compile(r"[.!?](?=\s)|\n")
+
+
+def find_in_article(quote: str, text: str) -> str | None:
+    """The article's own sentence holding `quote` (matched as `normalise_for_quote` does), or
+    None. The match widens to the sentence around it, within 600 characters."""
+    text = unicodedata.normalize("NFC", text)
+    haystack, where = _folded(text)
+    needle, _ = _folded(unicodedata.normalize("NFC", quote))
+    if not needle:
+        return None
+    at = haystack.find(needle.strip())
+    if at < 0:
+        return None
+    start, end = where[at], where[at + len(needle.strip()) - 1] + 1
+    before = [m.end() for m in _SENTENCE_END.finditer(text, 0, start)]
+    sentence_start = before[-1] if before else 0
+    after = _SENTENCE_END.search(text, end - 1)  # a quote may end with its own full stop
+    if after is None:
+        sentence_end = len(text)
+    else:
+        sentence_end = after.start() if after.group() == "\n" else after.end()
+    if sentence_end - sentence_start <= 600:
+        start, end = sentence_start, sentence_end
+    return text[start:end].strip()
 
 
 def validate_tool_input(
@@ -284,6 +371,9 @@ def validate_tool_input(
         where = "/".join(str(p) for p in first.absolute_path) or "(root)"
         more = f" (+{len(errors) - 1} more)" if len(errors) > 1 else ""
         raise ValueError(f"schema: {where}: {first.message}{more}")
+    bad = _non_finite(data)
+    if bad:
+        raise ValueError(f"schema: {bad}: not a finite number")
     sentiment = float(data["sentiment"])
     expected = label_for(sentiment)
     if data["label"] != expected:
@@ -291,11 +381,15 @@ def validate_tool_input(
             f"label {data['label']!r} does not match sentiment {sentiment:+.2f} "
             f"(expected {expected!r})"
         )
-    haystack = normalise_for_quote(text)
+    evidence: list[str] = []
     for i, quote in enumerate(data["evidence"]):
-        needle = normalise_for_quote(quote)
-        if len(needle) < 8 or needle not in haystack:
+        own = find_in_article(quote, text)
+        if own is None:
             raise ValueError(f"evidence/{i}: quote not found in the article text: {quote[:80]!r}")
+        if len(normalise_for_quote(quote).split()) >= MIN_QUOTE_WORDS and own not in evidence:
+            evidence.append(own)
+    if not evidence:
+        raise ValueError(f"evidence: no quote of at least {MIN_QUOTE_WORDS} words")
     kept: dict[str, dict[str, Any]] = {}
     dropped: list[str] = []
     for item in data["tickers"]:
@@ -304,7 +398,103 @@ def validate_tool_input(
             dropped.append(symbol)
         elif symbol not in kept:
             kept[symbol] = {**item, "symbol": symbol}
-    return {**data, "tickers": list(kept.values())}, dropped
+    return {**data, "tickers": list(kept.values()), "evidence": evidence}, dropped
+
+
+Sleep = Callable[[float], None]
+
+
+def _retry_wait(exc: anthropic.APIError, retries_taken: int) -> float:
+    """retry-after-ms / retry-after (seconds or HTTP date) when sent, else 0.5 s doubling."""
+    response = getattr(exc, "response", None)
+    headers = response.headers if response is not None else {}
+    for name, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
+        raw = headers.get(name)
+        if not raw:
+            continue
+        try:
+            value = float(raw) * scale
+        except ValueError:
+            try:
+                value = parsedate_to_datetime(raw).timestamp() - time.time()
+            except (TypeError, ValueError):
+                continue
+        if math.isfinite(value):
+            return max(0.0, value)
+    return min(BACKOFF_SECONDS * 2**retries_taken, BACKOFF_MAX_SECONDS)
+
+
+def _should_retry(exc: Exception) -> bool:
+    if isinstance(exc, anthropic.APITimeoutError | anthropic.APIConnectionError):
+        return True
+    if isinstance(exc, anthropic.APIStatusError):
+        told = exc.response.headers.get("x-should-retry")
+        if told in ("true", "false"):
+            return told == "true"
+        return exc.status_code in (408, 409, 429) or exc.status_code >= 500
+    return False
+
+
+def _api_failure(exc: Exception, model: str) -> AnalysisFailed:
+    if isinstance(exc, anthropic.AuthenticationError | anthropic.PermissionDeniedError):
+        return AnalysisFailed(f"authentication: {_api_message(exc)}", fatal=True)
+    if isinstance(exc, anthropic.NotFoundError):
+        return AnalysisFailed(f"not found (model {model}?): {_api_message(exc)}", fatal=True)
+    if isinstance(exc, anthropic.RateLimitError):
+        return AnalysisFailed(f"rate limited (429): {_api_message(exc)}", transient=True)
+    if isinstance(exc, anthropic.APITimeoutError):
+        return AnalysisFailed("timeout: no answer from the API in time", transient=True)
+    if isinstance(exc, anthropic.APIConnectionError):
+        return AnalysisFailed(f"connection error: {exc}", transient=True)
+    if isinstance(exc, anthropic.APIStatusError):
+        reason = f"API error {exc.status_code}: {_api_message(exc)}"
+        return AnalysisFailed(reason, transient=exc.status_code >= 500)
+    if isinstance(exc, anthropic.APIResponseValidationError):
+        return AnalysisFailed(f"invalid answer: {str(exc)[:200]}", transient=True)
+    # The SDK parses a 200 itself: a body that is not JSON surfaces as a ValueError.
+    return AnalysisFailed("invalid answer: the body is not valid JSON", transient=True)
+
+
+def create_message(
+    client: anthropic.Anthropic,
+    *,
+    deadline_at: float | None = None,
+    sleep: Sleep = time.sleep,
+    **request: Any,
+) -> Any:
+    """`client.messages.create(**request)` within the deadline (time.monotonic()):
+
+    1. each request gets ANTHROPIC_TIMEOUT, or the time left if that is less, and none starts
+       with under MIN_REQUEST_SECONDS left;
+    2. 429, 408/409, 5xx, timeouts and connection errors are retried ANTHROPIC_MAX_RETRIES
+       times after retry-after (or 0.5 s doubling), unless the wait would pass the deadline;
+    3. every other failure, or the last one, raises `AnalysisFailed` with its reason."""
+    model = request.get("model", "")
+    retries = max(0, int(settings.ANTHROPIC_MAX_RETRIES))
+    for taken in range(retries + 1):
+        left = math.inf if deadline_at is None else deadline_at - time.monotonic()
+        if left < MIN_REQUEST_SECONDS:
+            raise AnalysisFailed("deadline: no time left for the article", transient=True)
+        timeout = min(float(settings.ANTHROPIC_TIMEOUT), left)
+        try:
+            return client.with_options(timeout=timeout, max_retries=0).messages.create(**request)
+        except (anthropic.APIError, ValueError) as exc:
+            failure = _api_failure(exc, model)
+            if failure.fatal or taken == retries or not _should_retry(exc):
+                raise failure from exc
+            wait = _retry_wait(exc, taken)
+            left = math.inf if deadline_at is None else deadline_at - time.monotonic()
+            if wait > left - MIN_REQUEST_SECONDS:
+                failure.reason += f" (a retry in {wait:g} s would pass the article's deadline)"
+                raise failure from exc
+            sleep(wait)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _message_kind(message: Any) -> str:
+    if isinstance(message, str):
+        return "text, not a message"
+    return f"{type(message).__name__}, not a message"
 
 
 def analyse_with_claude(
@@ -315,45 +505,43 @@ def analyse_with_claude(
     content: str,
     linked_symbols: list[str],
     known_symbols: set[str],
+    deadline_at: float | None = None,
 ) -> ClaudeAnalysis:
-    """One attempt. Raises AnalysisFailed (with the usage spent) on any failure."""
+    """One attempt, finished by `deadline_at` (time.monotonic()). Raises AnalysisFailed
+    (with the usage spent) on any failure."""
     model = settings.NEWS_ANALYSIS_MODEL
     text = article_text(title=title, description=description, content=content)
     linked = ", ".join(linked_symbols) if linked_symbols else "none"
     user = f"Linked tickers: {linked}\n\n<article>\n{text}\n</article>"
-    try:
-        message = client.messages.create(
-            model=model,
-            max_tokens=settings.NEWS_ANALYSIS_MAX_TOKENS,
-            system=[
-                {"type": "text", "text": SYSTEM_PROMPT, "cache_control": {"type": "ephemeral"}}
-            ],
-            tools=[TOOL],
-            tool_choice={"type": "tool", "name": TOOL_NAME},
-            messages=[{"role": "user", "content": user}],
-        )
-    except (anthropic.AuthenticationError, anthropic.PermissionDeniedError) as exc:
-        raise AnalysisFailed(f"authentication: {_api_message(exc)}", fatal=True) from exc
-    except anthropic.NotFoundError as exc:
-        raise AnalysisFailed(
-            f"not found (model {model}?): {_api_message(exc)}", fatal=True
-        ) from exc
-    except anthropic.RateLimitError as exc:
-        reason = f"rate limited (429): {_api_message(exc)}"
-        raise AnalysisFailed(reason, transient=True) from exc
-    except anthropic.APITimeoutError as exc:
-        raise AnalysisFailed("timeout: no answer from the API in time", transient=True) from exc
-    except anthropic.APIConnectionError as exc:
-        raise AnalysisFailed(f"connection error: {exc}", transient=True) from exc
-    except anthropic.APIStatusError as exc:
-        reason = f"API error {exc.status_code}: {_api_message(exc)}"
-        raise AnalysisFailed(reason, transient=exc.status_code >= 500) from exc
+    message = create_message(
+        client,
+        deadline_at=deadline_at,
+        model=model,
+        max_tokens=settings.NEWS_ANALYSIS_MAX_TOKENS,
+        system=[{"type": "text", "text": SYSTEM_PROMPT, "cache_control": {"type": "ephemeral"}}],
+        tools=[TOOL],
+        tool_choice={"type": "tool", "name": TOOL_NAME},
+        messages=[{"role": "user", "content": user}],
+    )
+    if not isinstance(message, anthropic.types.Message):
+        raise AnalysisFailed(f"invalid answer: {_message_kind(message)}", transient=True)
     usage = _usage_of(message)
+    if not isinstance(message.content, list):
+        raise AnalysisFailed(
+            "invalid answer: the message has no content", usage=usage, transient=True
+        )
     if message.stop_reason == "refusal":
         raise AnalysisFailed("refusal: the model declined to analyse the article", usage=usage)
     if message.stop_reason == "max_tokens":
         raise AnalysisFailed("truncated: output hit max_tokens", usage=usage)
-    block = next((b for b in message.content if b.type == "tool_use" and b.name == TOOL_NAME), None)
+    block = next(
+        (
+            b
+            for b in message.content
+            if getattr(b, "type", None) == "tool_use" and getattr(b, "name", None) == TOOL_NAME
+        ),
+        None,
+    )
     if block is None:
         raise AnalysisFailed(f"no {TOOL_NAME} tool call in the answer", usage=usage)
     try:
@@ -381,7 +569,7 @@ def analysis_from_tool_input(
         summary=data["summary"].strip(),
         key_points=[p.strip() for p in data["key_points"]],
         sectors=[s.strip() for s in data["sectors"]],
-        evidence=[q.strip() for q in data["evidence"]],
+        evidence=data["evidence"],
         tickers=[
             TickerView(t["symbol"], float(t["sentiment"]), t["reason"].strip()[:300])
             for t in data["tickers"]

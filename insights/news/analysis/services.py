@@ -14,11 +14,17 @@
    transient API errors (429, 5xx, timeout: the API is down). Before each article the run
    checks the spending cap (NEWS_ANALYSIS_MAX_COST_USD) and stops when it is reached,
    counting what was left.
-4. Each article's analysis and its ticker sentiments are written in one transaction.
+4. Time: one article may cost at most NEWS_ANALYSIS_ARTICLE_SECONDS (both attempts, every
+   request and retry wait), and the run stops starting articles once NEWS_ANALYSIS_RUN_SECONDS
+   have passed, counting what was left (`left_by_deadline`), so analyze_news ends inside its
+   workflow's timeout however the API hangs. A broken answer (not JSON, text/plain, `{}`)
+   fails its article like any other bad answer; the run goes on.
+5. Each article's analysis and its ticker sentiments are written in one transaction.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -30,6 +36,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from insights.news.analysis.claude import (
+    MIN_REQUEST_SECONDS,
     PROMPT_VERSION,
     AnalysisFailed,
     ClaudeAnalysis,
@@ -45,7 +52,7 @@ ATTEMPTS = 2
 # After this many articles in a row failed only on transient API errors, the API is taken
 # to be down: the run stops instead of marking every article failed.
 TRANSIENT_STREAK_LIMIT = 3
-OFFLINE_VERSION = "offline-v2"
+OFFLINE_VERSION = "offline-v3"
 
 
 @dataclass
@@ -57,6 +64,7 @@ class AnalyseResult:
     failed: int = 0
     left_by_cap: int = 0
     cap_reached: bool = False
+    left_by_deadline: int = 0
     aborted: str = ""
     transient_streak: int = 0
     usage: Usage = field(default_factory=Usage)
@@ -76,6 +84,8 @@ class AnalyseResult:
         out = {"analysed": self.analysed, "failed": self.failed}
         if self.left_by_cap:
             out["left_by_cap"] = self.left_by_cap
+        if self.left_by_deadline:
+            out["left_by_deadline"] = self.left_by_deadline
         return out
 
     def note(self) -> str:
@@ -93,6 +103,11 @@ class AnalyseResult:
             parts.append(
                 f"spending cap ${settings.NEWS_ANALYSIS_MAX_COST_USD} reached, "
                 f"{self.left_by_cap} left for the next run"
+            )
+        if self.left_by_deadline:
+            parts.append(
+                f"run deadline of {settings.NEWS_ANALYSIS_RUN_SECONDS} s reached, "
+                f"{self.left_by_deadline} left for the next run"
             )
         if self.aborted:
             parts.append(f"stopped: {self.aborted}")
@@ -201,11 +216,19 @@ def _analyse_offline(article: Article) -> None:
     _store(article, defaults, tickers)
 
 
-def _analyse_ai(client: Any, article: Article, known: dict[str, int], result: AnalyseResult):
+def _analyse_ai(
+    client: Any,
+    article: Article,
+    known: dict[str, int],
+    result: AnalyseResult,
+    *,
+    run_deadline_at: float = float("inf"),
+):
     linked = sorted(t.symbol for t in article.tickers.all())
     spent = Usage()
     reasons: list[str] = []
     transient = True
+    deadline_at = min(time.monotonic() + settings.NEWS_ANALYSIS_ARTICLE_SECONDS, run_deadline_at)
     for attempt in range(1, ATTEMPTS + 1):
         try:
             out = analyse_with_claude(
@@ -215,6 +238,7 @@ def _analyse_ai(client: Any, article: Article, known: dict[str, int], result: An
                 content=article.content,
                 linked_symbols=linked,
                 known_symbols=set(known),
+                deadline_at=deadline_at,
             )
         except AnalysisFailed as exc:
             spent = spent + exc.usage
@@ -223,6 +247,8 @@ def _analyse_ai(client: Any, article: Article, known: dict[str, int], result: An
                 raise
             reasons.append(exc.reason)
             transient = transient and exc.transient
+            if time.monotonic() >= deadline_at - MIN_REQUEST_SECONDS:
+                break  # no time left for another attempt
             continue
         spent = spent + out.usage
         analysis_store_ai(article=article, analysis=out, known=known, attempts=attempt, usage=spent)
@@ -254,7 +280,7 @@ def _analyse_ai(client: Any, article: Article, known: dict[str, int], result: An
             **_usage_fields(total),
         )
     else:
-        _store_failed(article, reason, transient, spent)
+        _store_failed(article, reason, transient, spent, attempts=len(reasons))
     result.usage = result.usage + spent
     result.failed += 1
     result.failures.append(f"article {article.pk}: {reason}")
@@ -298,7 +324,9 @@ def analysis_store_ai(
     _store(article, defaults, tickers)
 
 
-def _store_failed(article: Article, reason: str, transient: bool, spent: Usage) -> None:
+def _store_failed(
+    article: Article, reason: str, transient: bool, spent: Usage, *, attempts: int
+) -> None:
     defaults = {
         **_EMPTY,
         "kind": ArticleAnalysis.Kind.AI,
@@ -307,7 +335,7 @@ def _store_failed(article: Article, reason: str, transient: bool, spent: Usage) 
         "failure_retryable": transient,
         "model": settings.NEWS_ANALYSIS_MODEL,
         "prompt_version": PROMPT_VERSION,
-        "attempts": ATTEMPTS,
+        "attempts": attempts,
         "analysed_at": timezone.now(),
         **_usage_fields(spent),
     }
@@ -354,13 +382,17 @@ def news_analyse(
 def _run_ai(client: Any, stream: Iterable[Article], total: int, result: AnalyseResult) -> None:
     cap = Decimal(str(settings.NEWS_ANALYSIS_MAX_COST_USD))
     known = dict(Ticker.objects.values_list("symbol", "pk"))
+    run_deadline_at = time.monotonic() + settings.NEWS_ANALYSIS_RUN_SECONDS
     for done, article in enumerate(stream):
         if result.cost_usd >= cap:
             result.cap_reached = True
             result.left_by_cap = total - done
             return
+        if time.monotonic() >= run_deadline_at - MIN_REQUEST_SECONDS:
+            result.left_by_deadline = total - done
+            return
         try:
-            _analyse_ai(client, article, known, result)
+            _analyse_ai(client, article, known, result, run_deadline_at=run_deadline_at)
         except AnalysisFailed as exc:
             result.aborted = exc.reason
             return

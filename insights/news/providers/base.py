@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 
 import requests
 
-from qunex.http import shared_session
+from qunex.http import DeadlineExceeded, ResponseTooLarge, shared_session
 from qunex.text import plain_text
 
 
@@ -172,6 +172,8 @@ class NewsSource:
             response = self.session.get(url, params=params, headers=headers)
         except requests.HTTPError as exc:
             raise self._http_error(exc.response) from None
+        except (ResponseTooLarge, DeadlineExceeded) as exc:
+            raise self.error(str(exc), permanent=False) from None
         except requests.Timeout:
             raise self.error("timed out", permanent=False) from None
         except requests.RequestException as exc:

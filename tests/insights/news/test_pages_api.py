@@ -245,8 +245,9 @@ def test_api_list_and_detail_with_nested_analysis(auth_client) -> None:
 def test_article_page_states(client) -> None:
     analysed = AnalysisFactory(
         summary="Two sentences. Exactly.",
-        evidence=["Revenue rose 9%."],
+        evidence=["Revenue rose 9% on strong demand."],
         article__url="https://x.example.com/a",
+        article__description="Revenue rose 9% on strong demand. Margins held.",
     )
     TickerSentiment.objects.create(
         analysis=analysed,
@@ -263,7 +264,7 @@ def test_article_page_states(client) -> None:
     body = client.get(reverse("insights:news_article", args=[analysed.article.pk])).content.decode()
     assert (
         "Two sentences. Exactly." in body
-        and "Revenue rose 9%." in body
+        and "<blockquote>Revenue rose 9% on strong demand.</blockquote>" in body
         and "Strong iPhone demand" in body
     )
     assert 'rel="noopener noreferrer nofollow"' in body and "Offline analysis" not in body
@@ -332,3 +333,65 @@ def test_markup_in_every_field_is_inert_everywhere(auth_client) -> None:
         for row in rows:
             for key in ("title", "description", "publisher", "author"):
                 assert "<" not in row[key] and "&lt;" not in row[key], (path, key)
+
+
+def test_article_page_says_when_claude_failed_and_the_offline_analysis_is_kept(client) -> None:
+    kept = AnalysisFactory(
+        kind="offline",
+        summary="",
+        failure_reason="Claude analysis failed, offline analysis kept: attempt 1: timeout",
+    )
+    plain_offline = AnalysisFactory(kind="offline", summary="")
+
+    body = client.get(reverse("insights:news_article", args=[kept.article.pk])).content.decode()
+    assert "The AI analysis failed; the offline word-list analysis is shown instead." in body
+    assert "attempt 1: timeout" in body and "Offline analysis" in body
+    other = client.get(reverse("insights:news_article", args=[plain_offline.article.pk]))
+    assert "The AI analysis failed" not in other.content.decode()
+
+
+def test_evidence_is_the_articles_own_sentence_and_short_quotes_are_not_shown(client) -> None:
+    analysis = AnalysisFactory(
+        article__description=(
+            "Acme Corp. reported results. Chief executive Jane Roe said demand for "
+            "\u201cconnected widgets\u201d exceeded expectations. Shares rose."
+        ),
+        evidence=[
+            'CHIEF EXECUTIVE JANE ROE SAID DEMAND FOR "CONNECTED WIDGETS"',  # re-cased, cut
+            "Shares rose.",  # two words: not evidence
+            "A sentence the article never had in it.",
+        ],
+    )
+    body = client.get(reverse("insights:news_article", args=[analysis.article.pk])).content
+    html = body.decode()
+    assert html.count("<blockquote>") == 1
+    assert (
+        "<blockquote>Chief executive Jane Roe said demand for \u201cconnected widgets\u201d "
+        "exceeded expectations.</blockquote>" in html
+    )
+    assert "CHIEF EXECUTIVE" not in html and "never had" not in html
+
+
+def test_list_rows_show_the_year_only_when_it_is_not_this_year(client) -> None:
+    now = datetime.now(UTC)
+    this_year = ArticleFactory(title="Fresh story", published_at=now - timedelta(hours=1))
+    old = ArticleFactory(title="Old story", published_at=datetime(2024, 3, 5, 9, 30, tzinfo=UTC))
+    body = client.get(NEWS + "?since=2024-01-01").content.decode()
+    assert "Mar 5, 2024, 09:30" in body
+    assert f"{this_year.published_at:%b} {this_year.published_at.day}, " in body
+    assert f"{this_year.published_at:%b} {this_year.published_at.day}, {now.year}" not in body
+    assert old.title in body and this_year.title in body
+
+
+def test_evidence_sentences_use_the_loaded_article_without_a_query(
+    django_assert_num_queries,
+) -> None:
+    from insights.news.selectors import article_detail
+
+    analysis = AnalysisFactory(
+        article__description="Revenue rose 9% on strong demand.",
+        evidence=["revenue rose 9% on strong demand"],
+    )
+    article = article_detail(analysis.article.pk)
+    with django_assert_num_queries(0):
+        assert article.analysis.evidence_sentences() == ["Revenue rose 9% on strong demand."]

@@ -32,7 +32,16 @@ T0 = datetime(2026, 11, 27, 12, tzinfo=UTC)
             "https://www.example.com/a/b?id=7",
         ),
         ("http://example.com", "http://example.com/"),
-        ("https://example.com/p?mc_cid=1&mc_eid=2&page=2&ref=home", "https://example.com/p?page=2"),
+        (
+            "https://example.com/p?mc_cid=1&mc_eid=2&page=2&ref=home",
+            "https://example.com/p?page=2&ref=home",
+        ),
+        # Parameters that name content on some sites are kept (issue 20 §5).
+        (
+            "https://news.example.com/view?cid=101&src=rss&share=1&feature=x&rss=1&utm_campaign=z",
+            "https://news.example.com/view?cid=101&src=rss&share=1&feature=x&rss=1",
+        ),
+        ("https://example.com/a?msclkid=1&_ga=2&_gl=3&igshid=4&mkt_tok=5", "https://example.com/a"),
         ("https://example.com:8443/p?q=a%20b", "https://example.com:8443/p?q=a+b"),
     ],
 )
@@ -65,6 +74,11 @@ MATCHER = TickerMatcher(
         (7, "MSFT", "Microsoft Corporation"),
         (8, "TGT", "Target Corporation"),
         (9, "BRK.B", "Berkshire Hathaway Inc."),
+        (10, "COST", "Costco Wholesale Corporation"),
+        (11, "CAT", "Caterpillar Inc."),
+        (12, "HD", "The Home Depot, Inc."),
+        (13, "MA", "Mastercard Incorporated"),
+        (14, "KO", "The Coca-Cola Company"),
     ]
 )
 
@@ -73,6 +87,7 @@ MATCHER = TickerMatcher(
     ("text", "expected"),
     [
         ("$AAPL jumps", {1}),
+        ("AAPL jumps", {1}),
         ("Apple Inc (AAPL) reports", {1}),
         ("Shares of NASDAQ: AAPL rose", {1}),
         ("Apple launches a phone", {1}),
@@ -88,6 +103,17 @@ MATCHER = TickerMatcher(
         ("Target Corporation raises outlook", {8}),
         ("BRK.B and Berkshire Hathaway", {9}),
         ("The Allstate Corporation pays", {3}),
+        # The common-word rule holds in parentheses too; only "$" or an exchange prefix lifts it.
+        ("Class (A) shares and (ALL) of them; IT budgets (IT) grow", set()),
+        ("Agilent Technologies (A) rises", {2}),  # by its name, not by "(A)"
+        ("(NYSE: IT) and $A", {2, 4}),
+        # All-caps headlines: words link only with a name or cashtag behind them.
+        ("COST OF LIVING RISES AS CAT AND HD FANS PAY MORE, MA AND KO SAY", set()),
+        ("MICROSOFT (MSFT) SHARES JUMP", {7}),
+        ("MSFT SHARES JUMP ON CLOUD DEAL", set()),
+        ("MSFT SHARES JUMP ON CLOUD DEAL\nMicrosoft Corporation said on Monday", {7}),
+        ("$MSFT SHARES JUMP, MSFT TOPS", {7}),
+        ("Apple (AAPL) and MSFT rally", {1, 7}),
     ],
 )
 def test_ticker_matching_uses_word_boundaries(text: str, expected: set[int]) -> None:
@@ -151,6 +177,41 @@ def test_ingest_links_tickers_groups_stories_and_is_idempotent() -> None:
     again = ingest(items)
     assert (again.created, again.duplicates) == (0, 4)
     assert Article.objects.count() == 3 and StoryGroup.objects.count() == 2
+
+
+@pytest.mark.django_db
+def test_urls_differing_by_a_content_parameter_are_two_articles() -> None:
+    stats = ingest(
+        [
+            item("Bank raises its dividend", "https://news.example.com/view?cid=101", at=T0),
+            item("Miner cuts its output", "https://news.example.com/view?cid=102", at=T0),
+            item(
+                "Miner cuts output", "https://news.example.com/view?cid=102&utm_source=rss", at=T0
+            ),
+        ]
+    )
+    assert (stats.created, stats.duplicates) == (2, 1)
+    assert set(Article.objects.values_list("url", flat=True)) == {
+        "https://news.example.com/view?cid=101",
+        "https://news.example.com/view?cid=102",
+    }
+
+
+@pytest.mark.django_db
+def test_items_dated_in_the_future_are_refused_and_counted() -> None:
+    now = datetime.now(UTC)
+    stats = ingest(
+        [
+            item("Dated 2099", "https://x.example.com/1", at=datetime(2099, 1, 1, tzinfo=UTC)),
+            item("Ten minutes ahead", "https://x.example.com/2", at=now + timedelta(minutes=10)),
+            item(
+                "Clock skew of a minute", "https://x.example.com/3", at=now + timedelta(minutes=1)
+            ),
+        ]
+    )
+    assert (stats.created, stats.future) == (1, 2)
+    assert list(Article.objects.values_list("title", flat=True)) == ["Clock skew of a minute"]
+    assert any("2099-01-01" in r and "future" in r for r in stats.reasons)
 
 
 @pytest.mark.django_db

@@ -23,6 +23,7 @@ class Reply:
     body: bytes = b"{}"
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
+    hang: bool = False  # accept the request and never answer (until the fake stops)
 
 
 def fixture(name: str) -> dict[str, Any]:
@@ -41,6 +42,11 @@ def json_reply(data: dict[str, Any], status: int = 200, **headers: str) -> Reply
     return Reply(status, json.dumps(data).encode(), {"content-type": "application/json", **headers})
 
 
+def raw_reply(body: bytes, content_type: str = "application/json") -> Reply:
+    """A 200 whose body is whatever the test says: broken JSON, plain text, `{}`."""
+    return Reply(200, body, {"content-type": content_type})
+
+
 def error_reply(status: int, kind: str, message: str, **headers: str) -> Reply:
     body = {"type": "error", "error": {"type": kind, "message": message}}
     # The SDK retries by itself only when told; x-should-retry pins the behaviour per reply.
@@ -52,6 +58,7 @@ class FakeAnthropic:
         self.replies: list[Reply] = []
         self.requests: list[dict[str, Any]] = []
         self.default: Reply | None = None
+        self.stopped = threading.Event()
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -62,6 +69,9 @@ class FakeAnthropic:
                 reply = fake.replies.pop(0) if fake.replies else fake.default
                 if reply is None:
                     reply = Reply(500, b'{"type":"error","error":{"type":"api_error"}}')
+                if reply.hang:
+                    fake.stopped.wait(30)
+                    return
                 if reply.delay:
                     time.sleep(reply.delay)
                 try:
@@ -91,5 +101,6 @@ class FakeAnthropic:
         return self
 
     def __exit__(self, *exc: Any) -> None:
+        self.stopped.set()
         self.server.shutdown()
         self.server.server_close()

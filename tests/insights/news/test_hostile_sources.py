@@ -1,0 +1,185 @@
+"""refresh_news against hostile feeds on a real HTTP server on 127.0.0.1 (issue 20 §4).
+
+Nothing is faked below the socket: the sources go through `qunex.http.shared_session()`,
+built from HTTP_TIMEOUT / HTTP_MAX_BYTES / HTTP_DEADLINE, so the cap and the deadline tested
+here are the ones every vendor, EDGAR, feed and calendar call gets.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+import tracemalloc
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from io import StringIO
+from typing import Any
+
+import pytest
+from django.core.management import call_command
+
+from insights.news.models import Article
+from qunex.models import JobRun
+
+Body = Callable[[Any, threading.Event], None]
+
+
+def rss(*items: tuple[str, str, datetime]) -> bytes:
+    entries = "".join(
+        f"<item><title>{title}</title><link>{link}</link>"
+        f"<pubDate>{format_datetime(at)}</pubDate></item>"
+        for title, link, at in items
+    )
+    return (
+        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel>'
+        f"<title>Test</title><link>https://feeds.example.com/</link>{entries}</channel></rss>"
+    ).encode()
+
+
+class FeedServer:
+    """Serves `routes[path](wfile, stop)` after a 200 and an RSS content type; no
+    Content-Length, so a client can only learn the size by reading."""
+
+    def __init__(self, routes: dict[str, Body]) -> None:
+        stop = self.stop = threading.Event()
+        self.sent: dict[str, int] = {}
+        sent = self.sent
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.0"  # the body ends when the connection closes
+
+            def do_GET(self) -> None:
+                self.send_response(200)
+                self.send_header("Content-Type", "application/rss+xml")
+                self.end_headers()
+                counting = _Counting(self.wfile, sent, self.path)
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                    routes[self.path](counting, stop)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.base = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+
+    def __enter__(self) -> FeedServer:
+        threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True).start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+class _Counting:
+    def __init__(self, wfile: Any, sent: dict[str, int], path: str) -> None:
+        self.wfile, self.sent, self.path = wfile, sent, path
+
+    def write(self, data: bytes) -> None:
+        self.wfile.write(data)
+        self.wfile.flush()
+        self.sent[self.path] = self.sent.get(self.path, 0) + len(data)
+
+
+def once(body: bytes) -> Body:
+    return lambda wfile, stop: wfile.write(body)
+
+
+def huge(total: int) -> Body:
+    """A valid feed start, then `total` bytes of padding inside a comment."""
+
+    def write(wfile: Any, stop: threading.Event) -> None:
+        wfile.write(b'<?xml version="1.0"?><rss version="2.0"><channel><!--')
+        block = b"x" * 65536
+        for _ in range(total // len(block)):
+            if stop.is_set():
+                return
+            wfile.write(block)
+        wfile.write(b"--></channel></rss>")
+
+    return write
+
+
+def trickle(interval: float) -> Body:
+    def write(wfile: Any, stop: threading.Event) -> None:
+        wfile.write(b'<?xml version="1.0"?><rss version="2.0"><channel>')
+        while not stop.wait(interval):
+            wfile.write(b" ")
+
+    return write
+
+
+@pytest.fixture
+def feeds(settings) -> Iterator[Callable[[dict[str, Body]], FeedServer]]:
+    servers: list[FeedServer] = []
+
+    def start(routes: dict[str, Body]) -> FeedServer:
+        server = FeedServer(routes).__enter__()
+        servers.append(server)
+        settings.NEWS_RSS_FEEDS = [f"{p.strip('/')}|{server.base}{p}|Feed {p}" for p in routes]
+        return server
+
+    settings.NEWSAPI_KEY = settings.POLYGON_API_KEY = settings.FINNHUB_API_KEY = ""
+    settings.HTTP_TIMEOUT = 1  # per read: a byte every 0.4 s never trips it
+    settings.HTTP_DEADLINE = 2  # per call: this is what cuts the trickle
+    settings.HTTP_MAX_BYTES = 5_000_000
+    yield start
+    for server in servers:
+        server.__exit__()
+
+
+def _run(*args: str) -> str:
+    out = StringIO()
+    call_command("refresh_news", *args, stdout=out)
+    return out.getvalue()
+
+
+@pytest.mark.django_db
+def test_a_20_mb_feed_and_a_trickling_feed_fail_alone_within_the_deadline(feeds) -> None:
+    now = datetime.now(UTC).replace(microsecond=0)
+    good = rss(("Bank raises its dividend", "https://bank.example.com/a", now - timedelta(hours=1)))
+    server = feeds({"/good": once(good), "/big": huge(20_000_000), "/slow": trickle(0.4)})
+
+    tracemalloc.start()
+    started = time.monotonic()
+    try:
+        out = _run()
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    elapsed = time.monotonic() - started
+
+    run = JobRun.objects.get(command="refresh_news")
+    assert run.status == JobRun.Status.PARTIAL
+    assert (run.counts["failed"], run.counts["sources_ok"], run.counts["stored"]) == (2, 1, 1)
+    assert "rss:big: response body is over the 5000000-byte cap" in out
+    assert "rss:slow: no complete answer within the 2 s deadline" in out
+    assert Article.objects.get().title == "Bank raises its dividend"
+    # The trickle is cut at the 2 s deadline, not held a read timeout at a time for ever.
+    assert elapsed < 6
+    # Reading stopped at the cap: the 20 MB body is neither read whole nor held in memory.
+    assert peak < 25_000_000
+    assert server.sent.get("/big", 0) < 20_000_000
+
+
+@pytest.mark.django_db
+def test_an_item_dated_2099_is_refused_and_counted(feeds) -> None:
+    now = datetime.now(UTC).replace(microsecond=0)
+    feed = rss(
+        ("From the future", "https://f.example.com/2099", datetime(2099, 1, 1, 9, tzinfo=UTC)),
+        ("An hour ahead", "https://f.example.com/later", now + timedelta(hours=1)),
+        ("Today's news", "https://f.example.com/today", now - timedelta(minutes=30)),
+    )
+    feeds({"/wire": once(feed)})
+
+    _run()
+
+    run = JobRun.objects.get(command="refresh_news")
+    assert run.status == JobRun.Status.SUCCEEDED
+    assert run.counts["future_dated"] == 2 and run.counts["stored"] == 1
+    assert list(Article.objects.values_list("title", flat=True)) == ["Today's news"]
