@@ -204,6 +204,7 @@ def seed(*, now: datetime) -> str:
         Article.objects.filter(source=DEMO_SOURCE, analysis__isnull=True).values_list("url", "pk")
     )
     analysed = 0
+    rejected: list[str] = []
     for spec in ARTICLES:
         pk = by_url.get(canonical_url(URL_ROOT + spec.slug))
         if spec.analysis is None or pk is None:
@@ -212,18 +213,23 @@ def seed(*, now: datetime) -> str:
         text = article_text(
             title=article.title, description=article.description, content=article.content
         )
-        analysis = analysis_from_tool_input(
-            spec.analysis, text=text, known_symbols=set(known), model=DEMO_MODEL
-        )
+        try:  # validated exactly like Claude's answers (evidence quoted from the text)
+            analysis = analysis_from_tool_input(
+                spec.analysis, text=text, known_symbols=set(known), model=DEMO_MODEL
+            )
+        except ValueError as exc:
+            rejected.append(f"{spec.slug}: {exc}")
+            continue
         analysis_store_ai(
             article=article, analysis=analysis, known=known, prompt_version=DEMO_PROMPT
         )
         analysed += 1
     demo_ids = Article.objects.filter(source=DEMO_SOURCE).values_list("pk", flat=True)
     offline = news_analyse(offline=True, article_ids=list(demo_ids))
+    note = f"; demo analysis refused: {'; '.join(rejected)}" if rejected else ""
     return (
         f"News: {stats.created} demo articles added ({stats.grouped} grouped into stories), "
-        f"{analysed} with a demo analysis, {offline.analysed} analysed offline."
+        f"{analysed} with a demo analysis, {offline.analysed} analysed offline{note}."
     )
 
 

@@ -35,6 +35,8 @@ def seed() -> list[str]:
     if not Ticker.objects.filter(is_demo=True, bars__isnull=False).exists():
         return ["AI scores: no demo bars, so no demo model."]
     sessions = _recent_sessions(DEMO_SCORED_SESSIONS)
+    if not sessions:
+        return ["AI scores: no demo stock bars, so no demo model."]
     lines = []
     version = ModelVersion.objects.promoted().first()
     if version is None and not ModelVersion.objects.exists():

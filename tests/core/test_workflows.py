@@ -123,4 +123,8 @@ def test_render_sets_site_url_and_make_run_links_emails_to_its_port():
         text=True,
         env={"PATH": "/usr/bin:/bin", "SITE_URL": ""},
     )
-    assert "SITE_URL=${SITE_URL:-http://127.0.0.1:8123}" in out.stdout, out.stdout + out.stderr
+    assert 'export SITE_URL="${SITE_URL:-http://127.0.0.1:8123}"' in out.stdout, (
+        out.stdout + out.stderr
+    )
+    # The keyless refreshes start in the background once this server answers.
+    assert 'refresh_keyless --wait-for "http://127.0.0.1:8123/health" &' in out.stdout

@@ -97,6 +97,20 @@ def test_demo_news_groups_stories_links_tickers_and_analyses_every_article(ticke
     assert dict(ArticleAnalysis.objects.values_list("pk", "analysed_at")) == stamps
 
 
+def test_a_demo_analysis_that_fails_validation_is_reported_not_stored(
+    tickers, no_vendor_keys, monkeypatch
+):
+    from dataclasses import replace
+
+    first = news_demo.ARTICLES[0]
+    bad = replace(first, analysis={**first.analysis, "evidence": ["Words the article never says."]})
+    monkeypatch.setattr(news_demo, "ARTICLES", (bad, *news_demo.ARTICLES[1:]))
+    line = news_demo.seed(now=NOW)
+    assert "2 with a demo analysis" in line
+    assert "demo analysis refused: apple-services-beat: evidence/0" in line
+    assert Article.objects.get(url__endswith="apple-services-beat").analysis.kind == "offline"
+
+
 def test_demo_news_steps_aside_for_a_news_key_or_real_news(tickers, no_vendor_keys, settings):
     settings.NEWSAPI_KEY = "key"
     assert "no demo news" in news_demo.seed(now=NOW)
