@@ -455,6 +455,7 @@ def test_every_outbound_call_goes_through_the_one_session() -> None:
     """No module reaches the network around qunex.http (so none escapes the size cap and the
     deadline): no bare requests/urllib/http.client/httpx calls, and feedparser only ever
     parses bytes the session fetched, never a URL."""
+    import inspect
     import re
     from pathlib import Path
 
@@ -463,6 +464,11 @@ def test_every_outbound_call_goes_through_the_one_session() -> None:
     forbidden = re.compile(
         r"requests\.(get|post|put|delete|head|request)\(|urllib\.request|urlopen\(|"
         r"http\.client|httpx\.|aiohttp|requests\.Session\("
+    )
+    # Claude's SDK speaks httpx2: only through claude.py's BoundedHttpClient (its deadline
+    # and size cap), so no other module builds an httpx2 client or an Anthropic client.
+    sdk = re.compile(
+        r"httpx2\.(get|post|put|delete|request|stream|Client|AsyncClient)\b|Anthropic\("
     )
     offenders = []
     for app in apps:
@@ -474,6 +480,11 @@ def test_every_outbound_call_goes_through_the_one_session() -> None:
                 code = line.split("#", 1)[0]
                 if forbidden.search(code) and path.name != "http.py":
                     offenders.append(f"{path.relative_to(root)}:{n}: {line.strip()}")
+                if sdk.search(code) and path.name != "claude.py":
+                    offenders.append(f"{path.relative_to(root)}:{n}: {line.strip()}")
                 if "feedparser.parse(" in code and ".content" not in code:
                     offenders.append(f"{path.relative_to(root)}:{n}: {line.strip()}")
     assert offenders == []
+    from insights.news.analysis import claude
+
+    assert "http_client" in inspect.getsource(claude.anthropic_client)
