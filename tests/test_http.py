@@ -488,3 +488,58 @@ def test_every_outbound_call_goes_through_the_one_session() -> None:
     from insights.news.analysis import claude
 
     assert "http_client" in inspect.getsource(claude.anthropic_client)
+
+
+def test_a_tls_server_trickling_its_headers_is_cut_at_the_deadline(tmp_path) -> None:
+    # Over HTTPS the watchdog must shut the TLS socket (the plain one is detached by the wrap).
+    import datetime as dt
+    import ssl
+
+    x509 = pytest.importorskip("cryptography.x509")
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(1)
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .sign(key, hashes.SHA256())
+    )
+    (tmp_path / "cert.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    (tmp_path / "key.pem").write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(tmp_path / "cert.pem", tmp_path / "key.pem")
+
+    def headers_forever(conn, stop: threading.Event) -> None:
+        conn.sendall(b"HTTP/1.1 200 OK\r\n")
+        while not stop.wait(0.2):
+            conn.sendall(b"X")
+
+    class TLSServer(RawServer):
+        def _run(self, conn) -> None:
+            with contextlib.suppress(OSError):
+                conn.settimeout(5)
+                with context.wrap_socket(conn, server_side=True) as tls:
+                    tls.recv(65536)
+                    headers_forever(tls, self.stop)
+
+    with TLSServer(headers_forever) as srv:
+        session = make_session(timeout=1, deadline=1.2, sleep=lambda s: None)
+        url = f"https://127.0.0.1:{srv.port}/x"
+        elapsed, exc = _elapsed(lambda: session.get(url, verify=False))
+    assert isinstance(exc, DeadlineExceeded), exc
+    assert 1.1 <= elapsed < 2.0
