@@ -490,6 +490,7 @@ def test_every_outbound_call_goes_through_the_one_session() -> None:
     assert "http_client" in inspect.getsource(claude.anthropic_client)
 
 
+@pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequestWarning")
 def test_a_tls_server_trickling_its_headers_is_cut_at_the_deadline(tmp_path) -> None:
     # Over HTTPS the watchdog must shut the TLS socket (the plain one is detached by the wrap).
     import datetime as dt
