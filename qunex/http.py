@@ -206,6 +206,10 @@ class _Retry(Retry):
     def increment(self, *args: Any, **kwargs: Any) -> Retry:
         call = _current.get()
         if call is not None and call.over():
+            response = kwargs.get("response")
+            if response is not None:  # not drained (it may trickle): its socket is closed
+                with contextlib.suppress(Exception):
+                    response.close()
             raise call.exceeded()
         return super().increment(*args, **kwargs)
 
