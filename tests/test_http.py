@@ -398,6 +398,23 @@ def test_a_redirect_chain_shares_one_deadline(server: ScriptedServer) -> None:
     assert 3 <= srv.connections <= 4  # hops 1-3 answered, the 4th was cut
 
 
+def test_slow_5xx_retries_share_the_deadline() -> None:
+    # Each attempt gets a 503 after 0.3 s and is retried at once: six attempts would take
+    # 1.8 s; the fourth is cut at the 1 s deadline, however many retries are left.
+    def slow_503(conn, stop: threading.Event) -> None:
+        stop.wait(0.3)
+        conn.sendall(
+            b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        )
+
+    with RawServer(slow_503) as srv:
+        session = make_session(retries=5, backoff=0, timeout=1, deadline=1.0)
+        elapsed, exc = _elapsed(lambda: session.get(srv.url))
+    assert isinstance(exc, DeadlineExceeded), exc
+    assert 0.9 <= elapsed < 1.5
+    assert 3 <= srv.connections <= 4  # the 4th, if started in time, was cut
+
+
 def test_connect_retries_and_backoff_stay_within_the_deadline() -> None:
     # A refused port: each connect fails at once and is retried after 0, 0.6, 1.2, 2.4 s of
     # backoff (4.2 s in all); with a 1 s deadline the 1.2 s wait is never started.
