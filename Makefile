@@ -1,11 +1,12 @@
-# Qunex: `make run` serves the app on http://127.0.0.1:8000, `make test` runs the test suite.
+# Qunex: `make run` serves the app on http://127.0.0.1:8000, `make admin` creates a staff user,
+# `make test` runs the test suite.
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test install lint format browser clean
+.PHONY: run admin test install lint format browser clean
 
 $(BIN)/.installed: requirements.txt requirements-dev.txt package.json
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -16,11 +17,20 @@ $(BIN)/.installed: requirements.txt requirements-dev.txt package.json
 
 install: $(BIN)/.installed
 
-# SITE_URL follows HOST/PORT, so links in emails (printed to the console) open this server.
+# SITE_URL follows HOST/PORT, so links in emails (printed to the console) and the site's name
+# in them (synced on migrate) open this server. Set-up ends with the staff panel's address and
+# the demo login; once the server answers, the keyless refreshes (official news, BLS and FOMC
+# schedules) run in the background, or one line says there is no network.
 run: install
-	$(BIN)/python manage.py migrate --noinput
-	$(BIN)/python manage.py seed_demo
-	SITE_URL=$${SITE_URL:-http://$(HOST):$(PORT)} $(BIN)/python manage.py runserver $(HOST):$(PORT)
+	@export SITE_URL="$${SITE_URL:-http://$(HOST):$(PORT)}"; \
+	$(BIN)/python manage.py migrate --noinput && \
+	$(BIN)/python manage.py seed_demo && \
+	{ $(BIN)/python manage.py refresh_keyless --wait-for "http://$(HOST):$(PORT)/health" & } && \
+	exec $(BIN)/python manage.py runserver $(HOST):$(PORT)
+
+# A staff user for the admin whose email counts as verified (asks for email and password).
+admin: install
+	@SITE_URL="$${SITE_URL:-http://$(HOST):$(PORT)}" $(BIN)/python manage.py create_admin
 
 # One pytest-xdist worker per core (each with its own test database and Redis database);
 # TEST_WORKERS=0 runs in one process.

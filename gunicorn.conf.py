@@ -28,6 +28,10 @@ max_requests_jitter = max_requests // 10
 accesslog = "-"
 errorlog = "-"
 forwarded_allow_ips = "*"
+# gunicorn answers a longer request line itself (a plain-text 414) before Django sees it; keep
+# it at gunicorn's maximum, above settings.REQUEST_LINE_LIMIT (8000), so that an over-long
+# address gets Django's documented 414 (JSON on /api/) instead.
+limit_request_line = 8190
 
 
 def when_ready(server):

@@ -34,6 +34,14 @@ class Profile(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="profile"
     )
     timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone])
+    # Set when the user picks a zone on the profile page. Until then (and for visitors)
+    # pages follow the browser's zone, which static/js/tz.js reports in a cookie.
+    timezone_chosen = models.BooleanField(default=False)
 
     def __str__(self) -> str:
         return f"Profile of {self.user}"
+
+    @property
+    def has_chosen_timezone(self) -> bool:
+        """A zone other than the default was certainly picked, whatever the flag says."""
+        return self.timezone_chosen or self.timezone != "UTC"

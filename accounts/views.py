@@ -17,7 +17,10 @@ SHOW_ONCE_SESSION_KEY = "new_api_token"
 @login_required
 def profile(request: HttpRequest) -> HttpResponse:
     profile = services.profile_get(user=request.user)
-    form = ProfileForm(request.POST or None, instance=profile)
+    # Not picked yet: offer the zone the pages already use (the browser's).
+    auto = getattr(request, "timezone_auto", False)
+    initial = {"timezone": request.timezone_name} if auto else None
+    form = ProfileForm(request.POST or None, instance=profile, initial=initial)
     if request.method == "POST" and form.is_valid():
         tzname = form.cleaned_data["timezone"]
         services.profile_update(user=request.user, timezone=tzname)
@@ -29,6 +32,7 @@ def profile(request: HttpRequest) -> HttpResponse:
         "security": selectors.account_security(user=request.user),
         "new_key": request.session.pop(SHOW_ONCE_SESSION_KEY, None),
         "now": timezone.now(),
+        "timezone_auto": auto,
     }
     return render(request, "accounts/profile.html", context, status=400 if form.errors else 200)
 

@@ -9,6 +9,7 @@ from datetime import date
 from typing import Any
 
 from backtests.stats import STAT_KEYS, SWEEP_KEYS
+from qunex.templatetags import numbers
 
 HEAT_LEVELS = 10
 HEADLINE = (
@@ -33,27 +34,35 @@ def _finite(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
-MINUS = "\u2212"  # a real minus sign: as wide as a plus, never breaks a line
+# Percent figures that are changes (signed "+1.00%"); the other percents are levels
+# (exposure, volatility, win rate: "54.30%").
+SIGNED_PCT = {
+    "Return [%]",
+    "Buy & Hold Return [%]",
+    "Return (Ann.) [%]",
+    "CAGR [%]",
+    "Alpha [%]",
+    "Max. Drawdown [%]",
+    "Avg. Drawdown [%]",
+    "Best Trade [%]",
+    "Worst Trade [%]",
+    "Avg. Trade [%]",
+    "Expectancy [%]",
+}
 
 
 def number(value: float, places: int = 2) -> str:
-    """1234.5 -> '1,234.50'; -3.2 -> MINUS + '3.20' (thousands separators, a real minus)."""
-    text = f"{value:,.{places}f}"
-    if text.startswith("-"):
-        text = (
-            MINUS + text[1:] if any(c not in "0.,-" for c in text) else text[1:]
-        )  # no minus on 0.00
-    return text
+    """1234.5 -> '1,234.50'; -3.2 -> MINUS + '3.20' (the site's rule: qunex/templatetags/numbers)."""
+    return numbers.number(value, places)
 
 
-def money(value: float, places: int = 2) -> str:
+def money(value: float) -> str:
     """1234.5 -> '$1,234.50'; -1234.5 -> MINUS + '$1,234.50'."""
-    text = number(value, places)
-    return f"{MINUS}${text[1:]}" if text.startswith(MINUS) else f"${text}"
+    return numbers.money(value)
 
 
 def format_stat(key: str, value: Any) -> str:
-    """One statistic as a trader reads it: 12.34 %, $10,512.20, 34 days, 2024-01-02."""
+    """One statistic as a trader reads it: +12.34%, $10,512.20, 34 days, 2024-01-02."""
     if value is None:
         return "\u2013"  # en dash: no value
     if key in DATES:
@@ -68,7 +77,7 @@ def format_stat(key: str, value: Any) -> str:
     if "[$]" in key:
         return money(value)
     if "[%]" in key:
-        return f"{number(value)} %"
+        return numbers.pct(value) if key in SIGNED_PCT else numbers.plain_pct(value)
     return number(value)
 
 
@@ -135,8 +144,8 @@ def trade_rows(run: dict[str, Any] | None) -> list[dict[str, Any]]:
         row["shares"] = f"{abs(int(row['size'])):,}"
         row["entry_money"] = money(row["entry_price"])
         row["exit_money"] = money(row["exit_price"])
-        row["pnl_money"] = money(row["pnl"])
-        row["return_text"] = f"{number(row['return_pct'])} %"
+        row["pnl_money"] = numbers.signed_money(row["pnl"])
+        row["return_text"] = numbers.pct(row["return_pct"])
     return rows
 
 
@@ -156,63 +165,140 @@ def stat_columns(rows: list[Stat]) -> tuple[list[Stat], list[Stat]]:
     return rows[:half], rows[half:]
 
 
-def heat_class(value: Any, low: float, high: float) -> str:
+HALF = HEAT_LEVELS // 2
+
+
+def heat_class(value: Any, centre: float, scale: float) -> str:
+    """A diverging colour bucket around `centre`: heat-0..4 below it (deeper is further),
+    heat-5..9 above it, heat-mid exactly on it, heat-none for no finite value. `scale` is
+    the largest distance from the centre on the map, so equal distances get equal colours
+    and a positive Sharpe is never red."""
     if not _finite(value):
         return "heat-none"
-    if high <= low:
-        return f"heat-{HEAT_LEVELS // 2}"
-    level = int((value - low) / (high - low) * HEAT_LEVELS)
-    return f"heat-{min(max(level, 0), HEAT_LEVELS - 1)}"
+    distance = value - centre
+    if distance == 0 or scale <= 0:
+        return "heat-mid"
+    step = min(int(abs(distance) / scale * HALF), HALF - 1)
+    return f"heat-{HALF + step}" if distance > 0 else f"heat-{HALF - 1 - step}"
+
+
+def count_class(value: Any, high: float) -> str:
+    """A one-colour bucket for counts (# Trades): more is not better, only more."""
+    if not _finite(value):
+        return "heat-none"
+    if high <= 0:
+        return "heat-count-0"
+    return f"heat-count-{min(int(value / high * HALF), HALF - 1)}"
+
+
+def _centre(result: dict[str, Any], metric: str) -> float | None:
+    """Where the colour scale is neutral: 0 for returns, Sharpe and drawdown; the starting
+    cash for final equity (a gain is green, a loss red); None for counts."""
+    if metric == "# Trades":
+        return None
+    if "[$]" in metric:
+        cash = (result.get("config") or {}).get("cash")
+        return float(cash) if _finite(cash) else None
+    return 0.0
+
+
+def _cell(rows: list[dict[str, Any]], metric: str) -> tuple[str, float | None]:
+    """What one cell holds: ("value", best), ("no-trades", None), ("undefined", None) or
+    ("skipped", None) when no combination of the cell was run (it breaks the strategy's
+    rules). Rows without trades never beat rows with trades."""
+    if not rows:
+        return "skipped", None
+    traded = [r for r in rows if r["stats"].get("# Trades") != 0]
+    values = [r["stats"].get(metric) for r in traded]
+    values = [v for v in values if _finite(v)]
+    if values:
+        return "value", max(values)
+    if not traded:
+        return "no-trades", None
+    return "undefined", None
+
+
+CELL_TEXT = {
+    "skipped": ("", "skipped: this combination breaks the strategy's rules, so it was not run"),
+    "no-trades": ("no trades", "no trades: the signal never fired with these parameters"),
+    "undefined": ("n/a", "not defined for this combination"),
+}
 
 
 def heatmap(result: dict[str, Any], metric: str) -> dict[str, Any] | None:
     """The metric over the first two swept parameters (columns x rows).
 
-    With more than two swept parameters each cell shows the best value over the others;
-    with one, a single row. Cells with no valid combination (fast >= slow) are empty.
-    Colour classes heat-0 (lowest) .. heat-9 (highest) are spread over the finite values.
+    1. With more than two swept parameters each cell shows the best value over the others;
+       with one, a single row.
+    2. A cell is a value, "no trades" (every combination in it ran but never traded),
+       "n/a" (the metric is undefined) or "skipped" (no valid combination, e.g. fast >=
+       slow); each has its own class and tooltip.
+    3. Colours diverge around a neutral centre (0, or the starting cash for final equity),
+       scaled by the largest distance from it; "# Trades" uses a one-colour scale.
     """
     grid = result.get("grid") or {}
     names = list(grid)
     if not names or metric not in SWEEP_KEYS:
         return None
     x_name, y_name = names[0], (names[1] if len(names) > 1 else None)
-    best: dict[tuple[Any, Any], float] = {}
+    groups: dict[tuple[Any, Any], list[dict[str, Any]]] = {}
     for row in result.get("rows", []):
-        value = row["stats"].get(metric)
-        if not _finite(value):
-            continue
         key = (row["params"].get(x_name), row["params"].get(y_name) if y_name else None)
-        if key not in best or value > best[key]:
-            best[key] = value
-    values = list(best.values())
-    low, high = (min(values), max(values)) if values else (0.0, 0.0)
+        groups.setdefault(key, []).append(row)
     xs = sorted(grid[x_name])
     ys = sorted(grid[y_name]) if y_name else [None]
-    rows = [
-        {
-            "y": y,
-            "cells": [
-                {
-                    "x": x,
-                    "value": best.get((x, y)),
-                    "display": format_stat(metric, best[(x, y)]) if (x, y) in best else "",
-                    "css": heat_class(best.get((x, y)), low, high),
-                }
-                for x in xs
-            ],
+    cells = {(x, y): _cell(groups.get((x, y), []), metric) for x in xs for y in ys}
+    values = [v for kind, v in cells.values() if kind == "value"]
+    centre = _centre(result, metric)
+    if centre is None:
+        scale = max(values, default=0.0)
+        low, mid, high = 0.0, None, scale
+    else:
+        scale = max((abs(v - centre) for v in values), default=0.0)
+        low, mid, high = centre - scale, centre, centre + scale
+
+    def cell(x: Any, y: Any) -> dict[str, Any]:
+        kind, value = cells[(x, y)]
+        where = f"{x_name} {x}" + (f", {y_name} {y}" if y_name else "")
+        if kind == "value":
+            display = format_stat(metric, value)
+            css = count_class(value, scale) if centre is None else heat_class(value, centre, scale)
+            return {
+                "x": x,
+                "value": value,
+                "kind": kind,
+                "display": display,
+                "css": css,
+                "title": f"{where}: {display}",
+            }
+        text, why = CELL_TEXT[kind]
+        return {
+            "x": x,
+            "value": None,
+            "kind": kind,
+            "display": text,
+            "css": f"heat-{kind}",
+            "title": f"{where}: {why}",
         }
-        for y in reversed(ys)  # larger values at the top, like a chart's y axis
-    ]
+
+    kinds = {kind for kind, _ in cells.values()}
     return {
         "metric": metric,
         "x_name": x_name,
         "y_name": y_name,
         "xs": xs,
-        "rows": rows,
+        "rows": [
+            {"y": y, "cells": [cell(x, y) for x in xs]}
+            for y in reversed(ys)  # larger values at the top, like a chart's y axis
+        ],
         "others": names[2:],
+        "diverging": centre is not None,
         "low": format_stat(metric, low) if values else "",
+        "mid": format_stat(metric, mid) if values and mid is not None else "",
         "high": format_stat(metric, high) if values else "",
+        "has_skipped": "skipped" in kinds,
+        "has_no_trades": "no-trades" in kinds,
+        "has_undefined": "undefined" in kinds,
     }
 
 

@@ -70,7 +70,9 @@ class Backtest(models.Model):
         default=0,
         help_text="Slippage / spread as a fraction of the entry price, paid on entry.",
     )
-    long_short = models.BooleanField(default=False, help_text="Go short when the signal says so.")
+    long_short = models.BooleanField(
+        "long and short", default=False, help_text="Go short when the signal says so."
+    )
     stop_loss = models.DecimalField(max_digits=8, decimal_places=6, null=True, blank=True)
     take_profit = models.DecimalField(max_digits=8, decimal_places=6, null=True, blank=True)
     close_at_end = models.BooleanField(

@@ -15,7 +15,14 @@ from django.views.decorators.http import require_GET, require_POST
 from backtests import display, selectors, services
 from backtests.forms import BacktestForm
 from backtests.models import Backtest
+from backtests.queries import (
+    BacktestDetailQuery,
+    BacktestListQuery,
+    BacktestNewQuery,
+    BacktestStatusQuery,
+)
 from backtests.stats import SWEEP_KEYS
+from qunex.params import query_form
 
 PAGE_SIZE = 25
 
@@ -29,10 +36,9 @@ def _own(request: HttpRequest, pk: int) -> Backtest:
 
 @login_required
 @require_GET
-def backtest_list(request: HttpRequest) -> HttpResponse:
-    page = Paginator(selectors.backtest_list(user=request.user), PAGE_SIZE).get_page(
-        request.GET.get("page")
-    )
+@query_form(BacktestListQuery)
+def backtest_list(request: HttpRequest, query: dict) -> HttpResponse:
+    page = Paginator(selectors.backtest_list(user=request.user), PAGE_SIZE).get_page(query["page"])
     return render(request, "backtests/list.html", {"page": page, "backtests": page.object_list})
 
 
@@ -47,7 +53,8 @@ def _default_dates(symbol: str) -> dict:
 
 
 @login_required
-def backtest_new(request: HttpRequest) -> HttpResponse:
+@query_form(BacktestNewQuery)
+def backtest_new(request: HttpRequest, query: dict) -> HttpResponse:
     if request.method == "POST":
         form = BacktestForm(request.POST)
         if form.is_valid():
@@ -59,9 +66,8 @@ def backtest_new(request: HttpRequest) -> HttpResponse:
                 _say_how_it_went(request, backtest)
                 return redirect(backtest)
     else:
-        source = request.GET.get("from")
-        if source and source.isdigit():
-            initial = BacktestForm.initial_from(_own(request, int(source)))
+        if source := query["from"]:
+            initial = BacktestForm.initial_from(_own(request, source))
         else:
             initial = {"ticker": "SPY", "strategy": "sma_cross", **_default_dates("SPY")}
         form = BacktestForm(initial=initial)
@@ -85,7 +91,8 @@ def _percent(fraction: Decimal | None) -> str:
 
 @login_required
 @require_GET
-def backtest_detail(request: HttpRequest, pk: int) -> HttpResponse:
+@query_form(BacktestDetailQuery)
+def backtest_detail(request: HttpRequest, pk: int, query: dict) -> HttpResponse:
     backtest = _own(request, pk)
     result = backtest.result or {}
     percents = {
@@ -101,11 +108,7 @@ def backtest_detail(request: HttpRequest, pk: int) -> HttpResponse:
     if backtest.status == Backtest.Status.SUCCEEDED and result:
         if result.get("kind") == "sweep":
             run = result.get("best_run")
-            metric = (
-                request.GET.get("metric")
-                if request.GET.get("metric") in SWEEP_KEYS
-                else result.get("metric")
-            )
+            metric = query["metric"] or result.get("metric")
             context.update(
                 heatmap=display.heatmap(result, metric),
                 metric=metric,
@@ -174,9 +177,10 @@ def backtest_cancel(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_GET
-def backtest_status(request: HttpRequest) -> JsonResponse:
+@query_form(BacktestStatusQuery, announce=False)  # JSON: junk ids are simply not matched
+def backtest_status(request: HttpRequest, query: dict) -> JsonResponse:
     """Status of the caller's backtests among ?id=...; the list and detail pages poll it."""
-    ids = [int(i) for i in request.GET.getlist("id") if i.isdigit()]
+    ids = query["id"]
     rows = selectors.backtest_statuses(user=request.user, ids=ids)
     for row in rows:
         row["url"] = reverse("backtests:backtest_detail", args=[row["id"]])

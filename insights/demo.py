@@ -1,39 +1,35 @@
-"""Demo insights for a laptop with no vendor keys: an AI-score model trained on the demo
-market and the latest demo session scored with it. Both are marked demo data, and the model
-card and every score say so.
+"""Demo insights for a laptop with no vendor keys, each part stored through its area's own
+services and labelled "Demo data" on every page that shows it:
 
-News, the economic calendar and insider trades come only from their sources
-(`refresh_news`, `refresh_calendar`, `refresh_insider_trades`); nothing is invented for them,
-so their pages say how to load data.
+1. news (insights/news/demo.py): stories from several made-up publishers, linked tickers,
+   offline analyses and three full demo analyses ("Demo analysis, not from Claude");
+2. insider trades (insights/insiders/demo.py): open-market buys and sells, a cluster buy, an
+   amendment, derivative rows;
+3. the economic calendar (insights/calendar/demo.py): recent releases with actual, forecast
+   and surprise, and the next two weeks' releases including the FOMC decision;
+4. AI scores (insights/scores/demo.py): a model trained on demo bars up to 60 sessions ago and
+   every session since scored with it (news and insider trades first: they are inputs).
+
+Each part is idempotent and steps aside for real data, which also replaces it later (see each
+module's `*_demo_release`).
 """
 
 from __future__ import annotations
 
 from typing import TextIO
 
-from insights.scores.models import ModelVersion
-from insights.scores.services import ScoreError, model_retrain, scores_update
-from markets.models import Ticker
+from django.utils import timezone
+
+from insights.calendar import demo as calendar_demo
+from insights.insiders import demo as insiders_demo
+from insights.news import demo as news_demo
+from insights.scores import demo as scores_demo
 
 
 def seed(*, user, stdout: TextIO) -> None:
-    if not Ticker.objects.filter(is_demo=True, bars__isnull=False).exists():
-        stdout.write("insights: no demo bars; the demo AI-score model is skipped.")
-        return
-    if not ModelVersion.objects.exists():
-        try:
-            result = model_retrain()
-        except ScoreError as exc:
-            stdout.write(f"insights: demo AI-score model not trained: {exc}")
-            return
-        stdout.write(
-            f"insights: demo AI-score model #{result.version.pk} trained on demo data"
-            f" ({'promoted' if result.promoted else 'not promoted'})."
-        )
-    try:
-        update = scores_update()
-    except ScoreError as exc:
-        stdout.write(f"insights: demo AI scores not computed: {exc}")
-        return
-    stored = update.counts.get("created", 0) + update.counts.get("updated", 0)
-    stdout.write(f"insights: AI scores for {update.day}: {stored} stored.")
+    now = timezone.now()
+    stdout.write(news_demo.seed(now=now))
+    stdout.write(insiders_demo.seed(today=timezone.localdate(now)))
+    stdout.write(calendar_demo.seed(now=now))
+    for line in scores_demo.seed():
+        stdout.write(line)

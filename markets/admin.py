@@ -23,10 +23,11 @@ class TickerAdmin(admin.ModelAdmin):
         "market_cap",
         "active",
         "is_demo",
+        "bars_unavailable_since",
         "updated_at",
         "bars_link",
     )
-    list_filter = ("sector", "asset_type", "active", "is_demo", "exchange")
+    list_filter = ("sector", "asset_type", "active", "is_demo", "exchange", "bars_refetch")
     search_fields = ("symbol", "name")
     readonly_fields = ("updated_at",)
     actions = ("refresh_selected",)
@@ -38,7 +39,9 @@ class TickerAdmin(admin.ModelAdmin):
 
     @admin.action(description="Refresh prices and quotes of the selected tickers from the vendors")
     def refresh_selected(self, request: HttpRequest, queryset: QuerySet[Ticker]) -> None:
-        report = market_data_refresh(symbols=list(queryset.values_list("symbol", flat=True)))
+        report = market_data_refresh(  # a page request never waits on a vendor budget
+            symbols=list(queryset.values_list("symbol", flat=True)), time_budget=None
+        )
         counts = ", ".join(f"{k} {v}" for k, v in sorted(report.counts.items())) or "nothing to do"
         if report.fatal:
             self.message_user(request, f"Refresh failed: {report.fatal}", messages.ERROR)

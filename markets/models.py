@@ -32,10 +32,16 @@ class Ticker(models.Model):
     currency = models.CharField(max_length=3, default="USD")
     active = models.BooleanField(default=True, db_index=True)
     is_demo = models.BooleanField(
+        "demo",
         default=False,
         help_text="Demo ticker with synthetic prices, labelled as demo wherever shown.",
     )
     updated_at = models.DateTimeField(auto_now=True)
+    # Market-data bookkeeping (markets.refresh): the day the vendors said they have no bars
+    # for it (unknown or delisted: refreshes skip it for REFRESH_UNAVAILABLE_RETRY_DAYS),
+    # and whether its stored history must be fetched again (a split after it was stored).
+    bars_unavailable_since = models.DateField(null=True, blank=True)
+    bars_refetch = models.BooleanField(default=False)
 
     objects = TickerQuerySet.as_manager()
 
@@ -151,3 +157,16 @@ class CorporateAction(models.Model):
         if self.kind != self.Kind.SPLIT or not self.ratio_from:
             return None
         return self.ratio_to / self.ratio_from
+
+
+class MarketDataState(models.Model):
+    """Small resumable state of the market-data jobs: which sessions the grouped daily call
+    has stored ("grouped:2026-12-04"), where a paged reference sync stopped
+    ("sync:tickers_cursor"), the last day corporate actions were synced through."""
+
+    key = models.CharField(max_length=80, unique=True)
+    value = models.JSONField(default=dict)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return self.key

@@ -52,6 +52,12 @@ class KeyStats:
     high_52w: Decimal | None
     low_52w: Decimal | None
     avg_volume_30d: int | None
+    # the latest stored session: its open, high, low and volume, and the session before's close
+    day_open: Decimal | None = None
+    day_high: Decimal | None = None
+    day_low: Decimal | None = None
+    previous_close: Decimal | None = None
+    day_volume: int | None = None
 
 
 def universe_summary() -> Universe:
@@ -167,11 +173,12 @@ def chart_bars(*, ticker: Ticker) -> list[list]:
 
 
 def key_stats(*, ticker: Ticker) -> KeyStats:
-    """52-week range and 30-session average volume from the latest year of bars (1 query)."""
+    """The latest session's open/high/low/volume and the previous close, the 52-week range and
+    the 30-session average volume, from the latest year of bars (1 query)."""
     rows = list(
         DailyBar.objects.filter(ticker=ticker)
         .order_by("-date")
-        .values_list("date", "high", "low", "close", "volume")[:370]
+        .values_list("date", "high", "low", "close", "volume", "open")[:370]
     )
     if not rows:
         return KeyStats(None, None, None, None, None)
@@ -183,6 +190,11 @@ def key_stats(*, ticker: Ticker) -> KeyStats:
         high_52w=max(r[1] for r in year),
         low_52w=min(r[2] for r in year),
         avg_volume_30d=round(statistics.fmean(r[4] for r in rows[:30])),
+        day_open=rows[0][5],
+        day_high=rows[0][1],
+        day_low=rows[0][2],
+        previous_close=rows[1][3] if len(rows) > 1 else None,
+        day_volume=rows[0][4],
     )
 
 

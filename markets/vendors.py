@@ -1,13 +1,31 @@
-"""The configured market-data vendors: keys and endpoints from settings, adapters on the
-process's one outbound session (qunex.http.shared_session: HTTP_TIMEOUT, retries that honour
-Retry-After)."""
+"""The configured market-data vendors: keys and endpoints from settings, adapters on one
+outbound session from qunex.http (HTTP_TIMEOUT), each drawing on its vendor's shared rate
+budget (markets.budget)."""
 
 from __future__ import annotations
+
+import threading
 
 from django.conf import settings
 
 from markets.providers import Provider, build_providers
-from qunex.http import shared_session
+from qunex.http import QunexSession, make_session
+
+_session: QunexSession | None = None
+_session_lock = threading.Lock()
+
+
+def market_session() -> QunexSession:
+    """The market-data vendors' session: qunex.http's, without its own retries, because
+    every attempt must be taken from the vendor's shared budget (markets.budget): a 429
+    blocks the budget for its Retry-After and the next call waits within the run's time,
+    and a 5xx fails over to the next vendor."""
+    global _session
+    if _session is None or _session.default_timeout != settings.HTTP_TIMEOUT:
+        with _session_lock:
+            if _session is None or _session.default_timeout != settings.HTTP_TIMEOUT:
+                _session = make_session(retries=0, timeout=settings.HTTP_TIMEOUT)
+    return _session
 
 
 def vendor_keys() -> dict[str, str]:
@@ -27,8 +45,12 @@ def vendor_base_urls() -> dict[str, str]:
 
 
 def market_providers() -> list[Provider]:
-    """The configured vendors, in settings.MARKET_DATA_PROVIDERS order, that have a key, on
-    the process's one outbound session (HTTP_TIMEOUT, retries that honour Retry-After)."""
+    """The configured vendors, in settings.MARKET_DATA_PROVIDERS order, that have a key,
+    each drawing on its shared budget (markets.budget), on `market_session()`."""
     return build_providers(
-        settings.MARKET_DATA_PROVIDERS, vendor_keys(), shared_session(), vendor_base_urls()
+        settings.MARKET_DATA_PROVIDERS,
+        vendor_keys(),
+        market_session(),
+        vendor_base_urls(),
+        budgets=True,
     )

@@ -10,7 +10,9 @@ from django.views.decorators.http import require_GET
 
 from markets import quotes, selectors
 from markets.models import Ticker
+from markets.queries import StockListQuery
 from qunex import dashboard
+from qunex.params import query_form
 
 STOCKS_PER_PAGE = 50  # also the feed's symbol limit: a page polls in one request
 
@@ -85,15 +87,22 @@ def dashboard_view(request: HttpRequest) -> HttpResponse:
     return render(request, "markets/dashboard.html", context)
 
 
+def balanced_paginator(items, most: int) -> Paginator:
+    """Pages of at most `most` rows, as even as they can be: 51 rows are 26 + 25, not
+    50 + 1; 100 are 50 + 50. One count query, as a plain Paginator."""
+    count = len(items) if isinstance(items, list | tuple) else items.count()
+    pages = max(1, -(-count // most))
+    paginator = Paginator(items, max(1, -(-count // pages)))
+    paginator.count = count  # cached_property: the count is not asked for again
+    return paginator
+
+
 @require_GET
-def stock_list_view(request: HttpRequest) -> HttpResponse:
-    search = request.GET.get("q", "").strip()[:60]
-    sector = request.GET.get("sector", "").strip()
-    sort = request.GET.get("sort", "symbol")
-    if sort.removeprefix("-") not in selectors.TICKER_SORTS:
-        sort = "symbol"
+@query_form(StockListQuery)
+def stock_list_view(request: HttpRequest, query: dict) -> HttpResponse:
+    search, sector, sort = query["q"], query["sector"], query["sort"]
     tickers = selectors.ticker_list(search=search, sector=sector, sort=sort)
-    page = Paginator(tickers, STOCKS_PER_PAGE).get_page(request.GET.get("page"))
+    page = balanced_paginator(tickers, STOCKS_PER_PAGE).get_page(query["page"])
     context = {
         "page": page,
         "tickers": page.object_list,
@@ -135,7 +144,7 @@ def stock_detail_view(request: HttpRequest, symbol: str) -> HttpResponse:
         "panels": panels,
         "slots": [s for s in STOCK_SLOTS if s[0] not in registered],
         "feed": _feed_context(),
-        "ranges": ["1M", "6M", "1Y", "5Y", "Max"],
+        "ranges": ["1M", "3M", "6M", "YTD", "1Y", "5Y", "Max"],
     }
     return render(request, "markets/stock_detail.html", context)
 

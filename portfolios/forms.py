@@ -33,6 +33,7 @@ def apply_errors(form: forms.Form, error: ValidationError) -> None:
 class SymbolField(forms.CharField):
     def __init__(self, **kwargs):
         kwargs.setdefault("max_length", 12)
+        kwargs.setdefault("label", "Ticker")  # the word every form and filter on the site uses
         kwargs.setdefault("widget", forms.TextInput(attrs=SYMBOL_ATTRS))
         super().__init__(**kwargs)
 

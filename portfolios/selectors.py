@@ -100,6 +100,7 @@ class PortfolioSummary:
     dividends: Decimal = ZERO
     interest: Decimal = ZERO
     fees: Decimal = ZERO
+    fee_charges: Decimal = ZERO
     net_flows: Decimal = ZERO
     total_gain: Decimal = ZERO
     day_change: Decimal = ZERO
@@ -118,6 +119,12 @@ class PortfolioSummary:
     @property
     def income(self) -> Decimal:
         return self.dividends + self.interest
+
+    @property
+    def income_net(self) -> Decimal:
+        """Dividends + interest - fee charges: with unrealized and realized P&L, the parts
+        that add up to the total gain."""
+        return self.income - self.fee_charges
 
     @property
     def prices(self) -> dict[str, Decimal]:
@@ -224,6 +231,7 @@ def summarize(
     summary.dividends = ledger.dividends
     summary.interest = ledger.interest
     summary.fees = ledger.fees_total
+    summary.fee_charges = ledger.fee_charges
     summary.net_flows = ledger.net_external_flows
     summary.total_gain = ledger.total_gain(prices_by_symbol)
     total = summary.total_value

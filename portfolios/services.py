@@ -106,6 +106,11 @@ def _clean_name(name: str) -> str:
     return text
 
 
+def _taken(field: str, message: str) -> ValidationError:
+    """A unique conflict (code "unique": the API answers 409, a page names the field)."""
+    return ValidationError({field: ValidationError(message, code="unique")})
+
+
 # --- portfolios ------------------------------------------------------------------------------
 
 
@@ -115,7 +120,7 @@ def portfolio_create(
 ) -> Portfolio:
     name = _clean_name(name)
     if Portfolio.objects.filter(owner=owner, name=name).exists():
-        raise ValidationError({"name": f"You already have a portfolio named {name!r}."})
+        raise _taken("name", f"You already have a portfolio named {name!r}.")
     portfolio = Portfolio(
         owner=owner, name=name, benchmark=_benchmark(benchmark), track_cash=track_cash
     )
@@ -123,7 +128,7 @@ def portfolio_create(
         with transaction.atomic():
             portfolio.save()
     except IntegrityError:
-        raise ValidationError({"name": f"You already have a portfolio named {name!r}."}) from None
+        raise _taken("name", f"You already have a portfolio named {name!r}.") from None
     return portfolio
 
 
@@ -143,7 +148,7 @@ def portfolio_update(
             .exclude(pk=locked.pk)
             .exists()
         ):
-            raise ValidationError({"name": f"You already have a portfolio named {name!r}."})
+            raise _taken("name", f"You already have a portfolio named {name!r}.")
         locked.name = name
     if benchmark is not _UNSET:
         locked.benchmark = _benchmark(benchmark)
@@ -291,7 +296,7 @@ def transactions_import(*, portfolio: Portfolio, rows: Sequence[Any]) -> list[Tr
 def watchlist_create(*, owner, name: str) -> Watchlist:
     name = _clean_name(name)
     if Watchlist.objects.filter(owner=owner, name=name).exists():
-        raise ValidationError({"name": f"You already have a watchlist named {name!r}."})
+        raise _taken("name", f"You already have a watchlist named {name!r}.")
     return Watchlist.objects.create(owner=owner, name=name)
 
 
@@ -303,7 +308,7 @@ def watchlist_update(*, watchlist: Watchlist, name: str) -> Watchlist:
         .exclude(pk=watchlist.pk)
         .exists()
     ):
-        raise ValidationError({"name": f"You already have a watchlist named {name!r}."})
+        raise _taken("name", f"You already have a watchlist named {name!r}.")
     watchlist.name = name
     watchlist.save(update_fields=["name"])
     return watchlist
@@ -337,7 +342,7 @@ def watchlist_item_add(
 ) -> WatchlistItem:
     ticker = ticker_resolve(symbol)
     if WatchlistItem.objects.filter(watchlist=watchlist, ticker=ticker).exists():
-        raise ValidationError({"symbol": f"{ticker.symbol} is already on {watchlist.name}."})
+        raise _taken("symbol", f"{ticker.symbol} is already on {watchlist.name}.")
     above, below = _targets(target_above, target_below)
     return WatchlistItem.objects.create(
         watchlist=watchlist,

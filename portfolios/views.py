@@ -6,7 +6,7 @@ Every object is looked up with `owner=request.user`, so another user's id is a 4
 from __future__ import annotations
 
 import uuid
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -19,7 +19,6 @@ from django.views.decorators.http import require_POST
 
 from markets import quotes
 from portfolios import csv_io, selectors, services
-from portfolios.api.serializers import PerformanceQuerySerializer
 from portfolios.forms import (
     AlertForm,
     ImportForm,
@@ -30,8 +29,14 @@ from portfolios.forms import (
     WatchlistItemForm,
     apply_errors,
 )
-from portfolios.ledger import TxnType
 from portfolios.models import Portfolio, PriceAlert, Transaction, Watchlist, WatchlistItem
+from portfolios.queries import (
+    AlertPrefillQuery,
+    PerformanceWindowQuery,
+    RealizedQuery,
+    TransactionNewQuery,
+)
+from qunex.params import IdListParam, query_form
 from qunex.text import strip_control
 
 FEED_URL = reverse_lazy("market-data")
@@ -147,11 +152,11 @@ def _range_links(performance: selectors.Performance) -> list[dict]:
 
 
 @login_required
-def portfolio_detail(request: HttpRequest, pk: int) -> HttpResponse:
+@query_form(PerformanceWindowQuery, announce=False)  # the page names window errors itself
+def portfolio_detail(request: HttpRequest, pk: int, query: dict) -> HttpResponse:
     """Holdings and performance; `?start=&end=` (ISO dates) choose the performance window."""
     portfolio = _portfolio(request, pk)
-    query = PerformanceQuerySerializer(data=request.GET.dict())
-    window = query.validated_data if query.is_valid() else {}
+    window = {} if query.problems else {k: query[k] for k in ("start", "end") if query[k]}
     summary = selectors.portfolio_summary(portfolio=portfolio)
     performance = selectors.portfolio_performance(
         portfolio=portfolio, ledger=summary.ledger, **window
@@ -160,7 +165,7 @@ def portfolio_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "portfolio": portfolio,
         "summary": summary,
         "performance": performance,
-        "window_errors": {k: " ".join(map(str, v)) for k, v in query.errors.items()},
+        "window_errors": query.problems,
         "window_start": strip_control(request.GET.get("start", "")),
         "window_end": strip_control(request.GET.get("end", "")),
         "ranges": _range_links(performance),
@@ -171,16 +176,17 @@ def portfolio_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "feed": _feed(),
         "chart": performance.chart_data(),
     }
-    status = 400 if query.errors else 200
+    status = 400 if query.problems else 200
     return render(request, "portfolios/portfolio_detail.html", context, status=status)
 
 
 @login_required
-def realized_gains(request: HttpRequest, pk: int) -> HttpResponse:
+@query_form(RealizedQuery)
+def realized_gains(request: HttpRequest, pk: int, query: dict) -> HttpResponse:
     portfolio = _portfolio(request, pk)
     summary = selectors.portfolio_summary(portfolio=portfolio)
     years = selectors.realized_by_year(summary.ledger)
-    year = request.GET.get("year", "")
+    year = str(query["year"] or "")
     shown = [y for y in years if not year or str(y.year) == year]
     return render(
         request,
@@ -229,15 +235,12 @@ def _service_args(data: dict) -> dict:
 
 
 @login_required
-def transaction_create(request: HttpRequest, pk: int) -> HttpResponse:
+@query_form(TransactionNewQuery)
+def transaction_create(request: HttpRequest, pk: int, query: dict) -> HttpResponse:
     portfolio = _portfolio(request, pk)
-    kind = request.GET.get("type", "buy")
-    initial = {
-        "trade_date": timezone.localdate(),
-        "type": kind if kind in TxnType._value2member_map_ else "buy",
-    }
-    if symbol := request.GET.get("symbol"):
-        initial["symbol"] = symbol.upper()[:12]
+    initial = {"trade_date": timezone.localdate(), "type": query["type"]}
+    if symbol := query["symbol"]:
+        initial["symbol"] = symbol.upper()
     form = TransactionForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
@@ -541,23 +544,18 @@ def watchlist_item_remove(request: HttpRequest, pk: int, iid: int) -> HttpRespon
 # --- alerts and notifications ----------------------------------------------------------------
 
 
-def _alert_initial(request: HttpRequest) -> dict:
+def _alert_initial(query: dict) -> dict:
     """Pre-fill from a watchlist row's link: `?symbol=&direction=&threshold=` (junk ignored)."""
-    initial = {"symbol": strip_control(request.GET.get("symbol", "")).upper()[:12]}
-    direction = request.GET.get("direction", "above")
-    initial["direction"] = direction if direction in PriceAlert.Direction.values else "above"
-    try:
-        threshold = Decimal(request.GET.get("threshold", ""))
-    except (InvalidOperation, ValueError):
-        threshold = None
-    if threshold is not None and threshold.is_finite() and threshold > 0:
-        initial["threshold"] = threshold
+    initial = {"symbol": query["symbol"].upper(), "direction": query["direction"]}
+    if query["threshold"] is not None and query["threshold"] > 0:
+        initial["threshold"] = query["threshold"]
     return initial
 
 
 @login_required
-def alert_list(request: HttpRequest) -> HttpResponse:
-    form = AlertForm(request.POST or None, initial=_alert_initial(request))
+@query_form(AlertPrefillQuery)
+def alert_list(request: HttpRequest, query: dict) -> HttpResponse:
+    form = AlertForm(request.POST or None, initial=_alert_initial(query))
     status = 200
     if request.method == "POST":
         if form.is_valid():
@@ -610,8 +608,8 @@ def notification_list(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def notifications_read(request: HttpRequest) -> HttpResponse:
-    ids = request.POST.getlist("id")
+    ids = request.POST.getlist("id")  # "²" passes isdigit() and fails int(): IdListParam
     services.notifications_mark_read(
-        user=request.user, ids=[int(i) for i in ids if i.isdigit()] if ids else None
+        user=request.user, ids=IdListParam().clean(ids) if ids else None
     )
     return redirect("portfolios:notification_list")

@@ -5,7 +5,8 @@ reads as "unknown"), `?asset_type=` means "no filter", `?page=` means page 1. Th
 (checked by schemathesis) promises a boolean, one of the choices, a page number, so:
 
 - `StrictFilterSet`: an empty value, or a boolean that is not true/false/1/0, is refused;
-- `StrictPageNumberPagination`: `page` must be a whole number >= 1 (or "last").
+- `StrictPageNumberPagination`: `page` must be a whole number from 1 to PAGE_MAX (or "last"),
+  `page_size` (where allowed) 1 to the view's maximum.
 """
 
 from __future__ import annotations
@@ -17,8 +18,10 @@ from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import PageNumberPagination
 
+from qunex.params import PAGE_MAX
+
 BOOLEAN_VALUES = {"true", "false", "1", "0"}
-PAGE_RE = re.compile(r"^[1-9][0-9]{0,8}$")
+PAGE_RE = re.compile(r"^[1-9][0-9]{0,8}$")  # ASCII digits only: "²" is not a page
 
 
 class StrictFilterSet(django_filters.FilterSet):
@@ -35,21 +38,42 @@ class StrictFilterSet(django_filters.FilterSet):
                     message = f"{value[:20]!r} is not a boolean: use true or false."
                 else:
                     continue
-                if name in self.form.fields:
-                    self.form.add_error(name, message)
+                if name in self.form.fields:  # django-filter %-formats it: escape the value
+                    self.form.add_error(name, message.replace("%", "%%"))
                 valid = False
                 break
         return valid
 
 
 class StrictPageNumberPagination(PageNumberPagination):
+    """The one API pagination: `page` is a whole number from 1 to PAGE_MAX (or "last") and
+    `page_size`, where a view allows it, 1 to `max_page_size`; the schema states both
+    bounds. Anything else is a 400 naming the parameter; a page past the last is DRF's 404."""
+
     def paginate_queryset(self, queryset, request, view=None):
-        for value in request.query_params.getlist(self.page_query_param):
-            if value not in self.last_page_strings and not PAGE_RE.match(value):
-                raise ValidationError(
-                    {self.page_query_param: [f"{value[:20]!r} is not a page number (1, 2, ...)."]}
-                )
+        page = request.query_params.get(self.page_query_param)
+        if page is not None and page not in self.last_page_strings:
+            self._check(self.page_query_param, page, PAGE_MAX)
+        if self.page_size_query_param:
+            size = request.query_params.get(self.page_size_query_param)
+            if size is not None:
+                self._check(self.page_size_query_param, size, self.max_page_size)
         return super().paginate_queryset(queryset, request, view)
+
+    @staticmethod
+    def _check(name: str, raw: str, most: int) -> None:
+        if not PAGE_RE.match(raw) or int(raw) > most:
+            raise ValidationError({name: [f"{raw[:20]!r} is not a whole number from 1 to {most}."]})
+
+    def get_schema_operation_parameters(self, view):
+        parameters = super().get_schema_operation_parameters(view)
+        bounds = {self.page_query_param: PAGE_MAX, self.page_size_query_param: self.max_page_size}
+        for parameter in parameters:
+            most = bounds.get(parameter["name"])
+            if most:
+                parameter["schema"] = {"type": "integer", "minimum": 1, "maximum": most}
+                parameter["description"] += f" (1 to {most})."
+        return parameters
 
 
 class StrictQuerySerializer(serializers.Serializer):

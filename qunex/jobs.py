@@ -24,6 +24,7 @@ from django.utils import timezone
 from tqdm import tqdm
 
 from qunex.models import JobRun
+from qunex.redaction import redact
 
 T = TypeVar("T")
 
@@ -53,7 +54,7 @@ class Job:
 
     def log(self, message: str, *, level: int = 2) -> None:
         if self.verbosity >= level:
-            self.command.stdout.write(message)
+            self.command.stdout.write(redact(message))
 
 
 class JobCommand(BaseCommand):
@@ -101,13 +102,15 @@ class JobCommand(BaseCommand):
             run.status = JobRun.Status.SUCCEEDED
         counts = ", ".join(f"{k} {v}" for k, v in sorted(job.counts.items())) or "nothing to do"
         seconds = (run.finished_at - run.started_at).total_seconds()
-        run.summary = f"{name}: {run.status} in {seconds:.1f}s: {counts}" + (
-            f"; {note}" if note else ""
+        run.summary = redact(
+            f"{name}: {run.status} in {seconds:.1f}s: {counts}" + (f"; {note}" if note else "")
         )
-        run.error = error
+        run.error = error = redact(error)
         run.save()
         if error:
-            raise CommandError(f"{run.summary}\n{error.splitlines()[-1] if error else ''}")
+            # A JobFailed/CommandError message is already the summary's note: say it once.
+            detail = "" if note == error else f"\n{error.splitlines()[-1]}"
+            raise CommandError(f"{run.summary}{detail}")
         self.stdout.write(run.summary)
 
 

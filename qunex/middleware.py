@@ -5,6 +5,13 @@ database): a query string or path holding NUL or another control character is an
 naming the parameter. PostgreSQL refuses NUL in text, so such a value would otherwise be a
 500 from the first search or filter it reaches; no search needs a control character.
 
+`QueryStringGuardMiddleware` (first of the guards): a request line longer than
+settings.REQUEST_LINE_LIMIT is answered 414, and under /api/ a query parameter given more than
+once is answered 400 naming it (every documented parameter takes one value: a repeat is
+refused, not silently narrowed to its last value). Both are stated in the schema
+(qunex/schema.py). gunicorn refuses a line over its own `limit_request_line` with a plain-text
+414 before Django sees it, so gunicorn.conf.py sets that above REQUEST_LINE_LIMIT.
+
 `DatabaseUnavailableMiddleware` + `qunex.views.server_error` (handler500): when the database
 cannot be reached or a statement hits its timeout (settings: DB_CONNECT_TIMEOUT,
 DB_STATEMENT_TIMEOUT_MS) the answer is a 503 with Retry-After: a short page for browsers,
@@ -18,11 +25,13 @@ import re
 from collections.abc import Callable
 from urllib.parse import parse_qsl
 
+from django.conf import settings
 from django.db import DatabaseError, InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
 
 from qunex.context_processors import NAV
+from qunex.params import API_REPEATABLE
 
 logger = logging.getLogger(__name__)
 
@@ -74,6 +83,46 @@ class ControlCharacterGuardMiddleware:
             {"message": problem, "path": CONTROL.sub("", request.path) or "/"},
             status=400,
         )
+
+
+def request_line_length(request: HttpRequest) -> int:
+    """Bytes of the HTTP request line: `GET /path?query HTTP/1.1` (gunicorn gives the raw
+    target as RAW_URI; elsewhere it is rebuilt, percent-encoded, from the path and query)."""
+    target = request.META.get("RAW_URI") or request.get_full_path()
+    return len(request.method or "GET") + 1 + len(target) + len(" HTTP/1.1")
+
+
+def api_query_problem(request: HttpRequest) -> tuple[str, str] | None:
+    """(parameter, message) for the first empty or repeated API query parameter."""
+    raw = request.META.get("QUERY_STRING", "")
+    if not raw:
+        return None
+    seen: set[str] = set()
+    for name, value in parse_qsl(raw, keep_blank_values=True, errors="replace"):
+        if value == "":
+            return name, "Give a value, or leave the parameter out."
+        if name in seen and name not in API_REPEATABLE:
+            return name, "Give this parameter once; it takes one value."
+        seen.add(name)
+    return None
+
+
+class QueryStringGuardMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        limit = settings.REQUEST_LINE_LIMIT
+        if request_line_length(request) > limit:
+            message = f"The address is longer than {limit} characters; shorten the query."
+            if _wants_json(request):
+                return JsonResponse({"detail": message}, status=414)
+            return _page("qunex/bad_request.html", {"message": message, "path": "/"}, status=414)
+        if request.path.startswith("/api/"):
+            problem = api_query_problem(request)
+            if problem is not None:
+                return JsonResponse({problem[0][:40]: [problem[1]]}, status=400)
+        return self.get_response(request)
 
 
 def database_unavailable_response(request: HttpRequest, exc: BaseException) -> HttpResponse:

@@ -8,7 +8,11 @@ tests/core/test_api_contract.py) says it:
    gets `pattern: ^[^\\x00-\\x1f\\x7f]*$`;
 2. every operation with parameters documents a 400 (its own when the view declares one,
    else the guard's `{"<parameter>": ["message"]}` shape);
-3. every paginated list documents DRF's 404 for a page beyond the last, every operation on
+3. `QueryStringGuardMiddleware` refuses, on every operation, an empty query value and a
+   parameter given twice (400), and a request line over settings.REQUEST_LINE_LIMIT (414):
+   every string query parameter gets `minLength: 1`, every date one its range
+   (qunex.params.DATE_MIN..DATE_MAX) in words, every operation the 414;
+4. every paginated list documents DRF's 404 for a page beyond the last, every operation on
    an object (a path parameter) its 404 (unknown, or another user's: never told apart),
    and every operation with a body DRF's 400 for an unreadable or invalid body, unless
    the view documents its own.
@@ -18,10 +22,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
+
+from qunex import params
+
 NO_CONTROL_CHARACTERS = r"^[^\x00-\x1f\x7f]*$"
 PARAMETER_ERROR = {
-    "description": "A parameter is invalid (e.g. holds a control character such as NUL); "
-    "the body names it.",
+    "description": "A parameter is invalid (e.g. holds a control character such as NUL, is "
+    "empty, or is given more than once); the body names it.",
     "content": {
         "application/json": {
             "schema": {
@@ -31,6 +39,20 @@ PARAMETER_ERROR = {
         }
     },
 }
+
+
+REQUEST_LINE_TOO_LONG = {
+    "description": "The request line (method, address and query) is longer than "
+    f"{settings.REQUEST_LINE_LIMIT} bytes. (A line over 8190 bytes is refused by the web "
+    "server itself, with a plain-text 414.)",
+    "content": {
+        "application/json": {
+            "schema": {"type": "object", "properties": {"detail": {"type": "string"}}}
+        }
+    },
+}
+DATE_RANGE = f" From {params.DATE_MIN} to {params.DATE_MAX}."
+EMPTY_OR_REPEATED = " An empty query parameter, or one given more than once, is refused too."
 
 
 PAGE_NOT_FOUND = {
@@ -82,9 +104,21 @@ def guard_parameters(result: dict[str, Any], generator: Any, request: Any, publi
                     and not {"enum", "format", "pattern"} & schema.keys()
                 ):
                     schema["pattern"] = NO_CONTROL_CHARACTERS
+                if parameter.get("in") == "query" and schema.get("type") == "string":
+                    schema.setdefault("minLength", 1)  # an empty value is a 400
+                    if schema.get("format") == "date" and DATE_RANGE not in parameter.get(
+                        "description", ""
+                    ):
+                        parameter["description"] = parameter.get("description", "") + DATE_RANGE
             if parameters:
                 operation.setdefault("responses", {}).setdefault("400", PARAMETER_ERROR)
             responses = operation.setdefault("responses", {})
+            responses.setdefault("414", REQUEST_LINE_TOO_LONG)
+            if any(p.get("in") == "query" for p in parameters):
+                refused = dict(responses["400"])  # a copy: components may be shared
+                if EMPTY_OR_REPEATED not in refused.get("description", ""):
+                    refused["description"] = refused.get("description", "") + EMPTY_OR_REPEATED
+                responses["400"] = refused
             if any(p.get("in") == "query" and p.get("name") == "page" for p in parameters):
                 responses.setdefault("404", PAGE_NOT_FOUND)
             if any(p.get("in") == "path" for p in parameters):

@@ -100,6 +100,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "qunex.middleware.QueryStringGuardMiddleware",
     "qunex.middleware.ControlCharacterGuardMiddleware",
     "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -169,6 +170,9 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     _db_options.setdefault("init_command", "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL")
     _db_options.setdefault("timeout", 20)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# A request line (method, address, query) longer than this is a 414 from Django (JSON on /api/);
+# gunicorn's own limit (gunicorn.conf.py limit_request_line, 8190) stays above it.
+REQUEST_LINE_LIMIT = env_int("REQUEST_LINE_LIMIT", 8000)
 
 REDIS_URL = env_str("REDIS_URL")
 if REDIS_URL:
@@ -208,6 +212,9 @@ ACCOUNT_LOGIN_METHODS = {"email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
 ACCOUNT_EMAIL_VERIFICATION = "mandatory"
 ACCOUNT_UNIQUE_EMAIL = True
+# Confirming the email in the browser that signed up signs the user in and goes on to where
+# they were going; a link opened elsewhere leads to the login page.
+ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[Qunex] "
 ACCOUNT_EMAIL_NOTIFICATIONS = True  # tell users when their password, email or 2FA changes
@@ -251,6 +258,7 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+WHITENOISE_ROOT = BASE_DIR / "static" / "root"  # served at the site's root: /favicon.ico
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -323,9 +331,21 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Qunex API",
-    "DESCRIPTION": "Market data, portfolios, watchlists and backtests for Qunex integrators. "
+    "DESCRIPTION": "The data behind [Qunex](/), for integrators, in eleven areas:\n\n"
+    "- **Markets**: tickers, latest quotes and the market-data feed the pages poll\n"
+    "- **Portfolios** and their **transactions**: holdings, P&L and performance\n"
+    "- **Watchlists** and their items\n"
+    "- **Alerts**: price alerts that fire once\n"
+    "- **Notifications**: what fired, read and unread\n"
+    "- **Backtests**: queue a strategy or a parameter sweep, read its result\n"
+    "- **News**: articles with their sentiment analysis\n"
+    "- **Insider trades**: SEC Form 4 filings\n"
+    "- **Economic calendar**: scheduled releases and their figures\n"
+    "- **AI scores** and the **AI models** behind them\n"
+    "- **Account**: who you are signed in as (`/api/me/`)\n\n"
     "Authenticate with a session or with `Authorization: Token <key>` "
-    "(create a token on your account page).",
+    "(create a token on [your account page](/accounts/profile/)). "
+    "[Back to Qunex](/)",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SWAGGER_UI_DIST": "SIDECAR",
@@ -355,10 +375,31 @@ HTTP_DEADLINE = env_int("HTTP_DEADLINE", 30)
 POLYGON_BASE_URL = env_str("POLYGON_BASE_URL", "https://api.polygon.io")
 FINNHUB_BASE_URL = env_str("FINNHUB_BASE_URL", "https://finnhub.io/api/v1")
 ALPHA_VANTAGE_BASE_URL = env_str("ALPHA_VANTAGE_BASE_URL", "https://www.alphavantage.co/query")
+# One rate budget per vendor and key (markets.budget), shared by every job and the web feed
+# through the cache: calls per minute and per day, 0 = no limit. Free-tier defaults.
+POLYGON_CALLS_PER_MINUTE = env_int("POLYGON_CALLS_PER_MINUTE", 5)
+POLYGON_CALLS_PER_DAY = env_int("POLYGON_CALLS_PER_DAY", 0)
+FINNHUB_CALLS_PER_MINUTE = env_int("FINNHUB_CALLS_PER_MINUTE", 60)
+FINNHUB_CALLS_PER_DAY = env_int("FINNHUB_CALLS_PER_DAY", 0)
+ALPHA_VANTAGE_CALLS_PER_MINUTE = env_int("ALPHA_VANTAGE_CALLS_PER_MINUTE", 5)
+ALPHA_VANTAGE_CALLS_PER_DAY = env_int("ALPHA_VANTAGE_CALLS_PER_DAY", 25)
 # refresh_market_data exits non-zero (the workflow turns red) when a vendor was rate-limited
 # out of the run, or when more than this share of tickers failed with every vendor.
 REFRESH_FAIL_ON_RATE_LIMIT = env_bool("REFRESH_FAIL_ON_RATE_LIMIT", True)
 REFRESH_MAX_FAILED_PERCENT = env_int("REFRESH_MAX_FAILED_PERCENT", 10)
+# A market-data run waits for its vendors' budgets up to this many seconds, then defers the
+# rest to the next run (backfills are paced across runs; a page never waits).
+REFRESH_TIME_BUDGET_SECONDS = env_int("REFRESH_TIME_BUDGET_SECONDS", 240)
+# Of which the quote step (market hours only) waits at most this long for quote calls.
+REFRESH_QUOTE_SECONDS = env_int("REFRESH_QUOTE_SECONDS", 30)
+# Sessions the grouped daily call (one call = the whole market's bars) fills in per run.
+REFRESH_GROUPED_SESSIONS = env_int("REFRESH_GROUPED_SESSIONS", 30)
+# A ticker no vendor has bars for is skipped this many days before it is asked again.
+REFRESH_UNAVAILABLE_RETRY_DAYS = env_int("REFRESH_UNAVAILABLE_RETRY_DAYS", 30)
+# Unadjusted bars (Alpha Vantage) are converted only with splits synced this recently.
+REFRESH_SPLITS_MAX_AGE_DAYS = env_int("REFRESH_SPLITS_MAX_AGE_DAYS", 7)
+# sync_tickers' first bulk run fetches the market's dividends this many days back.
+SYNC_DIVIDENDS_LOOKBACK_DAYS = env_int("SYNC_DIVIDENDS_LOOKBACK_DAYS", 365)
 
 # --- Insights: news and its AI analysis (issue 9) -------------------------------------------
 # Claude analysis of news (insights/news/analysis). Prices are USD per million tokens of the
@@ -466,7 +507,18 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # Every configured key and password is masked before a record is written (qunex.redaction).
+    "filters": {"redact": {"()": "qunex.redaction.RedactingFilter"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact"]}
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    # "django" is named so that Django's own console handler (DEBUG only, no timestamp) is
+    # dropped: its records reach the root handler once ("django.server" keeps its own).
+    # urllib3 logs each retry of a failed request; the adapter reports the failure once.
+    "loggers": {
+        "django": {"level": "INFO"},
+        "django.db.backends": {"level": "WARNING"},
+        "urllib3": {"level": "ERROR"},
+    },
 }

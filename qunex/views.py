@@ -74,6 +74,22 @@ def server_error(request, *args, **kwargs):
     return defaults.server_error(request, *args, **kwargs)
 
 
+# The API's eleven areas (the same list as SPECTACULAR_SETTINGS["DESCRIPTION"]).
+API_SECTIONS = {
+    "markets": "tickers",
+    "portfolios": "portfolios",
+    "watchlists": "watchlists",
+    "alerts": "alerts",
+    "notifications": "notifications",
+    "backtests": "backtests",
+    "news": "news",
+    "insider_trades": "insider-trades",
+    "economic_calendar": "economic-events",
+    "ai_scores": "ai-scores",
+    "account": "me",
+}
+
+
 @extend_schema(exclude=True)
 @api_view(["GET"])
 @permission_classes([AllowAny])
@@ -90,10 +106,9 @@ def api_root(request: Request) -> Response:
             "authentication": "Session, or the header `Authorization: Token <key>`; "
             "create a token at " + link("accounts:profile"),
             "sections": {
-                "markets": request.build_absolute_uri("/api/tickers/"),
-                "portfolios": request.build_absolute_uri("/api/portfolios/"),
-                "watchlists": request.build_absolute_uri("/api/watchlists/"),
-                "backtests": request.build_absolute_uri("/api/backtests/"),
+                name: request.build_absolute_uri(f"/api/{path}/")
+                for name, path in API_SECTIONS.items()
             },
+            "site": request.build_absolute_uri("/"),
         }
     )

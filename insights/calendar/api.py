@@ -10,6 +10,7 @@ from rest_framework.exceptions import ValidationError
 
 from insights.calendar import selectors
 from insights.calendar.models import EconomicEvent
+from qunex import params
 from qunex.filters import StrictQuerySerializer
 
 
@@ -19,8 +20,8 @@ class EventQuerySerializer(StrictQuerySerializer):
         choices=["low", "medium", "high"], required=False, help_text="Minimum importance."
     )
     range = serializers.ChoiceField(choices=sorted(selectors.RANGES), required=False)
-    date_from = serializers.DateField(required=False, help_text="First day (UTC), inclusive.")
-    date_to = serializers.DateField(required=False, help_text="Last day (UTC), inclusive.")
+    date_from = params.ApiDate(help_text="First day (UTC), inclusive.")
+    date_to = params.ApiDate(help_text="Last day (UTC), inclusive.")
 
     def validate(self, attrs):
         attrs = super().validate(attrs)

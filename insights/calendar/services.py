@@ -30,6 +30,7 @@ SOURCES: dict[str, type[CalendarSource]] = {
     "finnhub": FinnhubEconomicSource,
 }
 UPDATABLE = [f.name for f in fields(EventRecord) if f.name not in {"source", "source_key"}]
+DEMO_SOURCE = "demo"  # seed_demo's events (insights/calendar/demo.py)
 
 
 @dataclass
@@ -40,6 +41,7 @@ class SourceOutcome:
     unchanged: int = 0
     skipped: list[str] = field(default_factory=list)
     error: str = ""
+    demo_released: int = 0
 
 
 @dataclass
@@ -122,8 +124,10 @@ def calendar_refresh(
         try:
             fetched = source.fetch(start, end)
         except CalendarError as exc:
-            outcome.error = str(exc)
-            log(f"{source.name}: failed: {exc}")
+            # Adapters name themselves in their messages ("bls: ConnectionError …"): the
+            # report names the source once.
+            outcome.error = str(exc).removeprefix(f"{source.name}: ")
+            log(f"{source.name}: failed: {outcome.error}")
             continue
         outcome.skipped = fetched.skipped
         for reason in fetched.skipped:
@@ -132,4 +136,13 @@ def calendar_refresh(
             outcome.created = len(fetched.records)
             continue
         outcome.created, outcome.updated, outcome.unchanged = events_upsert(records=fetched.records)
+        if any(r.actual is not None for r in fetched.records):
+            outcome.demo_released = events_demo_release()
     return report
+
+
+def events_demo_release() -> int:
+    """Delete seed_demo's events once a real source with actual figures (Finnhub) stored
+    events, as real prices replace demo prices. Returns how many were deleted."""
+    deleted, _ = EconomicEvent.objects.filter(source=DEMO_SOURCE).delete()
+    return deleted

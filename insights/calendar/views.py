@@ -13,12 +13,13 @@ from django.views.decorators.http import require_GET
 
 from insights.calendar import selectors
 from insights.calendar.models import EconomicEvent
+from qunex import params
 
 EVENTS_PER_PAGE = 100
 
 
-class CalendarFilterForm(forms.Form):
-    range = forms.ChoiceField(choices=list(selectors.RANGES.items()), required=False)
+class CalendarFilterForm(params.QueryForm):
+    range = params.ChoiceParam(choices=list(selectors.RANGES.items()))
     country = forms.RegexField(regex=r"^[A-Za-z]{2}$", required=False, max_length=2)
     importance = forms.TypedChoiceField(
         choices=[("", "Any importance")]
@@ -27,12 +28,13 @@ class CalendarFilterForm(forms.Form):
         empty_value=None,
         required=False,
     )
+    page = params.PageParam(initial=1)
 
 
 @require_GET
-def calendar_view(request: HttpRequest) -> HttpResponse:
-    form = CalendarFilterForm(request.GET or None)
-    values = form.cleaned_data if form.is_valid() else {}
+@params.query_form(CalendarFilterForm, announce=False)  # the page lists form.errors itself
+def calendar_view(request: HttpRequest, query: dict) -> HttpResponse:
+    form, values = query.form, query
     range_name = values.get("range") or "upcoming"
     country = (values.get("country") or "").upper()
     window = selectors.range_window(range_name)
@@ -41,7 +43,7 @@ def calendar_view(request: HttpRequest) -> HttpResponse:
         countries=[country] if country else None,
         min_importance=values.get("importance"),
     )
-    page = Paginator(events, EVENTS_PER_PAGE).get_page(request.GET.get("page"))
+    page = Paginator(events, EVENTS_PER_PAGE).get_page(values["page"])
     context = {
         "form": form,
         "range_name": range_name,
@@ -55,7 +57,7 @@ def calendar_view(request: HttpRequest) -> HttpResponse:
         "days": by_local_day(page.object_list),
         "filtered": bool(country or values.get("importance")),
     }
-    status = 400 if form.is_bound and not form.is_valid() else 200
+    status = 400 if query.problems else 200
     return render(request, "insights/calendar/calendar.html", context, status=status)
 
 

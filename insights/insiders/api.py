@@ -14,6 +14,7 @@ from rest_framework.views import APIView
 from insights.insiders import selectors
 from insights.insiders.models import TRANSACTION_CODES, InsiderTransaction
 from portfolios.selectors import watchlist_symbols_for
+from qunex import params
 from qunex.filters import StrictQuerySerializer
 
 
@@ -21,14 +22,12 @@ class TradeQuerySerializer(StrictQuerySerializer):
     ticker = serializers.RegexField(r"^[A-Za-z0-9.\-]{1,12}$", required=False)
     code = serializers.ChoiceField(choices=sorted(TRANSACTION_CODES), required=False)
     role = serializers.ChoiceField(choices=sorted(selectors.ROLES), required=False)
-    min_value = serializers.DecimalField(
-        max_digits=16, decimal_places=2, min_value=0, required=False
-    )
+    min_value = params.ApiDecimal(min_value=0)
     buys_only = serializers.BooleanField(required=False, default=False)
     watchlists = serializers.BooleanField(
         required=False, default=False, help_text="Only stocks on your watchlists."
     )
-    since = serializers.DateField(required=False, help_text="Trades on or after this date.")
+    since = params.ApiDate(help_text="Trades on or after this date.")
 
 
 class FilingSerializer(serializers.Serializer):

@@ -52,11 +52,11 @@ class InsiderFiling(models.Model):
     )
     insider_cik = models.CharField(max_length=10, db_index=True)
     insider_name = models.CharField(max_length=300)
-    is_director = models.BooleanField(default=False)
-    is_officer = models.BooleanField(default=False)
+    is_director = models.BooleanField("director", default=False)
+    is_officer = models.BooleanField("officer", default=False)
     officer_title = models.CharField(max_length=200, blank=True)
-    is_ten_percent_owner = models.BooleanField(default=False)
-    is_other = models.BooleanField(default=False)
+    is_ten_percent_owner = models.BooleanField("10% owner", default=False)
+    is_other = models.BooleanField("other role", default=False)
     other_text = models.CharField(max_length=200, blank=True)
     rule_10b5_1 = models.BooleanField(
         null=True,

@@ -74,6 +74,7 @@ class Cluster:
     insiders: list[str] = field(default_factory=list)
     total_value: Decimal = Decimal("0")
     trades: int = 0
+    demo: bool = False  # made of seed_demo's filings
 
 
 def cluster_buys(
@@ -93,6 +94,7 @@ def cluster_buys(
             "filing__insider_cik",
             "filing__insider_name",
             "value",
+            "filing__source",
         )
         .order_by("filing__issuer_symbol", "trade_date")
     )
@@ -102,7 +104,7 @@ def cluster_buys(
     clusters: list[Cluster] = []
     for symbol, buys in by_symbol.items():
         current: Cluster | None = None
-        for i, (_, name, day, _, _, _) in enumerate(buys):
+        for i, (_, name, day, _, _, _, _) in enumerate(buys):
             window = [b for b in buys[: i + 1] if (day - b[2]).days < days]
             insiders = {b[3] for b in window}
             if len(insiders) < min_insiders or day < since:
@@ -119,6 +121,7 @@ def cluster_buys(
             current.insiders = sorted({b[4] for b in members})
             current.total_value = sum((b[5] or Decimal("0") for b in members), Decimal("0"))
             current.trades = len(members)
+            current.demo = any(b[6] == "demo" for b in members)
     return sorted(clusters, key=lambda c: c.last_day, reverse=True)
 
 

@@ -16,27 +16,29 @@ from django.views.decorators.http import require_GET
 from insights.insiders import selectors
 from insights.insiders.models import TRANSACTION_CODES
 from portfolios.selectors import watchlist_symbols_for
+from qunex import params
 
 TRADES_PER_PAGE = 50
 CLUSTER_LOOKBACK_DAYS = 90
 
 
-class TradeFilterForm(forms.Form):
+class TradeFilterForm(params.QueryForm):
     ticker = forms.RegexField(regex=r"^[A-Za-z0-9.\-]{1,12}$", required=False, max_length=12)
     code = forms.ChoiceField(
         choices=[("", "Any code")] + [(c, f"{c} · {m}") for c, m in TRANSACTION_CODES.items()],
         required=False,
     )
     role = forms.ChoiceField(choices=[("", "Any role"), *selectors.ROLES.items()], required=False)
-    min_value = forms.DecimalField(min_value=0, max_digits=16, decimal_places=2, required=False)
-    buys_only = forms.BooleanField(required=False)
-    watchlists = forms.BooleanField(required=False)
+    min_value = params.DecimalParam(min_value=0)
+    buys_only = params.BooleanParam()
+    watchlists = params.BooleanParam()
+    page = params.PageParam(initial=1)
 
 
 @require_GET
-def trades_view(request: HttpRequest) -> HttpResponse:
-    form = TradeFilterForm(request.GET or None)
-    values = form.cleaned_data if form.is_valid() else {}
+@params.query_form(TradeFilterForm, announce=False)  # the page lists form.errors itself
+def trades_view(request: HttpRequest, query: dict) -> HttpResponse:
+    form, values = query.form, query
     symbols: list[str] | None = None
     if values.get("ticker"):
         symbols = [values["ticker"].upper()]
@@ -50,7 +52,7 @@ def trades_view(request: HttpRequest) -> HttpResponse:
         min_value=values.get("min_value"),
         buys_only=bool(values.get("buys_only")),
     )
-    page = Paginator(trades, TRADES_PER_PAGE).get_page(request.GET.get("page"))
+    page = Paginator(trades, TRADES_PER_PAGE).get_page(values["page"])
     today = timezone.now().date()
     context = {
         "form": form,
@@ -67,7 +69,7 @@ def trades_view(request: HttpRequest) -> HttpResponse:
             for k in ("ticker", "code", "role", "min_value", "buys_only", "watchlists")
         ),
     }
-    status = 400 if form.is_bound and not form.is_valid() else 200
+    status = 400 if query.problems else 200
     return render(request, "insights/insiders/trades.html", context, status=status)
 
 

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from django.core.paginator import InvalidPage
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import generics
-from rest_framework.exceptions import NotFound, ValidationError
-from rest_framework.pagination import PageNumberPagination
+from rest_framework.exceptions import ValidationError
 
 from insights.news import selectors
 from insights.news.serializers import ArticleSerializer
+from qunex.filters import StrictPageNumberPagination
 
 BAD_REQUEST = OpenApiResponse(description="A filter or page value is invalid; the body names it.")
 FILTER_PARAMS = [
@@ -50,43 +49,10 @@ FILTER_PARAMS = [
 ]
 
 
-class NewsPagination(PageNumberPagination):
+class NewsPagination(StrictPageNumberPagination):
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 200
-
-    def get_schema_operation_parameters(self, view):
-        return [
-            {
-                "name": "page",
-                "required": False,
-                "in": "query",
-                "description": "Page number (from 1).",
-                "schema": {"type": "integer", "minimum": 1},
-            },
-            {
-                "name": "page_size",
-                "required": False,
-                "in": "query",
-                "description": f"Articles per page (1 to {self.max_page_size}).",
-                "schema": {"type": "integer", "minimum": 1, "maximum": self.max_page_size},
-            },
-        ]
-
-    def paginate_queryset(self, queryset, request, view=None):
-        for name in ("page", "page_size"):
-            raw = request.query_params.get(name)
-            if raw is not None and (not raw.isdigit() or int(raw) < 1):
-                raise ValidationError({name: ["Must be a positive whole number."]})
-        size = request.query_params.get("page_size")
-        if size is not None and int(size) > self.max_page_size:
-            raise ValidationError({"page_size": [f"At most {self.max_page_size}."]})
-        try:
-            return super().paginate_queryset(queryset, request, view)
-        except NotFound:
-            raise
-        except InvalidPage as exc:  # pragma: no cover - DRF turns it into NotFound
-            raise NotFound(str(exc)) from None
 
 
 def _filters(request):

@@ -123,6 +123,8 @@ class ArticleAnalysis(models.Model):
     analysed_at = models.DateTimeField(db_index=True)
 
     class Meta:
+        verbose_name = "article analysis"
+        verbose_name_plural = "article analyses"
         indexes = [models.Index(fields=["kind", "status"])]
 
     def __str__(self) -> str:

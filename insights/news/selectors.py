@@ -82,92 +82,27 @@ class NewsFilters:
         )
 
 
-def _clean(value: str | None, limit: int = 40) -> str:
-    value = (value or "").strip()
-    if any(ord(c) < 32 or ord(c) == 0x7F for c in value):
-        raise ValueError("contains control characters")
-    if len(value) > limit:
-        raise ValueError("is too long")
-    return value
-
-
 def parse_filters(params, *, user=None, strict: bool = False) -> NewsFilters:
-    """Read filters from a query dict; a bad value is dropped and named in `errors`. The page's
-    form sends empty fields for "any"; with `strict` (the API) an empty value is an error."""
+    """Read filters from a query dict through `NewsQuery` (bounded fields, qunex.params); a
+    bad or repeated value is dropped and named in `errors`. The page's form sends empty
+    fields for "any"; with `strict` (the API) an empty value is an error."""
+    from insights.news.forms import NewsQuery
+
+    form = NewsQuery(params)
+    values = form.values()
+    signed_in = user is not None and user.is_authenticated
+    personal = {"watchlist", "holdings"}
     f = NewsFilters()
-
-    def take(name: str, parse) -> None:
-        raw = params.get(name)
-        if raw is None:
-            return
-        if raw == "":
-            if strict:
-                f.errors[name] = f"{name}: must not be empty"
-            return
-        try:
-            parse(_clean(raw))
-        except (ValueError, TypeError) as exc:
-            f.errors[name] = f"{name}: {exc}" if str(exc) else f"{name}: invalid value"
-
-    def ticker(v: str) -> None:
-        if not all(c.isalnum() or c in ".-" for c in v) or len(v) > 12:
-            raise ValueError("is not a ticker symbol")
-        f.ticker = v.upper()
-
-    def sentiment(v: str) -> None:
-        if v not in {c[0] for c in SENTIMENT_CHOICES}:
-            raise ValueError(f"must be one of {', '.join(c[0] for c in SENTIMENT_CHOICES)}")
-        f.sentiment = v
-
-    def bound(attr: str):
-        def parse(v: str) -> None:
-            number = float(v)
-            if not -1 <= number <= 1:
-                raise ValueError("must be between -1 and 1")
-            setattr(f, attr, number)
-
-        return parse
-
-    def impact(v: str) -> None:
-        if v not in {"1", "2", "3", "4", "5"}:
-            raise ValueError("must be 1 to 5")
-        f.impact = int(v)
-
-    def source(v: str) -> None:
-        if not all(c.isalnum() or c in ":-_." for c in v):
-            raise ValueError("is not a source name")
-        f.source = v
-
-    def day(attr: str):
-        def parse(v: str) -> None:
-            try:
-                setattr(f, attr, date.fromisoformat(v))
-            except ValueError:
-                raise ValueError("is not a date (YYYY-MM-DD)") from None
-
-        return parse
-
-    def watchlist(v: str) -> None:
-        if v != "all" and not v.isdigit():
-            raise ValueError("must be 'all' or a watchlist id")
-        f.watchlist = v
-
-    def holdings(v: str) -> None:
-        if v not in {"1", "true", "on", "0", "false", "off"}:
-            raise ValueError("must be true or false")
-        f.holdings = v in {"1", "true", "on"}
-
-    take("ticker", ticker)
-    take("sentiment", sentiment)
-    take("sentiment_min", bound("sentiment_min"))
-    take("sentiment_max", bound("sentiment_max"))
-    take("impact", impact)
-    take("source", source)
-    take("since", day("since"))
-    take("until", day("until"))
-    if user is not None and user.is_authenticated:
-        take("watchlist", watchlist)
-        take("holdings", holdings)
+    for name, message in form.problems.items():
+        if signed_in or name not in personal:
+            f.errors[name] = f"{name}: {message}"
+    for name in form.fields:
+        if name in f.errors or (name in personal and not signed_in):
+            continue
+        if strict and "" in (params.getlist(name) if hasattr(params, "getlist") else []):
+            f.errors[name] = f"{name}: must not be empty"
+        elif values[name] is not None:
+            setattr(f, name, values[name].upper() if name == "ticker" else values[name])
     return f
 
 

@@ -7,18 +7,20 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from insights.news import selectors
+from insights.news.forms import NewsPageQuery
+from qunex.params import query_form
 
 EMPTY_HELP = "python manage.py refresh_news"
 
 
 @require_GET
-def news_list_view(request: HttpRequest) -> HttpResponse:
+@query_form(NewsPageQuery, announce=False)  # the page lists `filters.errors` itself
+def news_list_view(request: HttpRequest, query: dict) -> HttpResponse:
     user = request.user
     filters = selectors.parse_filters(request.GET, user=user)
-    page_number = request.GET.get("page", "1")
-    if not page_number.isdigit():
-        page_number = "1"
-    page, rows = selectors.story_page(filters, user=user, page=page_number)
+    if "page" in query.problems:
+        filters.errors["page"] = f"page: {query.problems['page']}"
+    page, rows = selectors.story_page(filters, user=user, page=query["page"])
     watchlists = []
     if user.is_authenticated:
         from portfolios.selectors import watchlists_for

@@ -11,11 +11,12 @@ from rest_framework.exceptions import NotFound
 from insights.scores import selectors
 from insights.scores.models import AIScore, ModelVersion
 from markets.models import Ticker
+from qunex import params
 from qunex.filters import StrictQuerySerializer
 
 
 class ScoreQuerySerializer(StrictQuerySerializer):
-    min_score = serializers.IntegerField(required=False, min_value=1, max_value=10)
+    min_score = params.ApiInteger(min_value=1, max_value=10)
     ordering = serializers.ChoiceField(
         required=False, choices=sorted(selectors.ORDERS), default="-score"
     )

@@ -44,7 +44,9 @@ class ModelVersion(models.Model):
     promoted = models.BooleanField(default=False, db_index=True)
     promoted_at = models.DateTimeField(null=True, blank=True)
     is_demo = models.BooleanField(
-        default=False, help_text="Trained on the synthetic demo prices: labelled demo everywhere."
+        "demo",
+        default=False,
+        help_text="Trained on the synthetic demo prices: labelled demo everywhere.",
     )
     note = models.CharField(max_length=300, blank=True)
 
@@ -91,12 +93,14 @@ class AIScore(models.Model):
         default=list, help_text="Every feature's push, largest first; they add up to the gap."
     )
     model_version = models.ForeignKey(ModelVersion, on_delete=models.PROTECT, related_name="scores")
-    is_demo = models.BooleanField(default=False)
+    is_demo = models.BooleanField("demo", default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = AIScoreQuerySet.as_manager()
 
     class Meta:
+        verbose_name = "AI score"
+        verbose_name_plural = "AI scores"
         ordering = ["-date", "-score", "ticker_id"]
         constraints = [
             models.UniqueConstraint(fields=["ticker", "date"], name="aiscore_unique_ticker_date"),

@@ -3,6 +3,7 @@ panels other pages embed (stock card, dashboard). Thin: parse, select, render.""
 
 from __future__ import annotations
 
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.http import Http404, HttpRequest, HttpResponse
@@ -12,38 +13,19 @@ from django.views.decorators.http import require_GET
 from insights.scores import selectors
 from insights.scores.features import DESCRIPTIONS
 from insights.scores.models import ModelVersion
-
-ORDER_CHOICES = [
-    ("-score", "Highest score"),
-    ("score", "Lowest score"),
-    ("symbol", "Symbol"),
-    ("-predicted", "Highest forecast"),
-]
-
-
-def _clean_text(value: str, limit: int = 80) -> str:
-    return (value or "").strip()[:limit]
-
-
-def _min_score(raw: str) -> tuple[int | None, str]:
-    raw = _clean_text(raw, 4)
-    if not raw:
-        return None, ""
-    if raw.isdigit() and 1 <= int(raw) <= 10:
-        return int(raw), ""
-    return None, "Minimum score must be a whole number from 1 to 10."
+from insights.scores.queries import ORDER_CHOICES, ScoresQuery
+from qunex.params import query_form
+from qunex.templatetags import numbers
 
 
 @require_GET
-def scores_view(request: HttpRequest) -> HttpResponse:
+@query_form(ScoresQuery, announce=False)  # the page shows `error` itself
+def scores_view(request: HttpRequest, query: dict) -> HttpResponse:
     """Ranked latest scores. Queries (constant in the number of tickers): the scores with
     ticker and model joined, the sectors, the promoted model, and for a signed-in user the
     watchlist symbols and the holdings' transactions (+ session/user lookups)."""
-    sector = _clean_text(request.GET.get("sector", ""))
-    min_score, error = _min_score(request.GET.get("min_score", ""))
-    order = request.GET.get("order", "-score")
-    if order not in dict(ORDER_CHOICES):
-        order = "-score"
+    sector, min_score, order = query["sector"], query["min_score"], query["order"]
+    error = " ".join(query.problems.values())
     rows = list(selectors.latest_scores(sector=sector, min_score=min_score, order=order))
     marks = selectors.user_marks(request.user)
     items = [
@@ -89,22 +71,28 @@ def model_card_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _metric_rows(version: ModelVersion) -> list[dict[str, Any]]:
+    """The walk-forward metrics, model against baseline, through the site's number rule:
+    rank IC at 4 decimals everywhere on the card, percents at 2, counts as integers."""
     names = [
-        ("rank_ic_mean", "Rank IC (mean)", "{:.4f}"),
-        ("rank_ic_tstat", "Rank IC t-stat", "{:.2f}"),
-        ("hit_rate", "Hit rate", "{:.1%}"),
-        ("decile_spread", "Top minus bottom decile (20 sessions)", "{:+.2%}"),
-        ("test_days", "Test days", "{}"),
-        ("independent_days", "Non-overlapping days (t-stat)", "{}"),
+        ("rank_ic_mean", "Rank IC (mean)", lambda v: numbers.number(v, 4)),
+        ("rank_ic_tstat", "Rank IC t-stat", lambda v: numbers.number(v, 2)),
+        ("hit_rate", "Hit rate", lambda v: numbers.plain_pct(v * 100, 1)),
+        (
+            "decile_spread",
+            "Top minus bottom decile (20 sessions)",
+            lambda v: numbers.frac_pct(v, 2),
+        ),
+        ("test_days", "Test days", lambda v: f"{int(v):,}"),
+        ("independent_days", "Non-overlapping days (t-stat)", lambda v: f"{int(v):,}"),
     ]
     m, b = version.metrics or {}, version.baseline_metrics or {}
 
-    def fmt(value, pattern):
-        return "—" if value is None else pattern.format(value)
+    def fmt(value, format_value):
+        return "—" if value is None else format_value(value)
 
     return [
-        {"label": label, "model": fmt(m.get(k), p), "baseline": fmt(b.get(k), p)}
-        for k, label, p in names
+        {"label": label, "model": fmt(m.get(k), f), "baseline": fmt(b.get(k), f)}
+        for k, label, f in names
     ]
 
 
@@ -148,9 +136,33 @@ def stock_panel_context(request: HttpRequest, ticker) -> dict[str, Any]:
     return {
         "ticker": ticker,
         "latest": latest,
-        "contributions": (latest.contributions or [])[:6] if latest else [],
+        **top_contributions((latest.contributions or []) if latest else []),
         "chart": selectors.history_chart(history),
         "history_count": len(history),
+    }
+
+
+def top_contributions(items: list[dict[str, Any]], shown: int = 6) -> dict[str, Any]:
+    """The `shown` largest contributions, the rest as one "other features" line, and the gap
+    they explain (the sum of all), so the listed figures visibly add up to it:
+
+    1. every figure is shown in points rounded to 2 decimals (half away from zero);
+    2. "other features" is the rounded gap minus the rounded listed figures, so rounding
+       never leaves the list 0.01 short of the total it claims.
+    """
+
+    def points(value: Any) -> Decimal:
+        return (Decimal(str(value)) * 100).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+    listed = items[:shown]
+    rest = items[shown:]
+    gap = sum((Decimal(str(c["contribution"])) for c in items), Decimal(0))
+    other = points(gap) - sum((points(c["contribution"]) for c in listed), Decimal(0))
+    return {
+        "contributions": listed,
+        "other_count": len(rest),
+        "other_contribution": other / 100 if rest else None,
+        "contribution_gap": gap if items else None,
     }
 
 

@@ -14,9 +14,9 @@ from typing import Any
 from django import template
 from django.urls import reverse
 from django.utils.html import format_html
-from django.utils.safestring import SafeString
 
 from insights.scores.selectors import scores_by_symbol
+from qunex.templatetags import numbers
 
 register = template.Library()
 
@@ -61,15 +61,12 @@ def ai_score_badge(context: template.Context, rows: Any, symbol: str, path: str 
 
 
 @register.filter
-def signed_points(value: float | None) -> SafeString | str:
-    """A fraction as signed percentage points, e.g. 0.0123 -> "+1.23"."""
-    if value is None:
-        return "—"
-    return f"{value * 100:+.2f}"
+def signed_points(value: float | None) -> str:
+    """A fraction as signed percentage points, e.g. 0.0123 -> "+1.23" (the site's rule)."""
+    return numbers.points(value)
 
 
 @register.filter
 def pct1(value: float | None) -> str:
-    if value is None:
-        return "—"
-    return f"{value * 100:+.1f}%"
+    """A fraction as a signed percent with one decimal: -0.0123 -> "-1.2%" (U+2212)."""
+    return numbers.frac_pct(value, 1)

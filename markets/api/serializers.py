@@ -5,6 +5,7 @@ from __future__ import annotations
 from rest_framework import serializers
 
 from markets.models import DailyBar, Quote, Ticker
+from qunex import params
 
 
 class QuoteSerializer(serializers.ModelSerializer):
@@ -57,12 +58,8 @@ class BarSerializer(serializers.ModelSerializer):
 class BarRangeSerializer(serializers.Serializer):
     """Query parameters of the bars endpoint."""
 
-    start = serializers.DateField(
-        required=False, help_text="First day to include (YYYY-MM-DD). Default: the first bar."
-    )
-    end = serializers.DateField(
-        required=False, help_text="Last day to include (YYYY-MM-DD). Default: the latest bar."
-    )
+    start = params.ApiDate(help_text="First day to include (YYYY-MM-DD). Default: the first bar.")
+    end = params.ApiDate(help_text="Last day to include (YYYY-MM-DD). Default: the latest bar.")
 
     def validate(self, attrs):
         start, end = attrs.get("start"), attrs.get("end")

@@ -21,7 +21,9 @@ from markets.providers.alphavantage import AlphaVantageProvider
 from markets.providers.base import (
     BadResponse,
     Bar,
+    BudgetSpent,
     Dividend,
+    NotEntitled,
     NotFound,
     Provider,
     ProviderError,
@@ -39,10 +41,12 @@ __all__ = [
     "AlphaVantageProvider",
     "BadResponse",
     "Bar",
+    "BudgetSpent",
     "Dividend",
     "FailoverProvider",
     "Fetched",
     "FinnhubProvider",
+    "NotEntitled",
     "NotFound",
     "PolygonProvider",
     "Provider",
@@ -68,10 +72,15 @@ def build_providers(
     keys: Mapping[str, str],
     session: requests.Session,
     base_urls: Mapping[str, str] | None = None,
+    *,
+    budgets: bool = False,
 ) -> list[Provider]:
     """Adapters in `order`, skipping vendors without a key, each at its `base_urls` entry
     when one is given (settings: POLYGON_BASE_URL, ...). An unknown name is a typo in
-    settings and raises ValueError."""
+    settings and raises ValueError. `budgets`: every call of each adapter draws on the
+    vendor's shared budget (markets.budget.budget_for(vendor, key=...))."""
+    from markets.budget import budget_for
+
     base_urls = base_urls or {}
     providers: list[Provider] = []
     for raw in order:
@@ -79,7 +88,10 @@ def build_providers(
         if name not in PROVIDERS:
             raise ValueError(f"unknown market-data provider {raw!r}; known: {sorted(PROVIDERS)}")
         if keys.get(name) and all(p.name != name for p in providers):
-            providers.append(PROVIDERS[name](keys[name], session, base_url=base_urls.get(name)))
+            budget = budget_for(name, key=keys[name]) if budgets else None
+            providers.append(
+                PROVIDERS[name](keys[name], session, base_url=base_urls.get(name), budget=budget)
+            )
     return providers
 
 
@@ -107,7 +119,8 @@ class Fetched(Generic[T]):
 class FailoverProvider:
     """Asks the providers in order, per symbol:
 
-    1. a vendor that raises NotImplementedError is skipped for the method;
+    1. a vendor that raises NotImplementedError, or NotEntitled (its plan lacks the
+       capability), is skipped for the method;
     2. a vendor that raises ProviderError: the next vendor is asked for that symbol;
     3. a vendor that raises RateLimited is not asked again during this call;
     4. daily_bars only: an empty list is a miss too (the caller asks for ranges that hold
@@ -146,7 +159,7 @@ class FailoverProvider:
                     self._batch_quotes(provider, pending, fetched, attempts)
                 else:
                     self._single_quotes(provider, pending, fetched, attempts)
-            except NotImplementedError:
+            except (NotImplementedError, NotEntitled):
                 continue
             except ProviderError as exc:
                 for symbol in pending:
@@ -211,7 +224,7 @@ class FailoverProvider:
                     continue
                 try:
                     value = call(provider, symbol)
-                except NotImplementedError:
+                except (NotImplementedError, NotEntitled):
                     skip[provider.name] = None
                     continue
                 except RateLimited as exc:

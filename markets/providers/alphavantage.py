@@ -25,6 +25,7 @@ from markets.providers.base import (
     TickerInfo,
     normalize_exchange,
     ny_session_close,
+    ny_session_open,
     require_decimal,
     to_decimal,
     to_int,
@@ -70,7 +71,15 @@ class AlphaVantageProvider(Provider):
         )
         if not isinstance(payload, dict):
             raise BadResponse("expected a JSON object", vendor=self.name, symbol=symbol)
-        check_body(payload, symbol)
+        try:
+            check_body(payload, symbol)
+        except RateLimited as exc:
+            if self.budget is not None:  # tell every process: per day, or for a minute
+                if "per day" in exc.message.lower() or "daily" in exc.message.lower():
+                    self.budget.exhaust_day()
+                else:
+                    self.budget.note_retry_after(60)
+            raise
         return payload
 
 
@@ -124,17 +133,20 @@ def parse_daily(payload: dict[str, Any], symbol: str) -> list[Bar]:
 
 
 def parse_global_quote(payload: dict[str, Any], symbol: str) -> QuoteRecord:
-    """No timestamp, only "latest trading day": as_of is that day's 16:00 New York close, or
-    now if that is earlier (the session is still going)."""
+    """No timestamp, only "latest trading day": as_of is that day's 16:00 New York close, or,
+    while that session is still going, its 09:30 open (the price is from some time that
+    day: never stamped "now", so a quote is never shown fresher than it can be)."""
     row = payload["Global Quote"]
     day = date.fromisoformat(row["07. latest trading day"])
+    close = ny_session_close(day)
+    now = datetime.now(UTC)
     return QuoteRecord(
         symbol=row.get("01. symbol") or symbol,
         price=require_decimal(row["05. price"]),
         change=to_decimal(row.get("09. change")),
         change_pct=to_decimal(row.get("10. change percent")),
         volume=to_int(row.get("06. volume")),
-        as_of=min(ny_session_close(day), datetime.now(UTC)),
+        as_of=close if close <= now else ny_session_open(day),
         source=NAME,
     )
 

@@ -12,10 +12,15 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 from zoneinfo import ZoneInfo
 
 import requests
+
+from qunex.redaction import redact
+
+if TYPE_CHECKING:
+    from markets.budget import VendorBudget
 
 NEW_YORK = ZoneInfo("America/New_York")
 
@@ -63,6 +68,7 @@ class TickerInfo:
     currency: str
     country: str
     source: str
+    asset_type: str = ""  # "stock", "etf", "index" (Ticker.asset_type); "" when unknown
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +104,7 @@ class ProviderError(Exception):
     def __init__(
         self, message: str, *, permanent: bool, vendor: str, symbol: str | None = None
     ) -> None:
+        message = redact(message)  # vendor text can quote our key (Alpha Vantage's does)
         super().__init__(message)
         self.message = message
         self.permanent = permanent
@@ -120,6 +127,20 @@ class RateLimited(ProviderError):
     ) -> None:
         super().__init__(message, permanent=False, vendor=vendor, symbol=symbol)
         self.retry_after = retry_after
+
+
+class BudgetSpent(RateLimited):
+    """No call was made: the shared vendor budget (markets.budget) had none left within the
+    run's time budget. Nothing was wrong with the vendor or the symbol."""
+
+
+class NotEntitled(ProviderError):
+    """The key's plan does not include this capability (HTTP 403, e.g. Polygon snapshots on
+    the free tier). Remembered for a day; the failover skips the vendor for it silently."""
+
+    def __init__(self, message: str, *, vendor: str, capability: str, symbol: str | None = None):
+        super().__init__(message, permanent=True, vendor=vendor, symbol=symbol)
+        self.capability = capability
 
 
 class NotFound(ProviderError):
@@ -183,6 +204,11 @@ def ny_session_close(day: date) -> datetime:
     return datetime(day.year, day.month, day.day, 16, tzinfo=NEW_YORK).astimezone(UTC)
 
 
+def ny_session_open(day: date) -> datetime:
+    """09:30 New York on `day`, in UTC."""
+    return datetime(day.year, day.month, day.day, 9, 30, tzinfo=NEW_YORK).astimezone(UTC)
+
+
 _EXCHANGES = {
     "XNAS": "NASDAQ",
     "XNGS": "NASDAQ",
@@ -230,10 +256,16 @@ class Provider:
     batch_quotes: ClassVar[bool] = False  # True: quotes() asks for many symbols in one call
 
     def __init__(
-        self, api_key: str, session: requests.Session, *, base_url: str | None = None
+        self,
+        api_key: str,
+        session: requests.Session,
+        *,
+        base_url: str | None = None,
+        budget: VendorBudget | None = None,
     ) -> None:
         self.api_key = api_key
         self.session = session
+        self.budget = budget  # None: unmetered (tests); markets.vendors passes the shared one
         if base_url:
             self.base_url = base_url.rstrip("/")
 
@@ -276,13 +308,21 @@ class Provider:
         params: dict[str, Any] | None = None,
         headers: dict[str, str] | None = None,
         symbol: str | None = None,
+        capability: str | None = None,
     ) -> Any:
         """GET through the shared session and decode JSON, turning every failure into a
-        ProviderError. Errors never quote the URL: Alpha Vantage keeps the key in it."""
+        ProviderError. Errors never quote the URL: Alpha Vantage keeps the key in it.
+
+        With a budget: 1. a `capability` the key was refused within the day raises
+        NotEntitled without a call; 2. one call is taken from the budget, waiting up to the
+        run's deadline (markets.budget.run_deadline), else BudgetSpent; 3. a 429 blocks the
+        vendor for its Retry-After (60 s without one), a 403 on a `capability` marks it
+        unentitled for a day."""
+        self._take_call(symbol, capability)
         try:
             response = self.session.get(url, params=params, headers=headers)
         except requests.HTTPError as exc:
-            raise self.http_error(exc.response, symbol) from None
+            raise self._noted(self.http_error(exc.response, symbol), capability) from None
         except requests.Timeout:
             raise ProviderError(
                 "timed out", permanent=False, vendor=self.name, symbol=symbol
@@ -295,7 +335,7 @@ class Provider:
                 symbol=symbol,
             ) from None
         if not response.ok:  # a session without the raise_for_status hook
-            raise self.http_error(response, symbol)
+            raise self._noted(self.http_error(response, symbol), capability)
         try:
             return response.json(parse_float=Decimal)
         except ValueError:
@@ -305,6 +345,36 @@ class Provider:
                 vendor=self.name,
                 symbol=symbol,
             ) from None
+
+    def _take_call(self, symbol: str | None, capability: str | None) -> None:
+        if self.budget is None:
+            return
+        if capability and not self.budget.is_entitled(capability):
+            raise NotEntitled(
+                f"this key's plan has no {capability} (refused earlier today)",
+                vendor=self.name,
+                capability=capability,
+                symbol=symbol,
+            )
+        if not self.budget.acquire():
+            left = self.budget.remaining()
+            why = "day's calls spent" if left["day"] == 0 else "no call free within the run's time"
+            raise BudgetSpent(
+                f"budget: {why}", vendor=self.name, symbol=symbol, retry_after=left["blocked_for"]
+            )
+
+    def _noted(self, error: ProviderError, capability: str | None) -> ProviderError:
+        """Tell the budget what the vendor said (429, or a 403 on a capability)."""
+        if isinstance(error, RateLimited):
+            if self.budget is not None:
+                self.budget.note_retry_after(error.retry_after or 60)
+        elif capability and "HTTP 403" in error.message:
+            if self.budget is not None:
+                self.budget.mark_unentitled(capability)
+            return NotEntitled(
+                error.message, vendor=self.name, capability=capability, symbol=error.symbol
+            )
+        return error
 
     def http_error(self, response: requests.Response | None, symbol: str | None) -> ProviderError:
         status = response.status_code if response is not None else 0

@@ -7,8 +7,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from datetime import date
+from decimal import Decimal
 from typing import Any, ClassVar
 from urllib.parse import quote as urlquote
+from urllib.parse import urlsplit
 
 from markets.providers.base import (
     NEW_YORK,
@@ -70,7 +72,9 @@ class PolygonProvider(Provider):
         for i in range(0, len(asked), self.SNAPSHOT_CHUNK):
             chunk = asked[i : i + self.SNAPSHOT_CHUNK]
             payload = self._get(
-                "/v2/snapshot/locale/us/markets/stocks/tickers", {"tickers": ",".join(chunk)}
+                "/v2/snapshot/locale/us/markets/stocks/tickers",
+                {"tickers": ",".join(chunk)},
+                capability="snapshot",  # not on the free tier: a 403 is remembered for a day
             )
             with self.parsing(None):
                 items = list(payload.get("tickers") or [])
@@ -84,6 +88,47 @@ class PolygonProvider(Provider):
                     original = wanted[record.symbol.upper()]
                     found[original] = replace(record, symbol=original)
         return found
+
+    def grouped_daily(self, day: date) -> list[Bar]:
+        """Every US stock's bar for one session in one call, split-adjusted like daily_bars
+        (adjusted=true), so it continues stored history. Empty on a day without a session."""
+        payload = self._get(
+            f"/v2/aggs/grouped/locale/us/market/stocks/{day:%Y-%m-%d}", {"adjusted": "true"}
+        )
+        with self.parsing(None):
+            return parse_grouped(payload, day)
+
+    def reference_page(
+        self,
+        what: str,
+        *,
+        cursor: str | None = None,
+        since: date | None = None,
+        until: date | None = None,
+    ) -> tuple[list[Any], str | None]:
+        """One page (1000 rows) of a market-wide reference list and the cursor of the next
+        page (None on the last), so a caller can stop and resume between pages:
+
+        - "tickers": the active US stock listing (ticker, name, type, exchange) as
+          TickerInfo; ~12 pages hold every US listing;
+        - "splits": Split records executed in [since, until], all tickers;
+        - "dividends": Dividend records going ex in [since, until], all tickers.
+        """
+        path, field_name, parse = REFERENCE[what]
+        if cursor:
+            params: dict[str, Any] = {"cursor": cursor}
+        elif what == "tickers":
+            params = {"market": "stocks", "active": "true", "limit": 1000, "sort": "ticker"}
+        else:
+            params = {"limit": 1000}
+            if since:
+                params[f"{field_name}.gte"] = f"{since:%Y-%m-%d}"
+            if until:
+                params[f"{field_name}.lte"] = f"{until:%Y-%m-%d}"
+        payload = self._get(path, params)
+        with self.parsing(None):
+            records = parse(payload)
+        return records, next_cursor(payload.get("next_url"))
 
     def ticker_details(self, symbol: str) -> TickerInfo:
         payload = self._get(f"/v3/reference/tickers/{_path(symbol)}", None, symbol)
@@ -107,13 +152,21 @@ class PolygonProvider(Provider):
 
     # -- transport --
 
-    def _get(self, path_or_url: str, params: dict[str, Any] | None, symbol: str | None = None):
+    def _get(
+        self,
+        path_or_url: str,
+        params: dict[str, Any] | None,
+        symbol: str | None = None,
+        *,
+        capability: str | None = None,
+    ):
         url = path_or_url if path_or_url.startswith("http") else self.base_url + path_or_url
         payload = self.get_json(
             url,
             params=params,
             headers={"Authorization": f"Bearer {self.api_key}"},
             symbol=symbol,
+            capability=capability,
         )
         if not isinstance(payload, dict):
             raise BadResponse("expected a JSON object", vendor=self.name, symbol=symbol)
@@ -127,22 +180,65 @@ class PolygonProvider(Provider):
             )
         return payload
 
-    def _pages(self, path: str, params: dict[str, Any], symbol: str) -> Iterator[dict[str, Any]]:
-        """The first page, then every `next_url` (same host only: it gets our key)."""
+    def _pages(
+        self, path: str, params: dict[str, Any], symbol: str | None
+    ) -> Iterator[dict[str, Any]]:
+        """The first page, then every `next_url`. Our key goes only to base_url: a next_url
+        on base_url's host or on one of Polygon's own hosts (it now answers as
+        api.massive.com) is asked of base_url with the same path and query; any other host
+        is refused."""
         payload = self._get(path, params, symbol)
         yield payload
         for _ in range(self.MAX_PAGES - 1):
             next_url = payload.get("next_url")
             if not next_url:
                 return
-            if not next_url.startswith(self.base_url + "/"):
-                raise BadResponse("next_url points off-host", vendor=self.name, symbol=symbol)
-            payload = self._get(next_url, None, symbol)
+            payload = self._get(self._same_host(next_url, symbol), None, symbol)
             yield payload
+
+    def _same_host(self, next_url: Any, symbol: str | None) -> str:
+        parts = urlsplit(str(next_url))
+        ours = urlsplit(self.base_url)
+        if (parts.scheme != "https" and parts.netloc != ours.netloc) or (
+            parts.netloc != ours.netloc and parts.netloc not in VENDOR_HOSTS
+        ):
+            raise BadResponse("next_url points off-host", vendor=self.name, symbol=symbol)
+        base_path = ours.path.rstrip("/")
+        path = parts.path if parts.path.startswith(base_path + "/") else base_path + parts.path
+        return f"{ours.scheme}://{ours.netloc}{path}" + (f"?{parts.query}" if parts.query else "")
+
+
+VENDOR_HOSTS = frozenset({"api.polygon.io", "api.massive.com"})
 
 
 def _path(symbol: str) -> str:
     return urlquote(symbol, safe="")
+
+
+def next_cursor(next_url: Any) -> str | None:
+    """The `cursor` query parameter of a `next_url`, or None."""
+    if not isinstance(next_url, str) or not next_url:
+        return None
+    from urllib.parse import parse_qs
+
+    values = parse_qs(urlsplit(next_url).query).get("cursor")
+    return values[0] if values else None
+
+
+# Polygon's ticker `type` -> Ticker.asset_type; types not listed (warrants, rights, units,
+# preferred, bonds, ...) are not tracked.
+ASSET_TYPES = {
+    "CS": "stock",
+    "ADRC": "stock",
+    "OS": "stock",
+    "GDR": "stock",
+    "ETF": "etf",
+    "ETN": "etf",
+    "ETV": "etf",
+    "ETS": "etf",
+    "FUND": "etf",
+    "INDEX": "index",
+}
 
 
 # --- parsers (pure: payload in, records out) ---------------------------------------------------
@@ -167,6 +263,59 @@ def parse_aggs(payload: dict[str, Any], symbol: str) -> list[Bar]:
             )
         )
     return bars
+
+
+def _parse_reference_tickers(payload: dict[str, Any]) -> list[TickerInfo]:
+    return [parse_reference_ticker(row) for row in payload.get("results") or []]
+
+
+REFERENCE: dict[str, tuple[str, str, Any]] = {
+    "tickers": ("/v3/reference/tickers", "", _parse_reference_tickers),
+    "splits": ("/v3/reference/splits", "execution_date", lambda p: parse_splits(p, None)),
+    "dividends": (
+        "/v3/reference/dividends",
+        "ex_dividend_date",
+        lambda p: parse_dividends(p, None),
+    ),
+}
+
+
+def parse_grouped(payload: dict[str, Any], day: date) -> list[Bar]:
+    """Grouped daily: one row per ticker (`T`) for the session asked for. The date is the
+    one asked (the endpoint answers for that session only)."""
+    adjusted = payload.get("adjusted", True)
+    bars = []
+    for row in payload.get("results") or []:
+        close = require_decimal(row["c"])
+        bars.append(
+            Bar(
+                symbol=str(row["T"]),
+                date=day,
+                open=require_decimal(row["o"]),
+                high=require_decimal(row["h"]),
+                low=require_decimal(row["l"]),
+                close=close,
+                adj_close=close if adjusted else None,
+                volume=int(Decimal(str(row.get("v") or 0))),
+                source=NAME,
+            )
+        )
+    return bars
+
+
+def parse_reference_ticker(row: dict[str, Any]) -> TickerInfo:
+    return TickerInfo(
+        symbol=row["ticker"],
+        name=row.get("name") or "",
+        exchange=normalize_exchange(row.get("primary_exchange")),
+        sector="",
+        industry="",
+        market_cap=None,
+        currency=(row.get("currency_name") or "").upper(),
+        country=(row.get("locale") or "").upper(),
+        source=NAME,
+        asset_type=ASSET_TYPES.get(str(row.get("type") or "").upper(), ""),
+    )
 
 
 def parse_snapshot_ticker(item: dict[str, Any]) -> QuoteRecord:
@@ -209,27 +358,29 @@ def parse_ticker_details(payload: dict[str, Any]) -> TickerInfo:
         currency=(row.get("currency_name") or "").upper(),
         country=(row.get("locale") or "").upper(),
         source=NAME,
+        asset_type=ASSET_TYPES.get(str(row.get("type") or "").upper(), ""),
     )
 
 
-def parse_splits(payload: dict[str, Any], symbol: str) -> list[Split]:
+def parse_splits(payload: dict[str, Any], symbol: str | None) -> list[Split]:
+    """Splits of `symbol`, or of every ticker in the page (symbol None)."""
     return [
         Split(
-            symbol=symbol,
+            symbol=symbol or row["ticker"],
             ex_date=date.fromisoformat(row["execution_date"]),
             ratio_from=require_decimal(row["split_from"]),
             ratio_to=require_decimal(row["split_to"]),
             source=NAME,
         )
         for row in payload.get("results") or []
-        if row["ticker"].upper() == symbol.upper()
+        if symbol is None or row["ticker"].upper() == symbol.upper()
     ]
 
 
-def parse_dividends(payload: dict[str, Any], symbol: str) -> list[Dividend]:
+def parse_dividends(payload: dict[str, Any], symbol: str | None) -> list[Dividend]:
     return [
         Dividend(
-            symbol=symbol,
+            symbol=symbol or row["ticker"],
             ex_date=date.fromisoformat(row["ex_dividend_date"]),
             pay_date=to_date(row.get("pay_date")),
             amount=require_decimal(row["cash_amount"]),
@@ -240,5 +391,5 @@ def parse_dividends(payload: dict[str, Any], symbol: str) -> list[Dividend]:
             source=NAME,
         )
         for row in payload.get("results") or []
-        if row["ticker"].upper() == symbol.upper()
+        if symbol is None or row["ticker"].upper() == symbol.upper()
     ]

@@ -17,6 +17,7 @@ from portfolios.models import (
     Watchlist,
     WatchlistItem,
 )
+from qunex import params
 
 
 class OwnedPrimaryKeyField(serializers.PrimaryKeyRelatedField):
@@ -243,12 +244,8 @@ class PortfolioPerformanceSerializer(serializers.Serializer):
 class PerformanceQuerySerializer(serializers.Serializer):
     """`?start=&end=` of the performance API and page: ISO dates, start not after end."""
 
-    start = serializers.DateField(
-        required=False, input_formats=["iso-8601"], help_text="Window start (ISO date)."
-    )
-    end = serializers.DateField(
-        required=False, input_formats=["iso-8601"], help_text="Window end (ISO date)."
-    )
+    start = params.ApiDate(help_text="Window start (ISO date).")
+    end = params.ApiDate(help_text="Window end (ISO date).")
 
     def validate(self, attrs):
         start, end = attrs.get("start"), attrs.get("end")

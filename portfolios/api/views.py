@@ -13,7 +13,6 @@ from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Count
 from django_filters import rest_framework as filters
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
     OpenApiResponse,
     extend_schema,
@@ -22,8 +21,7 @@ from drf_spectacular.utils import (
 )
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
-from rest_framework.pagination import PageNumberPagination
+from rest_framework.exceptions import APIException, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -37,9 +35,24 @@ from portfolios.models import (
     Watchlist,
     WatchlistItem,
 )
+from qunex import params
+from qunex.filters import StrictFilterSet, StrictPageNumberPagination
 
 
-def drf_error(exc: DjangoValidationError) -> ValidationError:
+class Conflict(APIException):
+    """A unique conflict (a second watchlist of the same name, a ticker already on the list):
+    409, the body naming the field as a 400 would."""
+
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "Conflicts with one of yours."
+    default_code = "unique"
+
+
+def drf_error(exc: DjangoValidationError) -> APIException:
+    if hasattr(exc, "error_dict") and all(
+        e.code == "unique" for errors in exc.error_dict.values() for e in errors
+    ):
+        return Conflict({k: [m for e in v for m in e.messages] for k, v in exc.error_dict.items()})
     if hasattr(exc, "error_dict"):
         detail = {
             ("non_field_errors" if k == NON_FIELD_ERRORS else k): v
@@ -54,96 +67,49 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 BAD_INPUT = OpenApiResponse(description="Bad input; the body names each bad field or parameter.")
 NOT_YOURS = OpenApiResponse(description="No such object among yours.")
 NO_PAGE = OpenApiResponse(description="`page` is past the last page.")
-
-
-class StrictPagination(PageNumberPagination):
-    """`?page=` must be a whole number >= 1: a junk or empty value is a 400 naming `page`."""
-
-    def get_page_number(self, request, paginator):
-        raw = request.query_params.get(self.page_query_param)
-        if raw is None:
-            return 1
-        if raw == "last":
-            return raw
-        if not raw.isascii() or not raw.isdigit() or int(raw) < 1:
-            raise ValidationError({self.page_query_param: "A whole number from 1 on."})
-        return int(raw)
-
-    def get_schema_operation_parameters(self, view):
-        parameters = super().get_schema_operation_parameters(view)
-        for parameter in parameters:
-            if parameter["name"] == self.page_query_param:
-                parameter["schema"]["minimum"] = 1
-        return parameters
-
-
-class StrictBooleanField(forms.Field):
-    """true/false/1/0 (any case); anything else, the empty string included, is an error."""
-
-    values = {"true": True, "1": True, "false": False, "0": False}
-
-    def to_python(self, value):
-        if value is None:
-            return None
-        if isinstance(value, bool):
-            return value
-        try:
-            return self.values[str(value).strip().lower()]
-        except KeyError:
-            raise forms.ValidationError("Enter true or false.") from None
+CONFLICT = OpenApiResponse(
+    description="Conflicts with one of yours (e.g. the name is taken); the body names the field."
+)
 
 
 class StrictBooleanFilter(filters.BooleanFilter):
     """django-filter's BooleanWidget reads junk as "no filter"; a text input passes it on."""
 
-    field_class = StrictBooleanField
+    field_class = params.BooleanParam
 
     def __init__(self, *args, **kwargs):
         kwargs["widget"] = forms.TextInput
         super().__init__(*args, **kwargs)
 
 
-class StrictDateField(forms.DateField):
-    """An ISO date; present but empty is an error, not "no filter"."""
-
-    def to_python(self, value):
-        if value == "":
-            raise forms.ValidationError("Enter a date (YYYY-MM-DD).")
-        return super().to_python(value)
-
-
 class StrictDateFilter(filters.DateFilter):
-    field_class = StrictDateField
+    field_class = params.DateParam
 
 
-def documented(serializer, *, update_serializer=None, actions=None):
-    """The 200/201/204 bodies plus the 400 and 404 every owned endpoint can answer."""
+def documented(serializer, *, update_serializer=None, actions=None, unique=False):
+    """The 200/201/204 bodies plus the 400 and 404 every owned endpoint can answer (and the
+    409 of a unique conflict where `unique`)."""
     update = update_serializer or serializer
-    schemas = {
-        "list": extend_schema(responses={200: serializer(many=True), 400: BAD_INPUT, 404: NO_PAGE}),
-        "create": extend_schema(responses={201: serializer, 400: BAD_INPUT}),
-        "retrieve": extend_schema(responses={200: serializer, 404: NOT_YOURS}),
-        "update": extend_schema(responses={200: update, 400: BAD_INPUT, 404: NOT_YOURS}),
-        "partial_update": extend_schema(responses={200: update, 400: BAD_INPUT, 404: NOT_YOURS}),
-        "destroy": extend_schema(responses={204: None, 400: BAD_INPUT, 404: NOT_YOURS}),
+    taken = {409: CONFLICT} if unique else {}  # a unique constraint the body can break
+    responses = {
+        "list": {200: serializer(many=True), 400: BAD_INPUT, 404: NO_PAGE},
+        "create": {201: serializer, 400: BAD_INPUT, **taken},
+        "retrieve": {200: serializer, 404: NOT_YOURS},
+        "update": {200: update, 400: BAD_INPUT, 404: NOT_YOURS, **taken},
+        "partial_update": {200: update, 400: BAD_INPUT, 404: NOT_YOURS, **taken},
+        "destroy": {204: None, 400: BAD_INPUT, 404: NOT_YOURS},
     }
+    schemas = {k: extend_schema(responses=v) for k, v in responses.items()}
     if actions is not None:
         schemas = {k: v for k, v in schemas.items() if k in actions}
     return extend_schema_view(**schemas)
 
 
-class StrictIntegerField(forms.IntegerField):
-    def to_python(self, value):
-        if value == "":
-            raise forms.ValidationError("Enter a whole number.")
-        return super().to_python(value)
-
-
-@extend_schema_field(OpenApiTypes.INT)
+@extend_schema_field({"type": "integer", "minimum": 1, "maximum": params.ID_MAX})
 class StrictIdFilter(filters.NumberFilter):
-    """An object id: a whole number; empty or junk is a 400 naming the parameter."""
+    """An object id: a whole number from 1 (a bigint); junk or out of range is a 400."""
 
-    field_class = StrictIntegerField
+    field_class = params.IdParam
 
 
 class OwnedMixin:
@@ -152,7 +118,7 @@ class OwnedMixin:
     `get_queryset` returns nothing for the schema generator (no user there).
     """
 
-    pagination_class = StrictPagination
+    pagination_class = StrictPageNumberPagination
 
     def owned(self):  # pragma: no cover - overridden
         raise NotImplementedError
@@ -179,7 +145,7 @@ class OwnedMixin:
 # --- portfolios ------------------------------------------------------------------------------
 
 
-@documented(s.PortfolioSerializer)
+@documented(s.PortfolioSerializer, unique=True)
 class PortfolioViewSet(OwnedMixin, viewsets.ModelViewSet):
     """Your portfolios. `holdings` and `performance` give every figure the pages show."""
 
@@ -273,10 +239,10 @@ class PortfolioViewSet(OwnedMixin, viewsets.ModelViewSet):
         return Response(s.PortfolioRealizedSerializer(data).data)
 
 
-class TransactionFilter(filters.FilterSet):
+class TransactionFilter(StrictFilterSet):
     portfolio = StrictIdFilter(field_name="portfolio_id", help_text="Portfolio id.")
     type = filters.ChoiceFilter(choices=Transaction.Type.choices)
-    symbol = filters.CharFilter(field_name="ticker__symbol", lookup_expr="iexact")
+    symbol = filters.CharFilter(field_name="ticker__symbol", lookup_expr="iexact", max_length=12)
     date_from = StrictDateFilter(field_name="trade_date", lookup_expr="gte")
     date_to = StrictDateFilter(field_name="trade_date", lookup_expr="lte")
 
@@ -330,7 +296,7 @@ class TransactionViewSet(OwnedMixin, viewsets.ModelViewSet):
 # --- watchlists ------------------------------------------------------------------------------
 
 
-@documented(s.WatchlistSerializer)
+@documented(s.WatchlistSerializer, unique=True)
 class WatchlistViewSet(OwnedMixin, viewsets.ModelViewSet):
     serializer_class = s.WatchlistSerializer
     queryset = Watchlist.objects.annotate(item_count=Count("items"))
@@ -361,7 +327,7 @@ class WatchlistViewSet(OwnedMixin, viewsets.ModelViewSet):
         services.watchlist_delete(watchlist=instance)
 
 
-class WatchlistItemFilter(filters.FilterSet):
+class WatchlistItemFilter(StrictFilterSet):
     watchlist = StrictIdFilter(field_name="watchlist_id", help_text="Watchlist id.")
 
     class Meta:
@@ -369,7 +335,9 @@ class WatchlistItemFilter(filters.FilterSet):
         fields = ["watchlist"]
 
 
-@documented(s.WatchlistItemSerializer, update_serializer=s.WatchlistItemUpdateSerializer)
+@documented(
+    s.WatchlistItemSerializer, update_serializer=s.WatchlistItemUpdateSerializer, unique=True
+)
 class WatchlistItemViewSet(OwnedMixin, viewsets.ModelViewSet):
     """Tickers on your watchlists with their latest quote; filter with `?watchlist=<id>`."""
 
@@ -412,7 +380,7 @@ class WatchlistItemViewSet(OwnedMixin, viewsets.ModelViewSet):
 # --- alerts and notifications ----------------------------------------------------------------
 
 
-class PriceAlertFilter(filters.FilterSet):
+class PriceAlertFilter(StrictFilterSet):
     armed = StrictBooleanFilter(help_text="true: waiting to fire; false: fired.")
 
     class Meta:
@@ -456,7 +424,7 @@ class PriceAlertViewSet(
         return Response(self.get_serializer(alert).data)
 
 
-class NotificationFilter(filters.FilterSet):
+class NotificationFilter(StrictFilterSet):
     read = StrictBooleanFilter()
 
     class Meta:

@@ -26,50 +26,9 @@
  */
 (function () {
   "use strict";
-
-  var MINUS = "\u2212";
-  var DASH = "\u2014";
-
-  // --- formatting: the same output as the server's number filters (qunex/templatetags) ---
-  function places(x) {
-    var subCent = Math.abs(x * 100 - Math.round(x * 100)) > 1e-6;
-    return Math.abs(x) < 1 || subCent ? 4 : 2;
-  }
-  var formats = {};
-  function fixed(x, digits) {
-    if (!formats[digits]) {
-      formats[digits] = new Intl.NumberFormat("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits });
-    }
-    return formats[digits].format(Math.abs(x));
-  }
-  function isZero(text) { return !/[1-9]/.test(text); }
-  function num(value) {
-    if (value === null || value === undefined || value === "") return null;
-    var n = Number(value);
-    return isFinite(n) ? n : null;
-  }
-  var fmt = {
-    price: function (x) {
-      x = num(x);
-      if (x === null) return DASH;
-      var text = fixed(x, places(x));
-      return x < 0 && !isZero(text) ? MINUS + text : text;
-    },
-    money: function (x) {
-      x = num(x);
-      if (x === null) return DASH;
-      var text = fixed(x, 2);
-      return x < 0 && !isZero(text) ? MINUS + text : text;
-    },
-    signed: function (x, suffix) {
-      x = num(x);
-      if (x === null) return DASH;
-      var text = fixed(x, 2) + (suffix || "");
-      if (isZero(text)) return text;
-      return (x > 0 ? "+" : MINUS) + text;
-    },
-    pct: function (x) { return fmt.signed(x, "%"); }
-  };
+  // --- formatting: static/js/format.js (the same rule as the server's number filters) ---
+  var fmt = window.QunexFormat;
+  var num = fmt.num;
   function setSign(el, x) {
     x = num(x) || 0;
     el.classList.toggle("up", x > 0);

@@ -1,6 +1,6 @@
 """The whole sign-up journey through allauth, as a new trader would walk it.
 
-sign up -> verify email (link from the outbox) -> log in -> turn on TOTP -> log out ->
+sign up -> verify email (link from the outbox: signed in at once) -> log out -> log in -> turn on TOTP -> log out ->
 log in with password, then an authenticator code.
 """
 
@@ -54,6 +54,10 @@ def test_sign_up_verify_log_in_enable_totp_and_log_in_with_code(client):
         response = client.post(link)
         assert response.status_code == 302
         assert EmailAddress.objects.get(user=user).verified
+        # Confirmed in the browser that signed up: signed in, on the dashboard, not a login.
+        assert response["Location"] == "/"
+        assert _signed_in_email(client) == EMAIL
+        client.post("/accounts/logout/")
 
         # 4. Log in: lands on the dashboard.
         response = login(client, EMAIL, PASSWORD)

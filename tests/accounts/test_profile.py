@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
 
 import pytest
 import time_machine
@@ -11,7 +16,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from rest_framework.authtoken.models import Token
 
-from accounts.middleware import SESSION_KEY
+from accounts.middleware import BROWSER_COOKIE, SESSION_KEY
 from accounts.models import Profile
 from accounts.services import api_token_create, profile_update
 
@@ -147,3 +152,132 @@ def test_a_user_only_ever_touches_their_own_token(auth_client, user, other_user)
     auth_client.post("/accounts/profile/token/")
     assert Token.objects.get(user=other_user).key == theirs.key
     assert theirs.key not in auth_client.get("/accounts/profile/").content.decode()
+
+
+# --- the browser's zone until one is picked ------------------------------------------------------
+
+
+def test_a_user_who_never_picked_a_zone_sees_the_browsers(client, user):
+    """static/js/tz.js reports the browser's zone in a cookie; the pages follow it until
+    the user picks one, and the profile form offers it."""
+    client.force_login(user)
+    client.cookies[BROWSER_COOKIE] = "Asia/Tokyo"
+    with time_machine.travel(NOW, tick=False):
+        response = client.get("/accounts/profile/")
+    page = response.content.decode()
+    assert "Thu 2026-01-15 23:30 JST" in page
+    assert 'data-tz-auto="Asia/Tokyo" data-tz-reload' in page
+    assert "times follow your browser (Asia/Tokyo)" in page
+    assert response.context["form"]["timezone"].value() == "Asia/Tokyo"
+
+
+def test_a_picked_zone_wins_over_the_browsers_even_when_it_is_utc(client, user):
+    client.force_login(user)
+    client.cookies[BROWSER_COOKIE] = "Asia/Tokyo"
+    client.post("/accounts/profile/", {"timezone": "UTC"})
+    assert Profile.objects.get(user=user).timezone_chosen
+    with time_machine.travel(NOW, tick=False):
+        page = client.get("/accounts/profile/").content.decode()
+    assert "Thu 2026-01-15 14:30 UTC" in page and "data-tz-auto" not in page
+    # a new session (another device) reads the choice from the profile, not the browser
+    client.logout()
+    client.force_login(user)
+    client.cookies[BROWSER_COOKIE] = "Asia/Tokyo"
+    with time_machine.travel(NOW, tick=False):
+        page = client.get("/accounts/profile/").content.decode()
+    assert "Thu 2026-01-15 14:30 UTC" in page
+
+
+def test_visitors_follow_the_browsers_zone_without_a_session_write(client):
+    client.cookies[BROWSER_COOKIE] = "America/New_York"
+    response = client.get("/accounts/login/")
+    assert 'data-tz-auto="America/New_York"' in response.content.decode()
+    assert SESSION_KEY not in client.session
+
+
+@pytest.mark.parametrize(
+    "cookie",
+    [
+        "Mars/Olympus_Mons",
+        "../../etc/passwd",
+        "Europe/London" * 20,
+        "Asia/T\u00f6ky\u00f6",
+        "²",
+        "",
+    ],
+)
+def test_a_hostile_or_unknown_browser_zone_is_ignored(client, user, cookie):
+    client.force_login(user)
+    client.cookies[BROWSER_COOKIE] = cookie
+    with time_machine.travel(NOW, tick=False):
+        response = client.get("/accounts/profile/")
+    assert response.status_code == 200
+    assert "Thu 2026-01-15 14:30 UTC" in response.content.decode()
+
+
+def test_a_post_result_page_never_asks_the_script_to_reload(client, user):
+    client.force_login(user)
+    response = client.post("/accounts/profile/", {"timezone": "Mars/Olympus_Mons"})
+    page = response.content.decode()
+    assert response.status_code == 400
+    assert 'data-tz-auto="UTC"' in page and "data-tz-reload" not in page
+
+
+TZ_JS = Path(__file__).resolve().parents[2] / "static" / "js" / "tz.js"
+# Runs static/js/tz.js in node against a minimal page: `attrs` on <html>, a cookie jar
+# (off when cookiesOff), sessionStorage shared across runs (the same tab). Prints what happened.
+TZ_HARNESS = """
+const fs = require("fs");
+const src = fs.readFileSync(process.argv[1], "utf8");
+const runs = JSON.parse(process.argv[2]);
+const storage = {};
+const out = [];
+for (const run of runs) {
+  let jar = "";
+  let reloads = 0;
+  global.document = {
+    documentElement: {
+      getAttribute: (n) => (n in run.attrs ? run.attrs[n] : null),
+      hasAttribute: (n) => n in run.attrs,
+    },
+    get cookie() { return jar; },
+    set cookie(v) { if (!run.cookiesOff) jar = v.split(";")[0]; },
+  };
+  global.location = { protocol: "https:", reload: () => { reloads += 1; } };
+  global.sessionStorage = {
+    getItem: (k) => (k in storage ? storage[k] : null),
+    setItem: (k, v) => { storage[k] = String(v); },
+  };
+  eval(src);
+  out.push({ cookie: jar, reloads });
+}
+process.stdout.write(JSON.stringify(out));
+"""
+
+
+def _run_tz_js(runs: list[dict], zone: str = "Asia/Tokyo") -> list[dict]:
+    done = subprocess.run(
+        ["node", "-e", TZ_HARNESS, str(TZ_JS), json.dumps(runs)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+        env={**os.environ, "TZ": zone},
+    )
+    return json.loads(done.stdout)
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
+def test_the_tz_script_reports_the_browser_zone_and_reloads_once():
+    auto_get = {"attrs": {"data-tz-auto": "UTC", "data-tz-reload": ""}}
+    first, again = _run_tz_js([auto_get, auto_get])
+    assert first == {"cookie": "qunex_browser_tz=Asia/Tokyo", "reloads": 1}
+    assert again["reloads"] == 0, "the same zone never reloads twice in a tab (no loop)"
+    (same,) = _run_tz_js([{"attrs": {"data-tz-auto": "Asia/Tokyo", "data-tz-reload": ""}}])
+    assert same == {"cookie": "", "reloads": 0}, "already in the browser's zone"
+    (picked,) = _run_tz_js([{"attrs": {}}])
+    assert picked == {"cookie": "", "reloads": 0}, "a picked zone is left alone"
+    (posted,) = _run_tz_js([{"attrs": {"data-tz-auto": "UTC"}}])
+    assert posted == {"cookie": "qunex_browser_tz=Asia/Tokyo", "reloads": 0}, "no reload on POST"
+    (off,) = _run_tz_js([{**auto_get, "cookiesOff": True}])
+    assert off == {"cookie": "", "reloads": 0}, "cookies off: no reload that cannot help"

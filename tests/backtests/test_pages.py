@@ -104,7 +104,7 @@ def test_list_shows_only_mine_with_status_and_polls_active_ones(auth_client, use
     assert f'data-backtest-id="{mine.pk}"' in html
     assert f'data-backtest-id="{done.pk}"' not in html, "finished jobs are not polled"
     assert f"#{theirs.pk}<" not in html
-    assert "12.35 %" in html and "Queued" in html and "Succeeded" in html
+    assert "+12.35%" in html and "Queued" in html and "Succeeded" in html
     assert "js/backtests/status.js" in html
     assert_csp_clean(html)
 
@@ -295,6 +295,46 @@ def test_sweep_detail_has_heatmap_table_and_walk_forward(auth_client, user, spy)
     by_return = auth_client.get(job.get_absolute_url(), {"metric": "Return [%]"}).context["heatmap"]
     assert by_return["metric"] == "Return [%]"
     assert_csp_clean(html)
+
+
+def test_list_says_when_a_run_finished_with_its_parameters_and_demo_badge(auth_client, user, spy):
+    """A run that finished in the request reads "Finished ...", not "Queued a minute ago"."""
+    done = processed(user)
+    grid = processed(user, params={}, sweep={"fast": [3, 5, 8], "slow": [10, 20]})
+    html = auth_client.get(LIST).content.decode()
+    row = html[html.index(f"#{done.pk}<") :]
+    row = row[: row.index("</tr>")]
+    assert "Finished" in row and "Queued" not in row and "fast 5, slow 20" in row
+    sweep_row = html[html.index(f"#{grid.pk}<") :]
+    sweep_row = sweep_row[: sweep_row.index("</tr>")]
+    assert "fast 3\u20138 (3) \u00d7 slow 10\u201320 (2)" in sweep_row
+    assert "Demo data" not in html
+    Backtest.objects.filter(pk=done.pk).update(status="queued", finished_at=None)
+    spy.is_demo = True
+    spy.save(update_fields=["is_demo"])
+    html = auth_client.get(LIST).content.decode()
+    assert "Demo data" in html and "Queued" in html
+
+
+def test_sweep_detail_shows_its_grid_the_skipped_cell_and_the_in_sample_note(
+    auth_client, user, spy
+):
+    job = processed(user, params={}, sweep={"fast": [5, 10], "slow": [10, 20]})
+    response = auth_client.get(job.get_absolute_url())
+    html = response.content.decode()
+    assert "Parameter grid" in html and "fast: 5, 10; slow: 10, 20" in html
+    assert "defaults" not in html
+    assert "1 skipped because it breaks the strategy's rules" in html
+    cells = {(c["x"], r["y"]): c for r in response.context["heatmap"]["rows"] for c in r["cells"]}
+    assert cells[(10, 10)]["kind"] == "skipped" and 'class="num heat-skipped"' in html
+    assert "fast 10, slow 10: skipped" in html
+    assert "The heatmap is in-sample" in html
+    walked = processed(
+        user, params={}, sweep={"fast": [3, 5], "slow": [10, 20]}, walk_forward="0.7"
+    )
+    html = auth_client.get(walked.get_absolute_url()).content.decode()
+    assert "The heatmap covers the in-sample period only" in html
+    assert "2 skipped" not in html and "skipped because" not in html
 
 
 def test_failed_detail_shows_the_error(auth_client, user, spy):

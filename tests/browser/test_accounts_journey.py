@@ -1,4 +1,5 @@
-"""A new trader in a real browser: sign up, verify by the emailed link, log in, see the dashboard.
+"""A new trader in a real browser: sign up, verify by the emailed link (which signs them in),
+see the dashboard.
 
 No console errors and no CSP violations on any page along the way.
 """
@@ -45,13 +46,9 @@ def test_sign_up_verify_log_in_and_see_the_dashboard(
     page.goto(link)
     assert EMAIL in page.locator(".auth-box").inner_text()
     page.click("form.auth-form button[type=submit]")
-    page.wait_for_url("**/accounts/login/")
-    assert "You have confirmed" in page.locator(".messages").inner_text()
-
-    page.fill("input[name=login]", EMAIL)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("form.auth-form button[type=submit]")
+    # Confirmed in the browser that signed up: signed in at once, on the dashboard.
     page.wait_for_url(f"{live_server.url}/")
+    assert "You have confirmed" in page.locator(".messages").inner_text()
     assert page.locator('.nav a[aria-current="page"]').inner_text() == "Dashboard"
     # The account link names the user: the email on wide screens, "Account" (with the email
     # as its title) where the top bar is tight.

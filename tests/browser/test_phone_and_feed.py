@@ -62,7 +62,7 @@ def trader(orm_beside_playwright, market_rows):
 
 KEY_COLUMNS = {
     "portfolio": ("#pf-holdings", ["Symbol", "Day", "Market value", "Unrealized"]),
-    "transactions": (".pf-table", ["Date", "Type", "Symbol", "Cash effect"]),
+    "transactions": (".pf-table", ["Date", "Type", "Cash effect", "Actions"]),
     "watchlist": ("#wl-table", ["Symbol", "Price", "Day"]),
     "alerts": (".pf-table", ["Symbol", "When", "Price", "Status"]),
 }

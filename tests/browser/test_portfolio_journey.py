@@ -153,8 +153,8 @@ def test_portfolio_watchlist_and_alert_journey(
     page.evaluate("document.dispatchEvent(new Event('visibilitychange'))")
     aapl = holdings.locator('tr[data-symbol="AAPL"]')
     expect(aapl.locator('[data-cell="price"]')).to_have_text("250.00")
-    assert aapl.locator('[data-cell="value"]').inner_text() == "2,500.00"
-    assert "+20.00" in aapl.locator('[data-cell="day"]').inner_text()  # 10 x (250 - 248)
+    assert aapl.locator('[data-cell="value"]').inner_text() == "$2,500.00"
+    assert "+$20.00" in aapl.locator('[data-cell="day"]').inner_text()  # 10 x (250 - 248)
     status = page.locator("[data-feed-state]").inner_text()
     assert "prices checked every" in status and "last checked" in status, status
 

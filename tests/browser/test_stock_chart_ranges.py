@@ -51,8 +51,8 @@ def visible(page) -> dict:
     return page.evaluate(
         """() => {
           const el = document.getElementById('stock-chart');
-          return {from: el.dataset.visibleFrom, to: el.dataset.visibleTo,
-                  bottom: Number(el.dataset.priceBottom)};
+          return {from: el.dataset.rangeFrom, to: el.dataset.visibleTo,
+                  drawnFrom: el.dataset.visibleFrom, bottom: Number(el.dataset.priceBottom)};
         }"""
     )
 
@@ -84,5 +84,11 @@ def test_max_is_the_whole_history_and_5y_is_not(browser, live_server, ten_years,
     one = choose(page, "1Y")
     assert "2024-12-31" <= one["from"] <= "2025-01-02", one
     assert one["bottom"] >= 0, one
+    # a few bars before the range's start are drawn (room for its first label), not weeks
+    assert "2024-11-15" <= one["drawnFrom"] < one["from"], one
+    three = choose(page, "3M")
+    assert "2025-09-30" <= three["from"] <= "2025-10-01", three
+    ytd = choose(page, "YTD")
+    assert ytd["from"] == "2025-01-01", ytd  # the year's first bar (a weekday in the fixture)
     assert errors == []
     context.close()

@@ -68,9 +68,10 @@ def _operations():
     schema.config.generation.update(max_examples=EXAMPLES, database="none")
     # A schema-valid request can still name an unknown ticker, another user's portfolio or
     # break a business rule (sell more than is held): only the server knows, and it answers
-    # 400 naming the field. Every check runs; this one also accepts that documented 400.
+    # 400 naming the field, or 409 when a name is taken (issue 20 §2). Every check runs; this
+    # one also accepts those documented answers (and `refusals_name_the_field` checks them).
     acceptance = schema.config.checks.positive_data_acceptance
-    acceptance.expected_statuses = [*acceptance.expected_statuses, "400"]
+    acceptance.expected_statuses = [*acceptance.expected_statuses, "400", "409"]
     for result in schema.get_all_operations():
         yield result.ok()
 
@@ -94,7 +95,7 @@ def test_every_api_operation_keeps_its_contract(token, shard):
                 derandomize=True,
             )
             def check(case):
-                case.call_and_validate(headers=headers)
+                case.call_and_validate(headers=headers, additional_checks=[refusals_name_the_field])
 
             try:
                 check()
@@ -105,6 +106,23 @@ def test_every_api_operation_keeps_its_contract(token, shard):
                 failure = f"{operation.label} [{mode.value}]: {_short(exc)}"
                 failures.append(failure)
     assert not failures, f"{len(failures)} failing operation(s):\n\n" + "\n\n".join(failures)
+
+
+def refusals_name_the_field(ctx, response, case):
+    """A 400 or 409 is a JSON object naming what was refused (a parameter, a body field, or
+    `detail`/`non_field_errors`), each with its message(s): never an empty or HTML answer."""
+    if response.status_code not in (400, 409):
+        return None
+    body = response.json()
+    assert isinstance(body, dict) and body, f"{response.status_code} without a named field"
+    sent = {*(case.query or {}), *(case.path_parameters or {}), "detail", "non_field_errors"}
+    if isinstance(case.body, dict):
+        sent |= set(case.body)
+    named = set(body) - {"unknown"}  # the feed's 400 also lists the unknown symbols
+    assert named & sent or case.method != "GET", f"{response.status_code} names {sorted(named)}"
+    for name, message in body.items():
+        assert message, f"{name} is refused without a message"
+    return None
 
 
 def _short(exc: BaseException) -> str:

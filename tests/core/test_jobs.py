@@ -88,11 +88,16 @@ def test_a_long_summary_is_stored_whole():
     assert run.summary == note
 
 
-def test_seed_demo_records_a_job_run(user):
+def test_seed_demo_records_a_job_run(user, settings):
+    settings.SITE_URL = "http://127.0.0.1:8000"
     out = io.StringIO()
     call_command("seed_demo", stdout=out)
     run = JobRun.objects.get(command="seed_demo")
     assert run.status == JobRun.Status.SUCCEEDED
     assert run.counts == {"skipped": 1}
     assert "database already has users: demo data not loaded" in run.summary
-    assert out.getvalue().strip() == run.summary  # the one summary line
+    lines = out.getvalue().strip().splitlines()
+    assert lines[0] == run.summary  # the one summary line, then where the staff panel is
+    assert lines[1:] == [
+        "Staff panel: http://127.0.0.1:8000/admin/ (no staff user yet: `make admin` creates one)"
+    ]

@@ -134,7 +134,7 @@ class OneVendor(Provider):
 
             raise ProviderError("HTTP 500", permanent=False, vendor=self.name, symbol=symbol)
         one = Decimal(10)
-        return [Bar(symbol, end, one, one, one, one, None, 1, self.name)]
+        return [Bar(symbol, end, one, one, one, one, one, 1, self.name)]  # adjusted, as Polygon
 
     def quotes(self, symbols):
         now = datetime(2026, 11, 24, 22, tzinfo=UTC)

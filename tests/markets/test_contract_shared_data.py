@@ -152,6 +152,61 @@ def test_polygon_dividends(vendor: FakeVendor, polygon: PolygonProvider) -> None
     assert len(polygon.dividends("CSSEN")) == 8
 
 
+def test_polygon_grouped_daily(vendor: FakeVendor, polygon: PolygonProvider) -> None:
+    vendor.add(
+        f"{API}/v2/aggs/grouped/locale/us/market/stocks/2005-04-04",
+        shared("polygon/grouped_daily_us_stocks_2005-04-04.json"),
+        params={"adjusted": "true"},
+    )
+
+    (bar,) = polygon.grouped_daily(date(2005, 4, 4))
+
+    assert (bar.symbol, bar.date, bar.close, bar.adj_close) == (
+        "GIK", date(2005, 4, 4), Decimal("10.02"), Decimal("10.02")
+    )  # fmt: skip
+    assert (bar.open, bar.high, bar.low, bar.volume) == (
+        Decimal("9.99"), Decimal("10.02"), Decimal("9.9"), 895345
+    )  # fmt: skip
+
+
+def test_polygon_reference_tickers_page(vendor: FakeVendor, polygon: PolygonProvider) -> None:
+    vendor.add(f"{API}/v3/reference/tickers", shared("polygon/reference_tickers_list.json"))
+
+    infos, cursor = polygon.reference_page("tickers")
+
+    assert [(i.symbol, i.name, i.exchange, i.asset_type) for i in infos] == [
+        ("A", "Agilent Technologies Inc.", "NYSE", "stock"),
+        ("AA", "Alcoa Corporation", "NYSE", "stock"),
+    ]
+    # next_url names api.massive.com: only its cursor is kept, asked of our own base URL
+    assert cursor and cursor.startswith("YWN0aXZl")
+    assert vendor.query() == {
+        "market": "stocks",
+        "active": "true",
+        "limit": "1000",
+        "sort": "ticker",
+    }
+
+
+def test_polygon_market_wide_splits_and_dividends(
+    vendor: FakeVendor, polygon: PolygonProvider
+) -> None:
+    vendor.add(f"{API}/v3/reference/splits", shared("polygon/reference_splits.json"))
+    vendor.add(f"{API}/v3/reference/dividends", shared("polygon/reference_dividends.json"))
+
+    splits, more = polygon.reference_page(
+        "splits", since=date(2022, 1, 1), until=date(2022, 12, 31)
+    )
+    dividends, _ = polygon.reference_page("dividends", since=date(2023, 1, 1))
+
+    assert more is None and len(splits) == 10
+    assert {s.symbol for s in splits} >= {"GOOGL", "GOOG", "SHOP"}
+    assert vendor.query(0) == {
+        "limit": "1000", "execution_date.gte": "2022-01-01", "execution_date.lte": "2022-12-31"
+    }  # fmt: skip
+    assert len(dividends) == 10 and {d.symbol for d in dividends} >= {"CSSEN", "AIRTP"}
+
+
 # --- Alpha Vantage ----------------------------------------------------------------------------
 
 

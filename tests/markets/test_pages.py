@@ -52,15 +52,20 @@ def test_login_redirect_target_is_the_dashboard():
     assert reverse("dashboard") == "/"
 
 
-def test_empty_dashboard_says_how_to_get_data(client):
+def test_empty_dashboard_says_what_will_appear_and_only_staff_how(client, staff_user):
     response = client.get("/")
     assert response.status_code == 200
     text = _text(response)
     assert "No market data yet" in text
+    assert "after every close" in text
+    assert "manage.py" not in text and "POLYGON_API_KEY" not in text
+    assert 'class="badge demo"' not in response.content.decode()
+
+    client.force_login(staff_user)
+    text = _text(client.get("/"))
     assert "make run" in text
     assert "manage.py import_prices" in text
     assert "POLYGON_API_KEY" in text and "manage.py refresh_market_data" in text
-    assert 'class="badge demo"' not in response.content.decode()
 
 
 def test_dashboard_shows_indexes_movers_and_slots(client):
@@ -213,22 +218,36 @@ def test_sort_links_keep_the_filters_and_toggle_direction(client, listing):
     assert '<option value="Energy">Energy</option>' in html
 
 
-def test_stock_list_paginates(client):
-    for i in range(55):
+def test_stock_list_paginates_in_even_pages_of_at_most_50(client):
+    """51 tickers are 26 + 25, never 50 + 1; every page fits the feed's one request (50)."""
+    for i in range(51):
         TickerFactory(symbol=f"P{i:02d}")
     first = client.get("/stocks/")
-    assert len(_symbols(first)) == 50
+    assert len(_symbols(first)) == 26
     assert "Page 1 of 2" in _text(first)
     second = client.get("/stocks/", {"page": 2})
-    assert _symbols(second) == ["P50", "P51", "P52", "P53", "P54"]
+    assert _symbols(second) == [f"P{i:02d}" for i in range(26, 51)]
     assert _symbols(client.get("/stocks/", {"page": "lots"})) == _symbols(first)
+
+
+@pytest.mark.parametrize(
+    ("count", "sizes"),
+    [(0, [0]), (1, [1]), (50, [50]), (51, [26, 25]), (100, [50, 50]), (101, [34, 34, 33])],
+)
+def test_balanced_paginator_sizes(count, sizes):
+    from markets.views import balanced_paginator
+
+    paginator = balanced_paginator(list(range(count)), 50)
+    assert [len(paginator.page(n).object_list) for n in paginator.page_range] == sizes
 
 
 def test_stock_list_no_match_and_empty_universe(client, listing):
     assert "No ticker matches “zzz”" in _text(client.get("/stocks/", {"q": "zzz"}))
 
 
-def test_stock_list_empty_universe_says_how_to_get_data(client):
+def test_stock_list_empty_universe_says_how_to_get_data_to_staff_only(client, staff_user):
+    assert "make run" not in _text(client.get("/stocks/"))
+    client.force_login(staff_user)
     assert "make run" in _text(client.get("/stocks/"))
 
 
@@ -270,10 +289,16 @@ def test_stock_page_shows_quote_stats_chart_and_slots(client, aapl):
     # Bars 2024-01-01 + 0..399; the latest is day 399; the year before it starts at day 35.
     assert "52-week range 130.00 \u2013 504.00" in text
     assert "Avg volume (30 days) 2.00M" in text
+    # the latest session (day 399, 2025-02-03): open = close 499, high 504, low 494, the day
+    # before closed at 498, 2M shares
+    assert "Session of 2025-02-03" in text
+    assert (
+        "Open 499.00 High 504.00 Low 494.00 Close 499.00 Previous close 498.00 Volume 2.00M" in text
+    )
     assert "Market cap 2.95T" in text
     assert "Sector Technology" in text and "Consumer Electronics" in text
     assert 'data-url="/stocks/AAPL/chart.json"' in html
-    for label in ("1M", "6M", "1Y", "5Y", "Max"):
+    for label in ("1M", "3M", "6M", "YTD", "1Y", "5Y", "Max"):
         assert f'data-range="{label}"' in html
     assert "lightweight-charts.standalone.production.js" in html
     assert "/static/js/markets/stock_chart.js" in html
@@ -287,7 +312,8 @@ def test_stock_page_without_bars_says_how_to_load_them(client):
     response = client.get("/stocks/NEW/")
     text = _text(response)
     assert "No daily bars stored for NEW yet" in text
-    assert "import_prices" in text
+    assert "after the next market-data refresh" in text
+    assert "import_prices" not in text  # the command is for staff only
     assert "stock_chart.js" not in response.content.decode()
 
 

@@ -93,12 +93,14 @@ def test_global_quote_after_the_close(vendor: FakeVendor, alpha: AlphaVantagePro
 
 
 @time_machine.travel(datetime(2026, 11, 27, 15, 30, tzinfo=UTC), tick=False)
-def test_global_quote_during_the_session_is_as_of_now(
+def test_global_quote_during_the_session_carries_its_own_day_never_now(
     vendor: FakeVendor, alpha: AlphaVantageProvider
 ) -> None:
     vendor.add(QUERY, av("global_quote_IBM.json"))
 
-    assert alpha.quote("IBM").as_of == datetime(2026, 11, 27, 15, 30, tzinfo=UTC)
+    # the price is from some time that day: stamped at the open (09:30 New York), so it
+    # never looks fresher than it can be
+    assert alpha.quote("IBM").as_of == datetime(2026, 11, 27, 14, 30, tzinfo=UTC)
 
 
 def test_unknown_symbol_global_quote_is_not_found(
@@ -168,3 +170,30 @@ def test_unsupported_methods_raise_not_implemented(alpha: AlphaVantageProvider) 
         alpha.splits("IBM")
     with pytest.raises(NotImplementedError):
         alpha.dividends("IBM")
+
+
+def test_the_daily_limit_text_spends_the_day_and_never_carries_the_key(
+    vendor: FakeVendor, settings
+) -> None:
+    """Alpha Vantage's daily-limit answer quotes the API key: the error says [redacted], and
+    the shared budget takes no more calls today, in any process."""
+    from markets.budget import VendorBudget
+    from markets.providers import BudgetSpent, RateLimited
+
+    settings.ALPHA_VANTAGE_API_KEY = "AVSECRETKEY7"
+    budget = VendorBudget("alphavantage", key="AVSECRETKEY7", per_minute=5, per_day=25)
+    alpha = AlphaVantageProvider("AVSECRETKEY7", fake_session(vendor), budget=budget)
+    text = (
+        "We have detected your API key as AVSECRETKEY7 and our standard API rate limit is "
+        "25 requests per day. Please subscribe to any of the premium plans."
+    )
+    vendor.add(QUERY, f'{{"Information": "{text}"}}'.encode())
+
+    with pytest.raises(RateLimited) as caught:
+        alpha.quote("IBM")
+    assert "AVSECRETKEY7" not in str(caught.value)
+    assert "[redacted]" in str(caught.value)
+    with pytest.raises(BudgetSpent):
+        alpha.quote("MSFT")
+    assert len(vendor.requests) == 1
+    assert budget.remaining()["day"] == 0

@@ -244,3 +244,68 @@ def test_a_malformed_snapshot_item_is_left_out_not_the_batch(
     vendor.add(SNAPSHOT, body)
 
     assert set(polygon.quotes(["AAPL", "MSFT"])) == {"AAPL"}
+
+
+def test_next_url_on_polygons_other_host_is_asked_of_our_base_url(
+    vendor: FakeVendor, polygon: PolygonProvider
+) -> None:
+    """Polygon now answers as api.massive.com: the next page is asked of base_url (our key
+    goes nowhere else), with the same path and query."""
+    body = poly("aggs_AAPL_page1.json").replace(
+        b"https://api.polygon.io/", b"https://api.massive.com/"
+    )
+    vendor.add(AGGS, body)
+    vendor.add(
+        f"{API}/v2/aggs/ticker/AAPL/range/1/day/1795669200000/2026-11-27",
+        poly("aggs_AAPL_page2.json"),
+        params={"cursor": "bGltaXQ9MyZzb3J0PWFzYw"},
+    )
+
+    bars = polygon.daily_bars("AAPL", date(2026, 11, 23), date(2026, 11, 27))
+
+    assert len(bars) == 4
+    assert all(r.url.startswith(API) for r in vendor.requests)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b'{"status": "OK", "results": [{"T": "X", "o": "x"}]}', b'{"status": "OK", "results": 7}'],
+)
+def test_a_garbage_grouped_answer_is_a_bad_response(
+    vendor: FakeVendor, polygon: PolygonProvider, body: bytes
+) -> None:
+    vendor.add(f"{API}/v2/aggs/grouped/locale/us/market/stocks/2026-11-24", body)
+    with pytest.raises(BadResponse):
+        polygon.grouped_daily(date(2026, 11, 24))
+
+
+def test_a_403_on_snapshots_is_remembered_by_the_budget(vendor: FakeVendor) -> None:
+    from markets.budget import VendorBudget
+    from markets.providers import NotEntitled
+
+    budget = VendorBudget("polygon", key="pk_test", per_minute=5)
+    polygon = PolygonProvider("pk_test", fake_session(vendor), budget=budget)
+    vendor.add(SNAPSHOT, Reply(poly("error_not_authorized.json"), 403))
+
+    with pytest.raises(NotEntitled):
+        polygon.quotes(["AAPL"])
+    with pytest.raises(NotEntitled):
+        polygon.quotes(["AAPL"])
+    assert len(vendor.requests) == 1  # the second was never sent
+    assert budget.calls == 1
+
+
+def test_a_429_blocks_the_budget_for_its_retry_after(vendor: FakeVendor) -> None:
+    from markets.budget import VendorBudget
+    from markets.providers import BudgetSpent
+
+    budget = VendorBudget("polygon", key="pk_test2", per_minute=5)
+    polygon = PolygonProvider("pk_test2", fake_session(vendor), budget=budget)
+    vendor.add(SNAPSHOT, Reply(poly("error_rate_limited.json"), 429, {"Retry-After": "12"}))
+
+    with pytest.raises(RateLimited):
+        polygon.quotes(["AAPL"])
+    with pytest.raises(BudgetSpent):  # no wait allowed: not sent at all
+        polygon.quotes(["AAPL"])
+    assert len(vendor.requests) == 1
+    assert 11 <= budget.remaining()["blocked_for"] <= 12

@@ -37,6 +37,13 @@ pytestmark = pytest.mark.django_db
 
 NOW = datetime(2026, 11, 24, 22, tzinfo=UTC)  # Tuesday, after the 21:00 UTC close
 FRIDAY, MONDAY, TUESDAY = date(2026, 11, 20), date(2026, 11, 23), date(2026, 11, 24)
+# Wednesday 10:00 New York: the market is open (quotes are fetched), Tuesday is still the
+# last completed session. At NOW the market is closed: no quote calls.
+OPEN = datetime(2026, 11, 25, 15, tzinfo=UTC)
+
+
+def market_open():
+    return time_machine.travel(OPEN, tick=False)
 
 
 @pytest.fixture(autouse=True)
@@ -126,29 +133,32 @@ def real_ticker(symbol: str, last: date | None = FRIDAY) -> Ticker:
 
 
 def test_fetches_since_the_last_bar_then_a_second_run_changes_nothing(monkeypatch):
-    real_ticker("AAPL")
-    real_ticker("MSFT")
-    polygon = Scripted("polygon")
-    use(monkeypatch, polygon)
+    with market_open():
+        real_ticker("AAPL")
+        real_ticker("MSFT")
+        polygon = Scripted("polygon")
+        use(monkeypatch, polygon)
 
-    out, _ = refresh()
-    assert ("daily_bars", "AAPL", date(2026, 11, 21), TUESDAY) in polygon.calls
-    assert ("quotes", ("AAPL", "MSFT")) in polygon.calls  # one batched call
-    assert set(DailyBar.objects.filter(ticker__symbol="AAPL").values_list("date", flat=True)) == {
-        FRIDAY,
-        MONDAY,
-        TUESDAY,
-    }
-    assert Quote.objects.get(ticker__symbol="MSFT").price == Decimal("101")
-    assert "bars_created 4" in out and "quotes_created 2" in out and "fetched 2" in out
-    assert out.count("\n") == 1  # one summary line
+        out, _ = refresh()
+        assert ("daily_bars", "AAPL", date(2026, 11, 21), TUESDAY) in polygon.calls
+        assert ("quotes", ("AAPL", "MSFT")) in polygon.calls  # one batched call
+        assert set(
+            DailyBar.objects.filter(ticker__symbol="AAPL").values_list("date", flat=True)
+        ) == {
+            FRIDAY,
+            MONDAY,
+            TUESDAY,
+        }
+        assert Quote.objects.get(ticker__symbol="MSFT").price == Decimal("101")
+        assert "bars_created 4" in out and "quotes_created 2" in out and "fetched 2" in out
+        assert out.count("\n") == 1  # one summary line
 
-    polygon.calls.clear()
-    out, _ = refresh()
-    assert [c[0] for c in polygon.calls] == ["quotes"]  # bars are up to date: not fetched
-    assert "up_to_date 2" in out and "quotes_unchanged 2" in out
-    assert "bars_created" not in out
-    assert JobRun.objects.latest("started_at").status == JobRun.Status.SUCCEEDED
+        polygon.calls.clear()
+        out, _ = refresh()
+        assert [c[0] for c in polygon.calls] == ["quotes"]  # bars are up to date: not fetched
+        assert "up_to_date 2" in out and "quotes_unchanged 2" in out
+        assert "bars_created" not in out
+        assert JobRun.objects.latest("started_at").status == JobRun.Status.SUCCEEDED
 
 
 def test_since_refetch_is_idempotent(monkeypatch):
@@ -231,14 +241,15 @@ def test_a_rate_limited_vendor_is_not_asked_again_in_the_run(monkeypatch):
 
 
 def test_dry_run_fetches_and_writes_nothing(monkeypatch):
-    real_ticker("AAPL")
-    polygon = Scripted("polygon")
-    use(monkeypatch, polygon)
-    out, _ = refresh("--dry-run")
-    assert "bars_created 2" in out and "quotes_created 1" in out and "dry run" in out
-    assert DailyBar.objects.count() == 1
-    assert not Quote.objects.exists()
-    assert polygon.calls
+    with market_open():
+        real_ticker("AAPL")
+        polygon = Scripted("polygon")
+        use(monkeypatch, polygon)
+        out, _ = refresh("--dry-run")
+        assert "bars_created 2" in out and "quotes_created 1" in out and "dry run" in out
+        assert DailyBar.objects.count() == 1
+        assert not Quote.objects.exists()
+        assert polygon.calls
 
 
 def _feed_price(symbol: str) -> Decimal:
@@ -255,14 +266,14 @@ def test_new_quotes_show_on_the_feed_at_once(monkeypatch, django_capture_on_comm
     assert _feed_price("AAPL") == 90
 
     use(monkeypatch, Scripted("polygon"))  # quotes AAPL at 101
-    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+    with django_capture_on_commit_callbacks(execute=True) as callbacks, market_open():
         out, _ = refresh()
     assert "quotes_updated 1" in out
     assert len(callbacks) == 1
     assert _feed_price("AAPL") == 101
 
     # unchanged quotes, or a dry run (rolled back), leave the feed's cache alone
-    with django_capture_on_commit_callbacks() as callbacks:
+    with django_capture_on_commit_callbacks() as callbacks, market_open():
         out, _ = refresh("--since", str(MONDAY))
         assert "quotes_unchanged 1" in out
         Quote.objects.all().delete()
@@ -320,7 +331,8 @@ def test_garbage_from_the_vendor_fails_that_ticker_and_writes_nothing_for_it(mon
     )
     use(monkeypatch, PolygonProvider("key", fake_session(wire)))
 
-    out, err = refresh()
+    with market_open():
+        out, err = refresh()
     assert "failed 2" in out and "fetched 1" in out
     assert "AAPL: polygon (AAPL): HTTP 200 body is not JSON (text/html)" in err
     assert "MSFT: polygon sent bars that cannot be stored: MSFT 2026-11-24: high" in err
@@ -352,17 +364,18 @@ def test_build_providers_without_keys_means_no_vendor(settings):
 
 
 def test_naming_a_demo_ticker_replaces_its_synthetic_history(monkeypatch):
-    demo = TickerFactory(symbol="AAPL", is_demo=True)
-    DailyBarFactory(ticker=demo, date=date(2026, 11, 2), close=55, source="demo")
-    QuoteFactory(ticker=demo, source="demo")
-    use(monkeypatch, Scripted("polygon"))
-    out, _ = refresh("--tickers", "aapl")
-    demo.refresh_from_db()
-    assert not demo.is_demo
-    assert not DailyBar.objects.filter(source="demo").exists()
-    assert DailyBar.objects.filter(ticker=demo).count() > 2500  # backfilled from the vendor
-    assert Quote.objects.get(ticker=demo).source == "polygon"
-    assert "demo_released 1" in out
+    with market_open():
+        demo = TickerFactory(symbol="AAPL", is_demo=True)
+        DailyBarFactory(ticker=demo, date=date(2026, 11, 2), close=55, source="demo")
+        QuoteFactory(ticker=demo, source="demo")
+        use(monkeypatch, Scripted("polygon"))
+        out, _ = refresh("--tickers", "aapl")
+        demo.refresh_from_db()
+        assert not demo.is_demo
+        assert not DailyBar.objects.filter(source="demo").exists()
+        assert DailyBar.objects.filter(ticker=demo).count() > 2500  # backfilled from the vendor
+        assert Quote.objects.get(ticker=demo).source == "polygon"
+        assert "demo_released 1" in out
 
 
 def test_unknown_named_ticker_is_reported(monkeypatch, settings):
@@ -447,7 +460,7 @@ def test_four_of_five_failed_exits_non_zero_naming_them(monkeypatch):
     with pytest.raises(CommandError) as raised:
         refresh()
     message = str(raised.value)
-    assert "4 of 5 tickers failed (80 % > REFRESH_MAX_FAILED_PERCENT 10 %)" in message
+    assert "4 of 5 tickers' bars failed (80 % > REFRESH_MAX_FAILED_PERCENT 10 %)" in message
     assert "failed: BBB, CCC, DDD, EEE" in message
     run = JobRun.objects.latest("started_at")
     assert run.status == JobRun.Status.FAILED
@@ -465,7 +478,7 @@ def test_the_failed_share_limit_is_more_than_ten_percent(monkeypatch, failing, e
         assert "failed: T0" in out
         assert JobRun.objects.latest("started_at").status == JobRun.Status.PARTIAL
     else:
-        with pytest.raises(CommandError, match="2 of 10 tickers failed"):
+        with pytest.raises(CommandError, match="2 of 10 tickers' bars failed"):
             refresh()
 
 

@@ -22,7 +22,7 @@ import pytest
 import time_machine
 from django.core.management import CommandError, call_command
 
-from markets.models import DailyBar, Quote
+from markets.models import DailyBar, MarketDataState
 from qunex import http
 from qunex.models import JobRun
 from tests.factories import DailyBarFactory, TickerFactory
@@ -141,29 +141,38 @@ def refresh(*args: str) -> str:
     return out.getvalue()
 
 
-def tickers(*symbols: str) -> None:
+def tickers(*symbols: str, closes: dict[str, float] | None = None) -> None:
+    """Tickers with a bar on Friday (at the close the vendor continues from, if given)."""
     for symbol in symbols:
-        DailyBarFactory(ticker=TickerFactory(symbol=symbol, is_demo=False), date=FRIDAY)
+        extra = {"close": closes[symbol]} if closes else {}
+        DailyBarFactory(ticker=TickerFactory(symbol=symbol, is_demo=False), date=FRIDAY, **extra)
 
 
 def test_the_shared_session_reads_http_timeout(vendor):
     assert http.shared_session().default_timeout == 1
 
 
+def splits_synced_today() -> None:
+    """Alpha Vantage's bars are as traded: converted to the stored basis only with splits
+    synced recently (here: none, so the factor is 1)."""
+    MarketDataState.objects.create(key="sync:actions_through", value={"date": str(TUESDAY)})
+
+
 def test_a_bad_day_at_the_vendor_fails_over_ticker_by_ticker(vendor):
-    """AAPL: 429 with Retry-After: 1, then good bars (the session waits and retries).
-    MSFT: two 500s, then good bars (retried with backoff). IBM: malformed JSON -> Alpha
-    Vantage. NVDA: slower than HTTP_TIMEOUT -> Alpha Vantage. Quotes: one snapshot call."""
-    tickers("AAPL", "MSFT", "IBM", "NVDA")
+    """AAPL: 429 with Retry-After: 1 -> Alpha Vantage (the budget is blocked for 1 s).
+    MSFT: Polygon again once the block is over (the run waits, it does not fail). IBM:
+    malformed JSON -> Alpha Vantage. NVDA: slower than HTTP_TIMEOUT -> Alpha Vantage.
+    No grouped daily route: counted, and the per-ticker calls fill in."""
+    tickers("AAPL", "MSFT", "IBM", "NVDA", closes={"AAPL": 10, "MSFT": 20, "IBM": 30, "NVDA": 40})
+    splits_synced_today()
     s = vendor.script
     s["polygon", "AAPL"] = [Answer({"status": "ERROR"}, 429, {"Retry-After": "1"}),
                             Answer(polygon_aggs(10))]  # fmt: skip
-    s["polygon", "MSFT"] = [Answer(b"oops", 500), Answer(b"oops", 500), Answer(polygon_aggs(20))]
+    s["polygon", "MSFT"] = [Answer(polygon_aggs(20))]
     s["polygon", "IBM"] = [Answer(b'{"status": "OK", "results": [{"o": 1,')]
     s["polygon", "NVDA"] = [Answer(polygon_aggs(99), delay=2.5)]
-    s["alphavantage", "TIME_SERIES_DAILY:IBM"] = [Answer(alpha_daily(30))]
-    s["alphavantage", "TIME_SERIES_DAILY:NVDA"] = [Answer(alpha_daily(40))]
-    s["polygon", "snapshot"] = [Answer(snapshot("AAPL", "MSFT", "IBM", "NVDA"))]
+    for symbol, close in (("AAPL", 10), ("IBM", 30), ("NVDA", 40)):
+        s["alphavantage", f"TIME_SERIES_DAILY:{symbol}"] = [Answer(alpha_daily(close))]
 
     started = time.monotonic()
     out = refresh()
@@ -174,38 +183,35 @@ def test_a_bad_day_at_the_vendor_fails_over_ticker_by_ticker(vendor):
         "AAPL": 10, "MSFT": 20, "IBM": 30, "NVDA": 40
     }  # fmt: skip
     sources = dict(DailyBar.objects.filter(date=TUESDAY).values_list("ticker__symbol", "source"))
-    assert sources == {"AAPL": "polygon", "MSFT": "polygon", "IBM": "alphavantage",
+    assert sources == {"AAPL": "alphavantage", "MSFT": "polygon", "IBM": "alphavantage",
                        "NVDA": "alphavantage"}  # fmt: skip
-    assert vendor.hits["polygon", "AAPL"] == 2  # the 429, then the retry after 1 s
-    assert vendor.hits["polygon", "MSFT"] == 3
+    # one adjustment basis: every stored bar has its split-adjusted close
+    assert not DailyBar.objects.filter(date__gt=FRIDAY, adj_close__isnull=True).exists()
+    assert vendor.hits["polygon", "AAPL"] == 1  # no blind retry: the budget waits instead
+    assert vendor.hits["polygon", "MSFT"] == 1
     assert vendor.hits["polygon", "NVDA"] == 1  # a read timeout is not retried
-    assert Quote.objects.count() == 4
-    assert "via_alphavantage 2" in out and "via_polygon 2" in out
-    assert 1 + 1 <= elapsed < 15  # Retry-After honoured, the slow answer cut at 1 s
+    assert vendor.hits["polygon", "snapshot"] == 0  # the market is closed: no quote calls
+    assert "via_alphavantage 3" in out and "via_polygon 1" in out
+    assert 1 <= elapsed < 15  # Retry-After honoured, the slow answer cut at 1 s
     assert JobRun.objects.latest("started_at").status == JobRun.Status.SUCCEEDED
 
 
-def test_a_vendor_rate_limited_out_of_the_run_turns_it_red(vendor):
-    """Polygon answers 429 (Retry-After: 1) to every try for AAPL: after its retries it is
-    left out of the run, Alpha Vantage serves every ticker, and the run exits non-zero
-    naming the vendor and the ticker it happened on."""
-    tickers("AAPL", "MSFT")
-    vendor.script["polygon", "AAPL"] = [Answer({"status": "ERROR"}, 429, {"Retry-After": "1"})]
+def test_a_vendor_rate_limited_out_of_the_run_turns_it_red(vendor, settings):
+    """Polygon answers 429 with a Retry-After longer than the run's time budget: it is left
+    out of the run (no further call), Alpha Vantage serves every ticker, and the run exits
+    non-zero naming the vendor and the ticker it happened on: the vendor's own limit cost
+    the run work our budget allowed."""
+    settings.REFRESH_TIME_BUDGET_SECONDS = 5
+    tickers("AAPL", "MSFT", closes={"AAPL": 11, "MSFT": 22})
+    splits_synced_today()
+    vendor.script["polygon", "AAPL"] = [Answer({"status": "ERROR"}, 429, {"Retry-After": "600"})]
     vendor.script["alphavantage", "TIME_SERIES_DAILY:AAPL"] = [Answer(alpha_daily(11))]
     vendor.script["alphavantage", "TIME_SERIES_DAILY:MSFT"] = [Answer(alpha_daily(22))]
-    for symbol in ("AAPL", "MSFT"):
-        vendor.script["alphavantage", f"GLOBAL_QUOTE:{symbol}"] = [
-            Answer({"Global Quote": {"01. symbol": symbol, "05. price": "12.5",
-                    "06. volume": "10", "07. latest trading day": "2026-11-24",
-                    "09. change": "0.5", "10. change percent": "4.1%"}})
-        ]  # fmt: skip
     with pytest.raises(
         CommandError, match=r"rate-limited out of the run: polygon \(AAPL\): HTTP 429"
     ):
         refresh()
     assert vendor.hits["polygon", "MSFT"] == 0  # not asked again in this run
-    assert vendor.hits["polygon", "snapshot"] == 0
     assert set(DailyBar.objects.filter(date=TUESDAY).values_list("source", flat=True)) == {
         "alphavantage"
     }
-    assert Quote.objects.filter(source="alphavantage").count() == 2

@@ -102,7 +102,7 @@ def test_portfolio_crud(api, user, market):
     assert body["benchmark"] == "SPY" and body["track_cash"] is False
     pk = body["id"]
     response = api.post("/api/portfolios/", {"name": "API"}, format="json")
-    assert response.status_code == 400
+    assert response.status_code == 409  # a unique conflict, naming the field
     assert response.json() == {"name": ["You already have a portfolio named 'API'."]}
     response = api.patch(
         f"/api/portfolios/{pk}/", {"benchmark": None, "name": "Renamed"}, format="json"
@@ -167,9 +167,9 @@ def test_watchlists_items_and_alerts(api, user, market):
     response = api.post("/api/watchlists/", {"name": "Tech"}, format="json")
     assert response.status_code == 201 and response.json()["item_count"] == 0
     wid = response.json()["id"]
-    assert api.post("/api/watchlists/", {"name": "Tech"}, format="json").json() == {
-        "name": ["You already have a watchlist named 'Tech'."]
-    }
+    response = api.post("/api/watchlists/", {"name": "Tech"}, format="json")
+    assert response.status_code == 409
+    assert response.json() == {"name": ["You already have a watchlist named 'Tech'."]}
     response = api.post(
         "/api/watchlist-items/",
         {"watchlist": wid, "symbol": "aapl", "target_above": "140"},
@@ -178,9 +178,11 @@ def test_watchlists_items_and_alerts(api, user, market):
     assert response.status_code == 201, response.json()
     item = response.json()
     assert item["symbol"] == "AAPL" and D(item["quote"]["price"]) == 131
-    assert api.post(
+    response = api.post(
         "/api/watchlist-items/", {"watchlist": wid, "symbol": "AAPL"}, format="json"
-    ).json() == {"symbol": ["AAPL is already on Tech."]}
+    )
+    assert response.status_code == 409
+    assert response.json() == {"symbol": ["AAPL is already on Tech."]}
     response = api.patch(
         f"/api/watchlist-items/{item['id']}/", {"note": "<i>core</i>"}, format="json"
     )

@@ -105,8 +105,16 @@ def test_portfolio_list_shows_value_and_pnl(auth_client, portfolio):
     page = text(auth_client.get("/portfolios/"))
     assert "Long-term holdings" in page
     assert "1,355.00" in page  # value
-    assert "\u2212145.50" in page  # unrealized
-    assert "+98.50" in page  # realized
+    assert "\u2212$145.50" in page  # unrealized, with its currency
+    assert "+$98.50" in page  # realized
+
+
+def test_portfolio_list_total_gain_adds_up_from_the_columns_beside_it(auth_client, portfolio):
+    """-145.50 unrealized + 98.50 realized + (19 dividend - 5 fee) = -33.00, each one shown."""
+    page = text(auth_client.get("/portfolios/"))
+    assert "Income \u2212 fees" in page and "+$14.00" in page
+    assert "\u2212$33.00" in page
+    assert "Total gain = unrealized P&amp;L + realized P&amp;L + dividends and interest" in page
 
 
 def test_create_portfolio_form(auth_client, user, market):
@@ -226,7 +234,7 @@ def test_edit_and_delete_transaction(auth_client, portfolio):
 
 def test_realized_page(auth_client, portfolio):
     page = text(auth_client.get(f"/portfolios/{portfolio.pk}/realized/"))
-    assert "2024" in page and "+98.50" in page and "599.00" in page and "short" in page
+    assert "2024" in page and "+$98.50" in page and "$599.00" in page and "short" in page
     empty = PortfolioFactory(owner=portfolio.owner)
     assert "No sales yet" in text(auth_client.get(f"/portfolios/{empty.pk}/realized/"))
 
@@ -285,6 +293,14 @@ def test_watchlist_pages(auth_client, user, market):
     auth_client.post(f"/watchlists/{watchlist.pk}/rename/", {"name": "Chips"})
     watchlist.refresh_from_db()
     assert watchlist.name == "Chips"
+
+
+def test_alerts_list_shows_how_far_each_armed_alert_is(auth_client, user, market):
+    """AAPL is at 131: 150 above is +14.50% away, 120 below is -8.40% (U+2212) away."""
+    PriceAlert.objects.create(owner=user, ticker=market["AAPL"], direction="above", threshold=150)
+    PriceAlert.objects.create(owner=user, ticker=market["AAPL"], direction="below", threshold=120)
+    page = text(auth_client.get("/alerts/"))
+    assert ">Away<" in page and "+14.50%" in page and "\u22128.40%" in page
 
 
 def test_alert_pages(auth_client, user, market):
@@ -368,3 +384,15 @@ def test_watchlist_alert_link_prefills_the_target(auth_client, user, market):
     assert junk.context["form"].initial == {"symbol": "AB", "direction": "above"}
     # A control character is refused before the view (qunex.middleware), naming the field.
     assert auth_client.get("/alerts/?symbol=A%00B").status_code == 400
+
+
+def test_forms_say_ticker_like_every_filter_on_the_site(auth_client, market, client):
+    """One wording: the alert form, the news and insider filters all label the field "Ticker"
+    (no "Symbol:" with Django's colon)."""
+    for page in (
+        text(auth_client.get("/alerts/")),
+        text(client.get("/news/")),
+        text(client.get("/insiders/")),
+    ):
+        assert re.search(r"<label for=\"[^\"]+\">Ticker</label>", page)
+        assert "Symbol:" not in page

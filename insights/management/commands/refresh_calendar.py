@@ -75,6 +75,8 @@ class Command(JobCommand):
             job.count("updated", outcome.updated)
             job.count("unchanged", outcome.unchanged)
             job.count("skipped", len(outcome.skipped))
+            if outcome.demo_released:
+                job.count("demo_events_removed", outcome.demo_released)
             if outcome.error:
                 job.count("failed", 1)
         failed = report.failed_sources

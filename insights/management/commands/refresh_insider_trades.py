@@ -7,6 +7,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import CommandError
 
+from insights.insiders.demo import insiders_demo_release
 from insights.insiders.providers.finnhub import FinnhubInsiders
 from insights.insiders.providers.sec import SecEdgar, SecError
 from insights.insiders.services import RefreshReport, insiders_load_dir, insiders_refresh
@@ -76,6 +77,8 @@ def _finish(job: Job, report: RefreshReport, *, dry_run: bool) -> str | None:
         report.created if not dry_run else report.filings,
     )
     job.count("transactions", report.transactions)
+    if report.created and not dry_run and (removed := insiders_demo_release()):
+        job.count("demo filings removed", removed)  # real filings replace seed_demo's
     if report.replaced:
         job.count("replaced by amendments", report.replaced)
     job.count("skipped", len(report.skipped))

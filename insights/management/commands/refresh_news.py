@@ -18,6 +18,7 @@ from django.conf import settings
 from django.db.models import F
 from django.utils import timezone
 
+from insights.news.demo import news_demo_release
 from insights.news.providers.base import SourceError
 from insights.news.providers.newsapi import NewsApiSource
 from insights.news.providers.polygon import PolygonNews
@@ -97,6 +98,7 @@ class Command(JobCommand):
             job.count("would_clamp_future" if dry_run else "future_clamped", clamped)
             job.log(f"{clamped} stored article(s) dated in the future: given their fetch time")
         failures = []
+        company_news = False
         for source in job.progress(sources, total=len(sources), desc="sources"):
             try:
                 # Call budgets of the free plans: NewsAPI (100 a day) searches per ticker only
@@ -119,8 +121,13 @@ class Command(JobCommand):
             if result.skipped:
                 job.count("malformed", result.skipped)
                 job.log(f"{source.name}: skipped {result.skipped}: {'; '.join(result.reasons[:3])}")
+            before = ingestor.stats.created
             ingestor.ingest(result.items)
+            company_news = company_news or (source.needs_key and ingestor.stats.created > before)
         stats = ingestor.stats
+        # Real company news replaces seed_demo's articles (official feeds do not).
+        if company_news and not options.get("dry_run") and (removed := news_demo_release()):
+            job.count("demo_articles_removed", removed)
         job.count("stored" if not options.get("dry_run") else "would_store", stats.created)
         job.count("duplicates", stats.duplicates)
         job.count("grouped", stats.grouped)

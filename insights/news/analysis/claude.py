@@ -632,9 +632,23 @@ def analyse_with_claude(
     if block is None:
         raise AnalysisFailed(f"no {TOOL_NAME} tool call in the answer", usage=usage)
     try:
-        data, dropped = validate_tool_input(block.input, text=text, known_symbols=known_symbols)
+        return analysis_from_tool_input(
+            block.input,
+            text=text,
+            known_symbols=known_symbols,
+            model=getattr(message, "model", None) or model,
+            usage=usage,
+        )
     except ValueError as exc:
         raise AnalysisFailed(f"invalid output: {exc}", usage=usage) from exc
+
+
+def analysis_from_tool_input(
+    data: Any, *, text: str, known_symbols: set[str], model: str, usage: Usage | None = None
+) -> ClaudeAnalysis:
+    """A validated `ClaudeAnalysis` from `record_analysis` tool input, or ValueError saying
+    what is wrong (see `validate_tool_input`)."""
+    data, dropped = validate_tool_input(data, text=text, known_symbols=known_symbols)
     return ClaudeAnalysis(
         sentiment=float(data["sentiment"]),
         label=data["label"],
@@ -648,8 +662,8 @@ def analyse_with_claude(
             for t in data["tickers"]
         ],
         dropped_tickers=dropped,
-        model=getattr(message, "model", None) or model,
-        usage=usage,
+        model=model,
+        usage=usage or Usage(),
     )
 
 

@@ -39,6 +39,7 @@ from insights.news.analysis.claude import (
     MIN_REQUEST_SECONDS,
     PROMPT_VERSION,
     AnalysisFailed,
+    ClaudeAnalysis,
     Usage,
     analyse_with_claude,
     anthropic_client,
@@ -254,26 +255,7 @@ def _analyse_ai(
                 break  # no time left for another attempt
             continue
         spent = spent + out.usage
-        defaults = {
-            **_EMPTY,
-            "kind": ArticleAnalysis.Kind.AI,
-            "status": ArticleAnalysis.Status.ANALYSED,
-            "sentiment": out.sentiment,
-            "label": out.label,
-            "impact": out.impact,
-            "summary": out.summary,
-            "key_points": out.key_points,
-            "dropped_tickers": sorted(set(out.dropped_tickers)),
-            "sectors": out.sectors,
-            "evidence": out.evidence,
-            "model": out.model,
-            "prompt_version": PROMPT_VERSION,
-            "attempts": attempt,
-            "analysed_at": timezone.now(),
-            **_usage_fields(spent),
-        }
-        tickers = [(known[t.symbol], t.sentiment, t.reason) for t in out.tickers]
-        _store(article, defaults, tickers)
+        analysis_store_ai(article=article, analysis=out, known=known, attempts=attempt, usage=spent)
         result.usage = result.usage + spent
         result.analysed += 1
         result.transient_streak = 0
@@ -311,6 +293,39 @@ def _analyse_ai(
         raise AnalysisFailed(
             f"the API failed {result.transient_streak} articles in a row; last: {reasons[-1]}"
         )
+
+
+def analysis_store_ai(
+    *,
+    article: Article,
+    analysis: ClaudeAnalysis,
+    known: dict[str, int],
+    attempts: int = 1,
+    usage: Usage | None = None,
+    prompt_version: str = PROMPT_VERSION,
+) -> None:
+    """Store a validated analysis as the article's AI analysis, with its ticker views
+    (`known`: symbol -> ticker id), replacing any earlier one. Atomic."""
+    defaults = {
+        **_EMPTY,
+        "kind": ArticleAnalysis.Kind.AI,
+        "status": ArticleAnalysis.Status.ANALYSED,
+        "sentiment": analysis.sentiment,
+        "label": analysis.label,
+        "impact": analysis.impact,
+        "summary": analysis.summary,
+        "key_points": analysis.key_points,
+        "dropped_tickers": sorted(set(analysis.dropped_tickers)),
+        "sectors": analysis.sectors,
+        "evidence": analysis.evidence,
+        "model": analysis.model,
+        "prompt_version": prompt_version,
+        "attempts": attempts,
+        "analysed_at": timezone.now(),
+        **_usage_fields(usage or analysis.usage),
+    }
+    tickers = [(known[t.symbol], t.sentiment, t.reason) for t in analysis.tickers]
+    _store(article, defaults, tickers)
 
 
 def _store_failed(

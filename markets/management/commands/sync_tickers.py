@@ -11,12 +11,17 @@ from qunex.jobs import Job, JobCommand
 
 class Command(JobCommand):
     help = (
-        "Fetches ticker details (name, exchange, sector, industry, market cap) and splits and "
-        "dividends from the configured vendors (Polygon ticker details, Finnhub profile) for "
-        "every active non-demo ticker, or for --tickers, which also adds new symbols to the "
-        "universe. Run it when adding tickers and weekly (data-refresh workflow); a second run "
-        "changes nothing. A failing ticker is counted and the run goes on; the run fails when "
-        "every ticker failed or no vendor key is set."
+        "Syncs ticker reference data (name, exchange, asset type) and splits and dividends. "
+        "With a Polygon key it pages through the market-wide lists (the active US listing, "
+        "every split and dividend since the last sync: 1000 rows a call, so 5,000 tickers "
+        "take tens of calls) and a run stopped by the vendor budget resumes at its page next "
+        "time; a split since the last sync marks that ticker's history for a refetch. "
+        "Without one, or for up to 10 --tickers, it asks per ticker (Polygon ticker details, "
+        "Finnhub profile), least recently synced first. --tickers also adds new symbols to "
+        "the universe. Run it when adding tickers and daily (data-refresh workflow); a "
+        "second run changes nothing. A failing ticker is counted and the run goes on "
+        "(partial); the run fails when every ticker failed, a listing failed, or no vendor "
+        "key is set."
     )
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:

@@ -14,12 +14,27 @@
     return "rgba(" + parseInt(m[1], 16) + ", " + parseInt(m[2], 16) + ", " + parseInt(m[3], 16) + ", " + alpha + ")";
   }
 
+  // A baseline at 0 %: the area fills between 0 % and the line, darkest near 0 %.
   function drawdownColors() {
     var down = cssVar("--down", "#c62828");
-    return { lineColor: down, topColor: withAlpha(down, 0.3), bottomColor: withAlpha(down, 0.05) };
+    return {
+      bottomLineColor: down, bottomFillColor1: withAlpha(down, 0.3), bottomFillColor2: withAlpha(down, 0.05),
+      topLineColor: down, topFillColor1: withAlpha(down, 0), topFillColor2: withAlpha(down, 0),
+    };
   }
 
-  function themeOptions() {
+  var axes = {};
+  function axisOptions(el) {
+    // Years of daily bars must fit a phone's width: allow bars narrower than a pixel.
+    if (!axes[el.id]) {
+      axes[el.id] = window.QunexChartAxis
+        ? window.QunexChartAxis.timeScale(el, { minBarSpacing: 0.01 })
+        : { minBarSpacing: 0.01 };
+    }
+    return axes[el.id];
+  }
+
+  function themeOptions(el) {
     var border = cssVar("--border", "#dde1e7");
     return {
       layout: {
@@ -29,9 +44,8 @@
         fontFamily: getComputedStyle(document.body).fontFamily,
       },
       grid: { vertLines: { color: border }, horzLines: { color: border } },
-      rightPriceScale: { borderColor: border },
-      // Years of daily bars must fit a phone's width: allow bars narrower than a pixel.
-      timeScale: { borderColor: border, minBarSpacing: 0.01 },
+      rightPriceScale: { borderColor: border, entireTextOnly: true },
+      timeScale: Object.assign({ borderColor: border }, axisOptions(el)),
     };
   }
 
@@ -53,7 +67,8 @@
     var LW = LightweightCharts;
     var base = { autoSize: true, handleScroll: true, handleScale: true };
 
-    var equityChart = LW.createChart(equityEl, Object.assign({}, base, themeOptions()));
+    var equityChart = LW.createChart(equityEl, Object.assign({}, base, themeOptions(equityEl)));
+    if (window.QunexChartAxis) window.QunexChartAxis.attach(equityChart, equityEl);
     // Whole dollars with thousands separators and a real minus sign on the equity axis.
     var dollars = new Intl.NumberFormat("en-US", { maximumFractionDigits: 0 });
     var moneyFormat = {
@@ -61,34 +76,43 @@
       formatter: function (v) { return (v < 0 ? "\u2212$" : "$") + dollars.format(Math.abs(v)); },
     };
     var buyHold = equityChart.addSeries(LW.LineSeries, {
-      color: cssVar("--muted", "#5c6370"), lineWidth: 2, lineStyle: 2, title: "Buy & hold", priceLineVisible: false,
+      // No titles: the legend above the chart names the lines (a title sits over the curves).
+      color: cssVar("--muted", "#5c6370"), lineWidth: 2, lineStyle: 2, priceLineVisible: false,
       priceFormat: moneyFormat,
     });
     var equity = equityChart.addSeries(LW.LineSeries, {
-      color: cssVar("--accent", "#2563eb"), lineWidth: 2, title: "Strategy", priceLineVisible: false,
+      color: cssVar("--accent", "#2563eb"), lineWidth: 2, priceLineVisible: false,
       priceFormat: moneyFormat,
     });
     buyHold.setData(points(data.dates, data.buy_hold));
     equity.setData(points(data.dates, data.equity));
 
-    var ddChart = LW.createChart(drawdownEl, Object.assign({}, base, themeOptions()));
-    var drawdown = ddChart.addSeries(LW.AreaSeries, Object.assign({
-      lineWidth: 1, invertFilledArea: true, priceLineVisible: false,
-      // The top of the pane is 0 %: the area fills from the running peak down to the line.
+    var ddChart = LW.createChart(drawdownEl, Object.assign({}, base, themeOptions(drawdownEl)));
+    if (window.QunexChartAxis) window.QunexChartAxis.attach(ddChart, drawdownEl);
+    var drawdown = ddChart.addSeries(LW.BaselineSeries, Object.assign({
+      lineWidth: 1, priceLineVisible: false, baseValue: { type: "price", price: 0 },
+      // The scale tops out at 0 % (the running peak); its top margin keeps that label whole.
       autoscaleInfoProvider: function (original) {
         var info = original();
         if (info && info.priceRange) info.priceRange.maxValue = 0;
         return info;
       },
-      priceFormat: { type: "custom", formatter: function (v) { return v.toFixed(1).replace("-", "\u2212") + " %"; } },
+      priceFormat: { type: "custom", formatter: function (v) { return window.QunexFormat.plainPct(v, 1); } },
     }, drawdownColors()));
     drawdown.setData(points(data.dates, data.drawdown));
 
-    ddChart.priceScale("right").applyOptions({ scaleMargins: { top: 0, bottom: 0.05 } });
+    // A top margin keeps the "0.0 %" label (and the last-value tag at 0 %) inside the axis.
+    ddChart.priceScale("right").applyOptions({ scaleMargins: { top: 0.1, bottom: 0.05 } });
     // autoSize measures the containers on the next frame: fit the whole history after it.
+    // Room beyond both ends keeps the first and last labels whole (chart_axis.js).
     window.requestAnimationFrame(function () {
-      equityChart.timeScale().fitContent();
-      ddChart.timeScale().fitContent();
+      if (window.QunexChartAxis) {
+        window.QunexChartAxis.show(equityChart, 0, data.dates.length - 1);
+        window.QunexChartAxis.show(ddChart, 0, data.dates.length - 1);
+      } else {
+        equityChart.timeScale().fitContent();
+        ddChart.timeScale().fitContent();
+      }
     });
 
     // Keep both time scales in step when either is scrolled or zoomed.
@@ -105,8 +129,8 @@
     follow(ddChart, equityChart);
 
     function retheme() {
-      equityChart.applyOptions(themeOptions());
-      ddChart.applyOptions(themeOptions());
+      equityChart.applyOptions(themeOptions(equityEl));
+      ddChart.applyOptions(themeOptions(drawdownEl));
       equity.applyOptions({ color: cssVar("--accent", "#2563eb") });
       buyHold.applyOptions({ color: cssVar("--muted", "#5c6370") });
       drawdown.applyOptions(drawdownColors());

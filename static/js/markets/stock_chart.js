@@ -3,8 +3,11 @@
  * "Max" shows every stored bar at any width (a tiny minimum bar spacing, or the chart would
  * stop at ~2 bars a pixel and start years late); volume has its own pane below the prices,
  * so the price axis needs no empty band (which used to run to negative prices).
- * After each range change the element carries data-visible-from / data-visible-to and
+ * After each range change the element carries data-range-from (the range's first bar),
+ * data-visible-from / data-visible-to (the first and last bars drawn) and
  * data-price-bottom (the price at the bottom of the price pane), for the browser tests.
+ * Every range keeps ~22 px of room beyond its first and last bar (chart_axis.js), so labels
+ * on those bars are whole rather than cut at the edges.
  *
  * Bars come from the element's data-url (compact rows [date, open, high, low, close, volume],
  * split-adjusted where the source adjusted them). SMAs are computed here over every bar, so
@@ -61,6 +64,8 @@
     errorEl.classList.remove("hidden");
   }
 
+  var axis = window.QunexChartAxis;
+  var timeScale = axis ? axis.timeScale(el, { minBarSpacing: 0.001 }) : { rightOffset: 3, minBarSpacing: 0.001 };
   var chart = null;
   var series = {};
   var rows = [];
@@ -71,8 +76,9 @@
       autoSize: true,
       layout: { background: { type: "solid", color: p.bg }, textColor: p.text, attributionLogo: false },
       grid: { vertLines: { color: withAlpha(p.grid, 0.6) }, horzLines: { color: withAlpha(p.grid, 0.6) } },
-      rightPriceScale: { borderColor: p.grid, scaleMargins: { top: 0.08, bottom: 0.04 } },
-      timeScale: { borderColor: p.grid, rightOffset: 3, minBarSpacing: 0.001 },
+      // entireTextOnly: a price label that would be cut at the top or bottom is not drawn.
+      rightPriceScale: { borderColor: p.grid, scaleMargins: { top: 0.08, bottom: 0.04 }, entireTextOnly: true },
+      timeScale: Object.assign({ borderColor: p.grid }, timeScale),
       crosshair: { mode: LC.CrosshairMode ? LC.CrosshairMode.Normal : 0 },
     };
   }
@@ -113,17 +119,28 @@
     if (!rows.length) return;
     current = range;
     if (range === "Max") {
-      chart.timeScale().setVisibleLogicalRange({ from: 0, to: rows.length - 1 });
+      el.setAttribute("data-range-from", rows[0][0]);
+      if (axis) axis.show(chart, 0, rows.length - 1);
+      else chart.timeScale().setVisibleLogicalRange({ from: 0, to: rows.length - 1 });
       window.requestAnimationFrame(describe);
       return;
     }
-    var last = new Date(rows[rows.length - 1][0] + "T00:00:00Z");
+    var lastText = rows[rows.length - 1][0];
+    var last = new Date(lastText + "T00:00:00Z");
     var from = new Date(last.getTime());
-    var months = { "1M": 1, "6M": 6, "1Y": 12, "5Y": 60 }[range] || 12;
-    from.setUTCMonth(from.getUTCMonth() - months);
-    var first = rows[0][0];
+    if (range === "YTD") {
+      from = new Date(Date.UTC(last.getUTCFullYear(), 0, 1));
+    } else {
+      var months = { "1M": 1, "3M": 3, "6M": 6, "1Y": 12, "5Y": 60 }[range] || 12;
+      from.setUTCMonth(from.getUTCMonth() - months);
+    }
     var fromText = from.toISOString().slice(0, 10);
-    chart.timeScale().setVisibleRange({ from: fromText < first ? first : fromText, to: rows[rows.length - 1][0] });
+    var start = 0;
+    while (start < rows.length - 1 && rows[start][0] < fromText) start++;
+    el.setAttribute("data-range-from", rows[start][0]);
+    // ~22 px of room each side: a label on the range's first or last bar is whole.
+    if (axis) axis.show(chart, start, rows.length - 1);
+    else chart.timeScale().setVisibleLogicalRange({ from: start, to: rows.length - 1 });
     window.requestAnimationFrame(describe);
   }
 
@@ -135,6 +152,7 @@
     }
     var p = palette();
     chart = LC.createChart(el, chartOptions(p));
+    if (axis) axis.attach(chart, el);
     series.candles = chart.addSeries(LC.CandlestickSeries, {
       upColor: p.up, downColor: p.down, wickUpColor: p.up, wickDownColor: p.down, borderVisible: false,
     });
@@ -147,9 +165,11 @@
       panes[0].setStretchFactor(4);
       panes[1].setStretchFactor(1);
     }
+    // No series titles: drawn inside the pane they sit over the candles on a phone; the legend
+    // under the chart names the lines.
     var line = { lineWidth: 2, priceLineVisible: false, lastValueVisible: false, crosshairMarkerVisible: false };
-    series.sma50 = chart.addSeries(LC.LineSeries, Object.assign({ color: p.accent, title: "SMA 50" }, line));
-    series.sma200 = chart.addSeries(LC.LineSeries, Object.assign({ color: p.warn, title: "SMA 200" }, line));
+    series.sma50 = chart.addSeries(LC.LineSeries, Object.assign({ color: p.accent }, line));
+    series.sma200 = chart.addSeries(LC.LineSeries, Object.assign({ color: p.warn }, line));
 
     series.candles.setData(rows.map(function (r) {
       return { time: r[0], open: r[1], high: r[2], low: r[3], close: r[4] };

@@ -10,13 +10,19 @@
 
   var whole = new Intl.NumberFormat("en-US", { maximumFractionDigits: 0 });
 
+  // The whole chosen window is shown, with room beyond both ends for whole labels.
+  var holderEl = document.getElementById("pf-chart");
+  var axisOptions = window.QunexChartAxis
+    ? window.QunexChartAxis.timeScale(holderEl, { minBarSpacing: 0.05 })
+    : { minBarSpacing: 0.05 };
+
   function chartOptions() {
     return {
       autoSize: true,
       layout: { background: { color: "transparent" }, textColor: cssVar("--muted", "#5c6370"), attributionLogo: false },
       grid: { vertLines: { color: cssVar("--border", "#dde1e7") }, horzLines: { color: cssVar("--border", "#dde1e7") } },
-      rightPriceScale: { borderColor: cssVar("--border", "#dde1e7") },
-      timeScale: { borderColor: cssVar("--border", "#dde1e7"), minBarSpacing: 0.05 },
+      rightPriceScale: { borderColor: cssVar("--border", "#dde1e7"), entireTextOnly: true },
+      timeScale: Object.assign({ borderColor: cssVar("--border", "#dde1e7") }, axisOptions),
       crosshair: { mode: 0 },
       localization: { priceFormatter: function (v) { return whole.format(v); } }
     };
@@ -29,6 +35,7 @@
     var data = JSON.parse(dataEl.textContent);
     var LC = window.LightweightCharts;
     var chart = LC.createChart(holder, chartOptions());
+    if (window.QunexChartAxis) window.QunexChartAxis.attach(chart, holder);
     var priceFormat = { type: "price", precision: 2, minMove: 0.01 };
     var value = chart.addSeries(LC.LineSeries, { color: cssVar("--accent", "#2563eb"), lineWidth: 2, priceFormat: priceFormat, lastValueVisible: false, priceLineVisible: false });
     value.setData(data.series);
@@ -38,14 +45,18 @@
       bench.setData(data.benchmark);
     }
     // The server chose the window (?start=&end=): show all of it, also after a resize.
-    chart.timeScale().fitContent();
+    function fit() {
+      if (window.QunexChartAxis) window.QunexChartAxis.show(chart, 0, data.series.length - 1);
+      else chart.timeScale().fitContent();
+    }
+    fit();
     if (window.ResizeObserver) {
       var lastWidth = 0;
       new ResizeObserver(function (entries) {
         var width = Math.round(entries[0].contentRect.width);
         if (width && width !== lastWidth) {
           lastWidth = width;
-          window.requestAnimationFrame(function () { chart.timeScale().fitContent(); });
+          window.requestAnimationFrame(fit);
         }
       }).observe(holder);
     }
@@ -95,7 +106,7 @@
           var unrealized = marketValue - cost;
           var u = cell(tr, "unrealized");
           u.innerHTML = "";
-          u.append(feed.fmt.signed(unrealized) + " ");
+          u.append(feed.fmt.signedMoney(unrealized) + " ");
           var up = document.createElement("span"); up.className = "small";
           up.textContent = cost ? feed.fmt.pct(unrealized / cost * 100) : "\u2014";
           u.append(up);
@@ -107,7 +118,7 @@
           if (q) {
             var d = cell(tr, "day");
             d.innerHTML = "";
-            d.append(feed.fmt.signed(day) + " ");
+            d.append(feed.fmt.signedMoney(day) + " ");
             var dp = document.createElement("span"); dp.className = "small";
             dp.textContent = feed.fmt.pct(prev ? (price - prev) / prev * 100 : null);
             d.append(dp);
@@ -123,17 +134,17 @@
       totals.querySelector('[data-total="value"]').textContent = feed.fmt.money(total);
       var unrealizedTotal = sumValue - Number(totals.dataset.cost);
       var ut = totals.querySelector('[data-total="unrealized"]');
-      ut.textContent = feed.fmt.signed(unrealizedTotal) + " ";
+      ut.textContent = feed.fmt.signedMoney(unrealizedTotal) + " ";
       var us = document.createElement("small");
       us.textContent = sumCost ? feed.fmt.pct(unrealizedTotal / sumCost * 100) : "\u2014";
       ut.append(us); feed.setSign(ut, unrealizedTotal);
       var dt = totals.querySelector('[data-total="day"]');
-      dt.textContent = feed.fmt.signed(sumDay) + " ";
+      dt.textContent = feed.fmt.signedMoney(sumDay) + " ";
       var ds = document.createElement("small");
       ds.textContent = sumPrev + cash ? feed.fmt.pct(sumDay / (sumPrev + cash) * 100) : "\u2014";
       dt.append(ds); feed.setSign(dt, sumDay);
       var g = totals.querySelector('[data-total="gain"]');
-      g.textContent = feed.fmt.signed(total - flows); feed.setSign(g, total - flows);
+      g.textContent = feed.fmt.signedMoney(total - flows); feed.setSign(g, total - flows);
     }
 
     // Remember the server-rendered prices so the first update can flash the change.

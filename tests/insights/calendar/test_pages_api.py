@@ -99,9 +99,12 @@ def test_bad_filters_answer_400_or_a_page_never_500(client, query):
         assert b"Economic calendar" in response.content
 
 
-def test_empty_state_says_how_to_load_events(client):
+def test_empty_state_says_when_events_come_and_only_staff_how(client, staff_user):
     body = client.get("/calendar/").content.decode()
-    assert "refresh_calendar" in body and "No events coming up" in body
+    assert "No events coming up" in body and "every hour" in body
+    assert "refresh_calendar" not in body and "FINNHUB_API_KEY" not in body
+    client.force_login(staff_user)
+    assert "refresh_calendar" in client.get("/calendar/").content.decode()
 
 
 def test_dashboard_panel_lists_upcoming_important_events(client):

@@ -120,7 +120,10 @@ def test_command_fails_when_a_whole_source_fails_and_keeps_the_rest(monkeypatch,
     _sources(monkeypatch, fake)
     with pytest.raises(CommandError) as err:
         call_command("refresh_calendar")
-    assert "bls" in str(err.value)
+    # The source is named once, and the summary is said once (no repeated last line).
+    message = str(err.value)
+    assert message.count("bls:") == 1 and "bls: HTTP 503" in message
+    assert message.count("refresh_calendar: failed") == 1 and "\n" not in message
     assert EconomicEvent.objects.filter(source="fomc").count() == 1
     run = JobRun.objects.get(command="refresh_calendar")
     assert run.status == JobRun.Status.FAILED

@@ -136,7 +136,11 @@ def test_bad_filters_never_500(client, query):
         assert b"Insider trades" in response.content
 
 
-def test_empty_state_says_how_to_load(client):
+def test_empty_state_says_when_trades_come_and_only_staff_how(client, staff_user):
+    body = client.get("/insiders/").content.decode()
+    assert "once a day" in body
+    assert "refresh_insider_trades" not in body and "SEC_USER_AGENT" not in body
+    client.force_login(staff_user)
     body = client.get("/insiders/").content.decode()
     assert "refresh_insider_trades" in body and "SEC_USER_AGENT" in body
 

@@ -179,3 +179,16 @@ def test_command_fails_when_the_whole_source_failed(monkeypatch, settings):
     with pytest.raises(CommandError, match="HTTP 403"):
         call_command("refresh_insider_trades", "--tickers", "AAPL")
     assert JobRun.objects.get().status == JobRun.Status.FAILED
+
+
+def test_real_filings_replace_the_demo_filings(tmp_path, capsys):
+    from insights.insiders import demo
+
+    demo.seed(today=date(2026, 3, 2))
+    assert InsiderFiling.objects.filter(source="demo").count() == 10
+    shutil.copy(FIXTURES / "0000950170-26-000101.xml", tmp_path / "0000950170-26-000101.xml")
+    call_command("refresh_insider_trades", "--from-dir", str(tmp_path))
+    assert "demo filings removed 10" in capsys.readouterr().out
+    assert list(InsiderFiling.objects.values_list("accession", flat=True)) == [
+        "0000950170-26-000101"
+    ]

@@ -80,9 +80,13 @@ def test_news_page_collapses_stories_and_names_other_publishers(client) -> None:
     assert 'name="watchlist"' not in body and 'name="holdings"' not in body  # anonymous
 
 
-def test_empty_state_says_how_to_get_news(client) -> None:
+def test_empty_state_says_when_news_comes_and_only_staff_how(client, staff_user) -> None:
     body = client.get(NEWS).content.decode()
-    assert "No news yet" in body and "python manage.py refresh_news" in body
+    assert "No news yet" in body and "hourly" in body
+    assert "manage.py" not in body and "_API_KEY" not in body
+    client.force_login(staff_user)
+    body = client.get(NEWS).content.decode()
+    assert "python manage.py refresh_news" in body and "NEWSAPI_KEY" in body
 
 
 def test_filters_by_watchlist_and_holdings_of_the_user_only(auth_client, user, other_user) -> None:

@@ -113,3 +113,34 @@ def test_without_tickers_polygon_is_one_market_wide_call_and_finnhub_asks_the_la
     assert len(polygon) == 1 and "ticker=" not in polygon[0].url
     finnhub = [dict(vendor.query(i)) for i, r in enumerate(vendor.requests) if "finnhub" in r.url]
     assert [q["symbol"] for q in finnhub] == ["AAPL", "MSFT"]
+
+
+@pytest.mark.django_db
+def test_company_news_replaces_the_demo_news_and_official_feeds_do_not(
+    vendor: FakeVendor, settings
+) -> None:
+    from datetime import UTC, datetime
+
+    from insights.news import demo
+
+    TickerFactory(symbol="AAPL", name="Apple Inc.")
+    settings.POLYGON_API_KEY = ""
+    demo.seed(now=datetime(2026, 11, 20, tzinfo=UTC))
+    demo_count = Article.objects.filter(source="demo").count()
+    assert demo_count == len(demo.ARTICLES)
+
+    vendor.add(FED, fixture("rss", "fed_press.xml"))
+    vendor.add(SEC, fixture("rss", "sec_press.xml"))
+    _run("--since", "2026-11-01")  # official feeds only: the demo stays beside them
+    assert Article.objects.filter(source="demo").count() == demo_count
+
+    settings.POLYGON_API_KEY = "pk"
+    vendor.add(
+        f"{POLY}/v2/reference/news",
+        fixture("polygon", "news_AAPL_page2.json"),
+        params={"cursor": "Y3Vyc29yMg"},
+    )
+    vendor.add(f"{POLY}/v2/reference/news", fixture("polygon", "news_AAPL.json"))
+    out = _run("--since", "2026-11-01", "--tickers", "AAPL")
+    assert not Article.objects.filter(source="demo").exists()
+    assert f"demo_articles_removed {demo_count}" in out

@@ -73,9 +73,12 @@ def test_scores_page_ranks_filters_and_marks_mine(auth_client, user):
     assert auth_client.get("/ai-scores/", {"min_score": "9\x00"}).status_code == 400
 
 
-def test_scores_page_empty_state_says_how_to_get_data(client):
+def test_scores_page_empty_state_says_when_and_only_staff_how(client, staff_user):
     page = client.get("/ai-scores/").content.decode()
-    assert "No AI scores yet" in page and "retrain_model" in page
+    assert "No AI scores yet" in page and "after every market close" in page
+    assert "retrain_model" not in page
+    client.force_login(staff_user)
+    assert "retrain_model" in client.get("/ai-scores/").content.decode()
 
 
 def test_demo_scores_say_demo_data(client):
@@ -205,3 +208,72 @@ def test_watchlist_and_stock_list_columns(auth_client, user):
 
 def test_nav_links_to_ai_scores(client):
     assert 'href="/ai-scores/"' in client.get("/ai-scores/").content.decode()
+
+
+M = "\u2212"
+
+
+def test_contributions_list_the_rest_as_other_features_and_add_up_to_the_gap():
+    """The issue's case: six listed contributions added to +0.40 while the gap was +0.51.
+    Nine features: the six largest are listed, the other three make one line, and the
+    rounded figures on the card sum exactly to the rounded total."""
+    from insights.scores.views import top_contributions
+
+    values = [0.0012345, -0.0010049, 0.0008, 0.00061, -0.0005, 0.00035, 0.00033, 0.00031, 0.00005]
+    items = [{"contribution": v} for v in values]
+    shown = top_contributions(items)
+    assert len(shown["contributions"]) == 6 and shown["other_count"] == 3
+    from qunex.templatetags.numbers import points
+
+    def as_number(text: str) -> float:
+        return float(text.replace(M, "-"))
+
+    listed = [as_number(points(c["contribution"])) for c in shown["contributions"]]
+    other = as_number(points(shown["other_contribution"]))
+    total = as_number(points(shown["contribution_gap"]))
+    assert round(sum(listed) + other, 2) == total == 0.22
+    assert top_contributions(items[:4])["other_contribution"] is None
+    assert top_contributions([])["contribution_gap"] is None
+
+
+def test_stock_card_shows_other_features_and_the_total(client):
+    make_scores(1)
+    score = AIScore.objects.get()
+    score.contributions = [
+        {"feature": f"f{i}", "contribution": c, "words": f"Feature {i} of -3.2% moved it."}
+        for i, c in enumerate([0.002, -0.001, 0.0009, 0.0008, 0.0007, 0.0006, 0.0004, 0.0003])
+    ]
+    score.predicted_excess_return, score.baseline = 0.0047, 0.0
+    score.save()
+    page = client.get("/stocks/Q000/").content.decode()
+    assert "Other features (2) together." in page and "+0.07" in page
+    assert "<strong>+0.47</strong>" in page and f"{M}0.10" in page
+    assert f"Feature 0 of {M}3.2% moved it." in page and "-3.2%" not in page
+
+
+def test_dashboard_labels_the_figure_beside_each_score(client):
+    make_scores(3)
+    page = client.get("/").content.decode()
+    assert "+0.30 pts" in page
+    assert "forecast return over the market (SPY) in the next 20 sessions" in page
+
+
+def test_model_card_uses_one_precision_and_a_true_minus(client):
+    version = make_version(
+        metrics={"rank_ic_mean": -0.0123456, "hit_rate": 0.52, "decile_spread": -0.0312},
+        baseline_metrics={"rank_ic_mean": 0.0101},
+        folds=[
+            {
+                "train_end": "2023-01-02",
+                "test_start": "2023-02-01",
+                "test_end": "2023-03-01",
+                "rank_ic_mean": -0.012345,
+                "baseline_rank_ic_mean": 0.004567,
+            }
+        ],
+    )
+    page = client.get(f"/ai-scores/models/{version.pk}/").content.decode()
+    assert f"{M}0.0123" in page and "0.0101" in page and "0.0046" in page
+    assert "-0.0123" not in page and "0.012345" not in page
+    assert f"{M}3.12%" in page and "52.0%" in page
+    assert "0.01000" in page  # coefficient weights: 5 decimals on every row

@@ -1,0 +1,307 @@
+"""One rate budget per vendor and API key, shared by every job and the web feed.
+
+    budget = budget_for("polygon")
+    if budget.acquire(wait_until=time.monotonic() + 30):   # take one call, wait <= 30 s
+        ...call the vendor...
+    budget.note_retry_after(12)          # the vendor said 429 + Retry-After: 12
+    budget.mark_unentitled("snapshot")   # the vendor said 403: no snapshot calls for a day
+    budget.is_entitled("snapshot")       # False for the next 24 h, in every process
+    budget.remaining()                   # {"minute": 3, "day": None, "blocked_for": 0.0, ...}
+
+How the budget is kept (all in the Django cache, so Redis shares it across the web and the
+jobs in production; local memory on a laptop):
+
+1. Calls per minute are `limit` tokens, one cache key each, taken with `add` (SET NX) for
+   60 s: a token is free again exactly 60 s after it was taken, so no rolling minute ever
+   holds more than `limit` calls (a fixed minute window would let 2 x limit through across
+   its edge). One `get_many` reads every token plus the Retry-After block, then one `add`
+   takes a free token: 2 Redis commands per call (3 with a day cap: one INCR).
+2. Calls per day: one counter per UTC day (`incr`, created with `add` on first use).
+3. When no token is free, `acquire` sleeps until the oldest one frees (its value is the
+   time it was taken) or the Retry-After block ends, and gives up (False) when that is past
+   `wait_until`. `wait_until` is a `time.monotonic()` deadline; None means "do not wait"
+   (a page request never waits on a vendor).
+4. Entitlements ("snapshot", ...): a cache key per capability for `ttl` seconds, remembered
+   in process for a minute so asking is almost free.
+5. The cache key holds a short hash of the API key, never the key itself; a different key
+   is a different budget.
+6. Never raises: when the cache (Redis) fails, the budget is kept in a per-process local
+   memory instead (limits then hold per process) and a warning is logged once a minute.
+
+Limits come from settings `<VENDOR>_CALLS_PER_MINUTE` and `<VENDOR>_CALLS_PER_DAY`
+(0 = no limit), e.g. POLYGON_CALLS_PER_MINUTE=5, ALPHA_VANTAGE_CALLS_PER_DAY=25.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache as default_cache
+from django.core.cache.backends.locmem import LocMemCache
+
+logger = logging.getLogger(__name__)
+
+MINUTE = 60.0
+_SETTING_PREFIX = {"alphavantage": "ALPHA_VANTAGE"}
+_local_cache = LocMemCache("qunex-vendor-budget-fallback", {"OPTIONS": {"MAX_ENTRIES": 5000}})
+_warned_at = 0.0
+_warn_lock = threading.Lock()
+
+# The deadline a job run sets for every vendor call made under it (see `run_deadline`).
+_deadline: ContextVar[float | None] = ContextVar("vendor_budget_deadline", default=None)
+
+
+class VendorBudget:
+    """The shared rate budget of one vendor and key (see the module docstring)."""
+
+    def __init__(
+        self,
+        vendor: str,
+        *,
+        key: str = "",
+        per_minute: int = 0,
+        per_day: int = 0,
+        window: float = MINUTE,
+        cache: Any = None,
+        clock: Callable[[], float] | None = None,
+        monotonic: Callable[[], float] | None = None,
+        sleep: Callable[[float], None] | None = None,
+    ) -> None:
+        self.vendor = vendor
+        self.per_minute = max(0, per_minute)
+        self.per_day = max(0, per_day)
+        self.window = window  # seconds a token stays taken (a minute; tests shrink it)
+        self._cache = cache
+        # Looked up at call time, so a benchmark can run the clock virtually (markets.budget.time).
+        self._clock = clock or (lambda: time.time())
+        self._monotonic = monotonic or (lambda: time.monotonic())
+        self._sleep = sleep or (lambda seconds: time.sleep(seconds))
+        digest = hashlib.sha256(key.encode()).hexdigest()[:12] if key else "nokey"
+        self.prefix = f"vbudget:{vendor}:{digest}"
+        self._next_token = 0
+        self._entitled: dict[str, tuple[bool, float]] = {}
+        self.calls = 0  # calls this process took from the budget (benchmarks, summaries)
+        self.waited = 0.0  # seconds this process spent waiting for a call
+
+    def __repr__(self) -> str:
+        return f"<VendorBudget {self.vendor} {self.per_minute}/min {self.per_day}/day>"
+
+    # -- taking calls --
+
+    def acquire(self, *, wait_until: float | None = None) -> bool:
+        """Take one call. `wait_until` is a `time.monotonic()` deadline to wait up to (None:
+        the current `run_deadline`, if any, else do not wait). False when no call can be had
+        by then: the minute is full, a Retry-After block runs past it, or the day is spent."""
+        if wait_until is None:
+            wait_until = _deadline.get()
+        while True:
+            wait = self._try_take()
+            if wait is None:
+                self.calls += 1
+                return True
+            if wait == float("inf"):
+                return False
+            now = self._monotonic()
+            if wait_until is None or now + wait > wait_until:
+                return False
+            self._sleep(wait)
+            self.waited += wait
+
+    def _try_take(self) -> float | None:
+        """None when a call was taken, else the seconds to wait before trying again
+        (inf: not before tomorrow)."""
+        now = self._clock()
+        tokens = [f"{self.prefix}:t{i}" for i in range(self.per_minute)]
+        block_key = f"{self.prefix}:block"
+        found = self._call("get_many", [*tokens, block_key], default={}) or {}
+        blocked = _float(found.get(block_key))
+        if blocked and blocked > now:
+            return blocked - now
+        if self.per_day and self._day_used() >= self.per_day:
+            return float("inf")
+        if tokens:
+            free = [i for i in range(len(tokens)) if tokens[i] not in found]
+            if not free:
+                oldest = min(_float(found[t]) or now for t in tokens)
+                return max(0.05, oldest + self.window - now)
+            # Start at this process' rotating pointer: in one process the next token to
+            # free is the oldest, so a run of calls tries each key once.
+            free.sort(key=lambda i: (i - self._next_token) % len(tokens))
+            index = free[0]
+            if not self._call("add", tokens[index], now, self.window, default=True):
+                return 0.05  # another process took it first: look again
+            self._next_token = (index + 1) % len(tokens)
+        if self.per_day:
+            used = self._day_incr()
+            if used > self.per_day:
+                return float("inf")
+        return None
+
+    def note_retry_after(self, seconds: float) -> None:
+        """The vendor answered 429 (with `Retry-After: seconds`, or a guess): nobody calls it
+        until then, in any process."""
+        seconds = max(1.0, min(float(seconds), 86400.0))
+        until = self._clock() + seconds
+        self._call("set", f"{self.prefix}:block", until, int(seconds) + 1)
+
+    def exhaust_day(self) -> None:
+        """The vendor said the day's calls are spent: no more until the next UTC day."""
+        if self.per_day:
+            self._call("set", self._day_key(), self.per_day, 2 * 86400)
+        now = datetime.fromtimestamp(self._clock(), UTC)
+        tomorrow = datetime(now.year, now.month, now.day, tzinfo=UTC) + timedelta(days=1)
+        self.note_retry_after((tomorrow - now).total_seconds())
+
+    # -- entitlements --
+
+    def mark_unentitled(self, capability: str, *, ttl: int = 86400) -> None:
+        """The vendor refused `capability` (403): no such calls for `ttl` seconds."""
+        self._call("set", f"{self.prefix}:noent:{capability}", 1, ttl)
+        self._entitled[capability] = (False, self._monotonic() + min(ttl, MINUTE))
+
+    def is_entitled(self, capability: str) -> bool:
+        cached = self._entitled.get(capability)
+        if cached and cached[1] > self._monotonic():
+            return cached[0]
+        refused = self._call("get", f"{self.prefix}:noent:{capability}", default=None)
+        entitled = refused is None
+        self._entitled[capability] = (entitled, self._monotonic() + MINUTE)
+        return entitled
+
+    # -- reading --
+
+    def remaining(self) -> dict[str, Any]:
+        """{"minute": calls free now (None: no limit), "day": calls left today (None: no
+        cap), "blocked_for": seconds of Retry-After block left, "calls": calls this process
+        took, "waited": seconds it waited}."""
+        now = self._clock()
+        tokens = [f"{self.prefix}:t{i}" for i in range(self.per_minute)]
+        found = self._call("get_many", [*tokens, f"{self.prefix}:block"], default={}) or {}
+        blocked = _float(found.get(f"{self.prefix}:block")) or 0.0
+        return {
+            "minute": sum(t not in found for t in tokens) if tokens else None,
+            "day": max(0, self.per_day - self._day_used()) if self.per_day else None,
+            "blocked_for": round(max(0.0, blocked - now), 3),
+            "calls": self.calls,
+            "waited": round(self.waited, 3),
+        }
+
+    # -- the cache, and the fallback when it fails --
+
+    def _day_key(self) -> str:
+        return f"{self.prefix}:d{datetime.fromtimestamp(self._clock(), UTC):%Y%m%d}"
+
+    def _day_used(self) -> int:
+        return int(_float(self._call("get", self._day_key(), default=0)) or 0)
+
+    def _day_incr(self) -> int:
+        key = self._day_key()
+        try:
+            return int(self._cache_or_default().incr(key))
+        except ValueError:  # first call of the day
+            if self._call("add", key, 1, 2 * 86400, default=True):
+                return 1
+            return int(self._call("incr", key, default=1))
+        except Exception as exc:  # the budget never takes a job down
+            _warn(exc)
+            try:
+                return int(_local_cache.incr(key))
+            except ValueError:
+                _local_cache.add(key, 1, 2 * 86400)
+                return 1
+
+    def _cache_or_default(self) -> Any:
+        return self._cache if self._cache is not None else default_cache
+
+    def _call(self, method: str, *args: Any, default: Any = None) -> Any:
+        try:
+            return getattr(self._cache_or_default(), method)(*args)
+        except Exception as exc:  # Redis down, misconfigured, ...: degrade
+            _warn(exc)
+            try:
+                return getattr(_local_cache, method)(*args)
+            except Exception:
+                return default
+
+
+def _float(value: Any) -> float | None:
+    try:
+        return None if value is None else float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _warn(exc: Exception) -> None:
+    global _warned_at
+    with _warn_lock:
+        if time.monotonic() - _warned_at < MINUTE:
+            return
+        _warned_at = time.monotonic()
+    logger.warning(
+        "vendor budget: cache unavailable (%s); counting in this process", type(exc).__name__
+    )
+
+
+# --- the configured budgets ----------------------------------------------------------------
+
+_budgets: dict[tuple[str, str, int, int], VendorBudget] = {}
+_budgets_lock = threading.Lock()
+
+
+def setting_prefix(vendor: str) -> str:
+    return _SETTING_PREFIX.get(vendor, vendor.upper())
+
+
+def vendor_limits(vendor: str) -> tuple[int, int]:
+    """(calls per minute, calls per day) from settings; 0 means no limit."""
+    prefix = setting_prefix(vendor)
+    return (
+        int(getattr(settings, f"{prefix}_CALLS_PER_MINUTE", 0) or 0),
+        int(getattr(settings, f"{prefix}_CALLS_PER_DAY", 0) or 0),
+    )
+
+
+def budget_for(vendor: str, *, key: str | None = None) -> VendorBudget:
+    """The budget of `vendor` and its configured key (`<VENDOR>_API_KEY` setting, or `key`),
+    one object per process so its counters (`calls`, `waited`) add up across a run."""
+    if key is None:
+        key = str(getattr(settings, f"{setting_prefix(vendor)}_API_KEY", "") or "")
+    per_minute, per_day = vendor_limits(vendor)
+    ident = (vendor, hashlib.sha256(key.encode()).hexdigest(), per_minute, per_day)
+    with _budgets_lock:
+        budget = _budgets.get(ident)
+        if budget is None:
+            budget = _budgets[ident] = VendorBudget(
+                vendor, key=key, per_minute=per_minute, per_day=per_day
+            )
+        return budget
+
+
+@contextmanager
+def run_deadline(seconds: float | None) -> Iterator[float | None]:
+    """Every `acquire()` under this block (without its own `wait_until`) waits up to
+    `seconds` from now: a job's time budget. None: no waiting."""
+    deadline = None if seconds is None else time.monotonic() + max(0.0, seconds)
+    token = _deadline.set(deadline)
+    try:
+        yield deadline
+    finally:
+        _deadline.reset(token)
+
+
+def current_deadline() -> float | None:
+    return _deadline.get()
+
+
+def deadline_clock() -> float:
+    """The clock `wait_until` and `run_deadline` deadlines are on (time.monotonic)."""
+    return time.monotonic()
