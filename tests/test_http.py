@@ -487,10 +487,15 @@ def test_every_outbound_call_goes_through_the_one_session() -> None:
     sdk = re.compile(
         r"httpx2\.(get|post|put|delete|request|stream|Client|AsyncClient)\b|Anthropic\("
     )
+    # Not outbound: `make run`'s readiness poll of Qunex's own local server (no body is read,
+    # each try has a 2 s timeout and the poll a --wait bound).
+    allowed = {"qunex/management/commands/refresh_keyless.py"}
     offenders = []
     for app in apps:
         for path in (root / app).rglob("*.py"):
             if "migrations" in path.parts:
+                continue
+            if str(path.relative_to(root)) in allowed:
                 continue
             source = path.read_text()
             for n, line in enumerate(source.splitlines(), 1):
