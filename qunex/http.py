@@ -23,8 +23,9 @@ Every call to a vendor goes through `make_session()`:
       comes, which ends any blocked read (a header or body trickle, a server that never
       answers);
    e. the call then fails with `DeadlineExceeded` (a `requests.Timeout`).
-   The one thing not bounded is name resolution (getaddrinfo cannot be interrupted): it is
-   bounded by the system resolver's own timeout.
+   Not cut mid-way: name resolution (getaddrinfo cannot be interrupted; the resolver's own
+   timeout bounds it) and a TLS handshake, whose reads are bounded by the connect timeout
+   clamped to the time left (the watchdog sees the TLS socket once the handshake is done).
 
 Read timeouts are not retried: a hanging vendor costs one `timeout`, and the caller (the
 provider failover) moves on to the next vendor. Connection errors are retried.
@@ -158,6 +159,12 @@ class _WatchedConnectionMixin:
             call.watch(sock)
         return sock
 
+    def connect(self) -> None:
+        super().connect()  # type: ignore[misc]
+        call = _current.get()
+        if call is not None and self.sock is not None:
+            call.watch(self.sock)  # HTTPS: the TLS socket (the plain one was detached)
+
     def request(self, *args: Any, **kwargs: Any) -> None:
         call = _current.get()
         if call is not None and self.sock is not None:
@@ -199,6 +206,10 @@ class _Retry(Retry):
     def increment(self, *args: Any, **kwargs: Any) -> Retry:
         call = _current.get()
         if call is not None and call.over():
+            response = kwargs.get("response")
+            if response is not None:  # not drained (it may trickle): its socket is closed
+                with contextlib.suppress(Exception):
+                    response.close()
             raise call.exceeded()
         return super().increment(*args, **kwargs)
 

@@ -92,10 +92,11 @@ class Command(JobCommand):
         if not sources:
             return "no source configured (NEWS_RSS_FEEDS is empty and no vendor key is set)"
         ingestor = Ingestor(dry_run=bool(options.get("dry_run")))
-        clamped = article_clamp_future_dates(dry_run=bool(options.get("dry_run")))
+        dry_run = bool(options.get("dry_run"))
+        clamped = article_clamp_future_dates(dry_run=dry_run)
         if clamped:  # stored before ingest refused future times: given their fetch time
-            job.count("future_clamped", clamped)
-            job.log(f"{clamped} stored article(s) dated in the future now carry their fetch time")
+            job.count("would_clamp_future" if dry_run else "future_clamped", clamped)
+            job.log(f"{clamped} stored article(s) dated in the future: given their fetch time")
         failures = []
         company_news = False
         for source in job.progress(sources, total=len(sources), desc="sources"):

@@ -278,6 +278,6 @@ def test_refresh_news_dry_run_counts_future_rows_without_clamping(feeds) -> None
 
     _run("--dry-run")
 
-    assert JobRun.objects.get(command="refresh_news").counts["future_clamped"] == 2
+    assert JobRun.objects.get(command="refresh_news").counts["would_clamp_future"] == 2
     far.refresh_from_db()
     assert far.published_at.year == 2099
