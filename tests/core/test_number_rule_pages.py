@@ -5,7 +5,8 @@
 2. Every GET page of the URLconf (discovered, so a page added later is checked the day it is
    added), rendered for the demo user with the demo data, shows no hyphen-minus before a
    figure ("-3.20" instead of U+2212) and no space before a percent sign ("135.01 %"), in its
-   text and in the tooltips (`title`) and labels (`aria-label`) a reader meets.
+   text and in the tooltips (`title`) and labels (`aria-label`) a reader meets; on the pages of
+   returns (portfolios, backtests, the track record) every percent has 2 decimals.
 """
 
 from __future__ import annotations
@@ -58,6 +59,9 @@ def test_scripts_format_figures_through_format_js():
 # "20-session", "S&P-500" or "--days 5".
 HYPHEN_FIGURE = re.compile(r"(?<![\w.\-/:#&])-\$?\d")
 SPACED_PERCENT = re.compile(r"\d %")
+# On the pages of returns a percent has 2 decimals, whatever the period: "+1.00%", not "+1.0%".
+RETURN_PAGES = re.compile(r"^/(portfolios/(\d+/)?|backtests/|ai-scores/track-record/)$")
+OTHER_DECIMALS = re.compile(r"(?<![\d.,])\d[\d,]*(\.\d|\.\d{3,})?%")
 TAG = re.compile(r"<[^>]+>")
 SKIPPED = re.compile(r"<(script|style|template|code|pre)\b.*?</\1>", re.S | re.I)
 ATTRIBUTE = re.compile(r"""\s(?:title|aria-label)="([^"]*)\"""")
@@ -79,6 +83,11 @@ def test_visible_text_sees_text_and_tooltips_but_not_scripts():
         "-$1",
     ]
     assert SPACED_PERCENT.search("135.01 %") and not SPACED_PERCENT.search("135.01%")
+    assert [m.group() for m in OTHER_DECIMALS.finditer("+1.0% 5% 1.234% +1.00% 1,234.56%")] == [
+        "1.0%",
+        "5%",
+        "1.234%",
+    ]
 
 
 @pytest.mark.django_db
@@ -88,7 +97,7 @@ def test_every_page_follows_the_number_rule_on_the_demo_data(client):
     AnalysisFactory()  # a news article with its analysis (the demo seed has no news)
     client.force_login(user)
 
-    checked, negatives, problems = 0, 0, []
+    checked, negatives, returns, problems = 0, 0, 0, []
     for path, _ in _page_paths(user):
         response = client.get(path)
         if response.status_code != 200 or "html" not in response.get("Content-Type", ""):
@@ -96,10 +105,14 @@ def test_every_page_follows_the_number_rule_on_the_demo_data(client):
         text = visible_text(response.content.decode())
         checked += 1
         negatives += len(re.findall("\u2212\\$?\\d", text))
-        for pattern, what in ((HYPHEN_FIGURE, "hyphen-minus"), (SPACED_PERCENT, "space before %")):
+        rules = [(HYPHEN_FIGURE, "hyphen-minus"), (SPACED_PERCENT, "space before %")]
+        if RETURN_PAGES.match(path):
+            rules.append((OTHER_DECIMALS, "a percent without 2 decimals"))
+            returns += 1
+        for pattern, what in rules:
             for match in pattern.finditer(text):
                 around = text[max(match.start() - 40, 0) : match.end() + 20]
                 problems.append(f"{path}: {what}: …{' '.join(around.split())}…")
-    assert checked > 30
+    assert checked > 30 and returns == 4
     assert negatives > 10  # the demo data has losses to show, so a hyphen would be seen
     assert not problems, "\n".join(problems)
