@@ -167,7 +167,7 @@ def pct_to(value, target) -> str:
     return pct((end - start) / start * 100)
 
 
-_HYPHEN_BEFORE_DIGIT = re.compile(r"(?<![\w.])-(?=\d)")
+_HYPHEN_BEFORE_DIGIT = re.compile(r"(?<![\w.])-(?=\$?\d)")
 
 
 @register.filter

@@ -286,6 +286,7 @@ def test_true_minus_fixes_numbers_in_prose_and_leaves_words_alone():
         == f"Money-weighted ({M}1.5%) vs 2024-01-02"
     )
     assert n.true_minus(None) == ""
+    assert n.true_minus("Insider net buying of -$1,000") == f"Insider net buying of {M}$1,000"
 
 
 def test_absurd_exponents_from_hostile_input_stay_fast_and_short():
