@@ -11,7 +11,7 @@ import datetime as dt
 from collections.abc import Iterable, Mapping
 from contextlib import suppress
 from dataclasses import dataclass, field, replace
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from enum import StrEnum
 
 ZERO = Decimal(0)
@@ -98,7 +98,7 @@ class Txn:
         return self.quantity * self.price
 
     def describe(self) -> str:
-        """'Sell of 15 AAPL on 2024-03-01' / 'Deposit of 500.00 on 2024-03-01'."""
+        """'Sell of 15 AAPL on 2024-03-01' / 'Deposit of $500.00 on 2024-03-01'."""
         kind = self.type.value.capitalize()
         if self.type in TRADE_TYPES:
             return f"{kind} of {fmt_qty(self.quantity)} {self.symbol} on {self.trade_date}"
@@ -119,7 +119,10 @@ def fmt_qty(q: Decimal) -> str:
 
 
 def fmt_money(x: Decimal) -> str:
-    return f"{x:,.2f}"
+    """Money in a message, as the pages show it (the site's rule, qunex/templatetags/numbers):
+    1000 -> "$1,000.00", -500 -> "\u2212$500.00", rounded half away from zero."""
+    cents = Decimal(x).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    return ("\u2212" if cents < 0 else "") + f"${abs(cents):,.2f}"
 
 
 def validate_txn(txn: Txn) -> None:

@@ -16,6 +16,7 @@ from django.urls import reverse
 
 from markets.models import Ticker
 from portfolios.ledger import AMOUNT_TYPES, SYMBOL_TYPES, TRADE_TYPES, Txn, TxnType, cash_delta
+from qunex.templatetags import numbers
 
 ZERO = Decimal(0)
 
@@ -238,7 +239,7 @@ class PriceAlert(models.Model):
         word = (
             "rises to or above" if self.direction == self.Direction.ABOVE else "falls to or below"
         )
-        return f"{self.ticker.symbol} {word} {self.threshold.normalize():f}"
+        return f"{self.ticker.symbol} {word} {numbers.price(self.threshold)}"  # "150.00"
 
 
 class AlertFiring(models.Model):

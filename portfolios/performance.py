@@ -20,7 +20,7 @@ import datetime as dt
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 import numpy as np
 import pandas as pd
@@ -479,6 +479,16 @@ def _span_days(frame: pd.DataFrame, start: dt.date | None, end: dt.date) -> int:
     return (end - begin).days
 
 
+def _return_text(fraction: float) -> str:
+    """A return as the pages show it (qunex/templatetags/numbers.frac_pct, the site's rule):
+    0.05 -> "+5.00%", -0.0123 -> "\u22121.23%", rounded half away from zero."""
+    if not math.isfinite(fraction) or abs(fraction) >= 1e20:
+        return "\u2014"  # nothing a page could show as a return
+    shown = (Decimal(str(fraction)) * 100).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    text = f"{abs(shown):,.2f}%"
+    return text if shown == 0 else ("+" if shown > 0 else "\u2212") + text
+
+
 def why_twr_differs(twr: float | None, xirr: float | None, *, tolerance: float = 0.005) -> str:
     """One sentence on why money-weighted (XIRR) and time-weighted return differ.
 
@@ -490,18 +500,19 @@ def why_twr_differs(twr: float | None, xirr: float | None, *, tolerance: float =
             "one way, so only the time-weighted return is shown."
         )
     gap = xirr - twr
+    mwr, tw = _return_text(xirr), _return_text(twr)
     if abs(gap) < tolerance:
         return (
-            f"Money-weighted ({xirr:.1%}) and time-weighted ({twr:.1%}) returns agree because "
+            f"Money-weighted ({mwr}) and time-weighted ({tw}) returns agree because "
             "deposits and withdrawals were small or evenly timed relative to the market's moves."
         )
     if gap < 0:
         return (
-            f"Money-weighted return ({xirr:.1%}) is lower than time-weighted ({twr:.1%}) "
+            f"Money-weighted return ({mwr}) is lower than time-weighted ({tw}) "
             "because more money was invested before the weaker stretch of the period."
         )
     return (
-        f"Money-weighted return ({xirr:.1%}) is higher than time-weighted ({twr:.1%}) "
+        f"Money-weighted return ({mwr}) is higher than time-weighted ({tw}) "
         "because more money was invested before the stronger stretch of the period."
     )
 

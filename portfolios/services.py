@@ -49,6 +49,7 @@ from portfolios.validation import (
     ticker_resolve,
     transaction_fields,
 )
+from qunex.templatetags import numbers
 
 logger = logging.getLogger(__name__)
 
@@ -410,7 +411,7 @@ def alert_check(*, alert: PriceAlert, price: Decimal | None, now: dt.datetime | 
     if price is None or not alert.holds_at(price):
         return "not_met"
     now = now or timezone.now()
-    text = f"Price alert: {alert.describe()} (last {price.normalize():f})."
+    text = f"Price alert: {alert.describe()} (last {numbers.price(price)})."
     with transaction.atomic():
         won = PriceAlert.objects.filter(pk=alert.pk, armed=True).update(armed=False, fired_at=now)
         if not won:

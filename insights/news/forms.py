@@ -9,7 +9,7 @@ from qunex import params
 
 SENTIMENT_CHOICES = [
     ("bullish", "Positive (> 0.15)"),
-    ("bearish", "Negative (< -0.15)"),
+    ("bearish", "Negative (< \u22120.15)"),  # a true minus, as every figure on the site
     *ArticleAnalysis.Label.choices,
 ]
 

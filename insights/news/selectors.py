@@ -18,7 +18,7 @@ SENTIMENT_LABELS = [c[0] for c in ArticleAnalysis.Label.choices]
 # Sentiment filter choices: a direction (bullish/bearish) or an exact label.
 SENTIMENT_CHOICES = [
     ("bullish", "Positive (> 0.15)"),
-    ("bearish", "Negative (< -0.15)"),
+    ("bearish", "Negative (< \u22120.15)"),  # a true minus, as every figure on the site
     *ArticleAnalysis.Label.choices,
 ]
 

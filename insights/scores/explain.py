@@ -34,26 +34,29 @@ PERCENT = {
 def format_value(feature: str, value: float | None) -> str:
     if value is None or not math.isfinite(value):
         return "missing"
+    # Percents at the site's 2 decimals (qunex/templatetags/numbers.py): a return reads "+1.00%"
+    # here as on every page; the template turns a leading hyphen into a true minus.
     if feature in PERCENT:
         return (
-            f"{value * 100:+.1f}%"
+            f"{value * 100:+.2f}%"
             if feature.startswith(("ret", "dist", "px"))
-            else (f"{value * 100:.1f}%")
+            else (f"{value * 100:.2f}%")
         )
     if feature == "volume_trend":
-        return f"{(math.exp(value) - 1) * 100:+.0f}%"
+        return f"{(math.exp(value) - 1) * 100:+.2f}%"
     if feature == "mkt_above_sma200":
         return "yes" if value >= 0.5 else "no"
     if feature == "insider_net_90":
         dollars = math.copysign(10 ** abs(value) - 1, value)
-        return f"${dollars:+,.0f}"
+        text = f"${abs(dollars):,.0f}"  # the sign before the currency: "+$12,000"
+        return text if text == "$0" else ("+" if dollars > 0 else "-") + text
     if feature.startswith("sentiment"):
         return f"{value:+.2f}"
     return f"{value:.1f}"
 
 
 def describe(feature: str, value: float | None, contribution: float) -> str:
-    """One sentence, e.g. "12-month return of +35.2% raised the forecast by 0.41 points"."""
+    """One sentence, e.g. "12-month return of +35.20% raised the forecast by 0.41 points"."""
     name = DESCRIPTIONS.get(feature, feature)
     shown = format_value(feature, value)
     if shown == "missing":

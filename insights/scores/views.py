@@ -72,11 +72,11 @@ def model_card_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _metric_rows(version: ModelVersion) -> list[dict[str, Any]]:
     """The walk-forward metrics, model against baseline, through the site's number rule:
-    rank IC at 4 decimals everywhere on the card, percents at 2, counts as integers."""
+    rank IC at 4 decimals everywhere on the card, percents (hit rate too) at 2, counts as integers."""
     names = [
         ("rank_ic_mean", "Rank IC (mean)", lambda v: numbers.number(v, 4)),
         ("rank_ic_tstat", "Rank IC t-stat", lambda v: numbers.number(v, 2)),
-        ("hit_rate", "Hit rate", lambda v: numbers.plain_pct(v * 100, 1)),
+        ("hit_rate", "Hit rate", lambda v: numbers.plain_pct(v * 100)),
         (
             "decile_spread",
             "Top minus bottom decile (20 sessions)",

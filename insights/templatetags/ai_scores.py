@@ -68,5 +68,7 @@ def signed_points(value: float | None) -> str:
 
 @register.filter
 def pct1(value: float | None) -> str:
-    """A fraction as a signed percent with one decimal: -0.0123 -> "-1.2%" (U+2212)."""
-    return numbers.frac_pct(value, 1)
+    """A fraction as a signed percent at the site's 2 decimals for returns: -0.0123 ->
+    "-1.23%" (U+2212). Kept under its old name for the track-record template; new templates
+    use `numbers.frac_pct`."""
+    return numbers.frac_pct(value)

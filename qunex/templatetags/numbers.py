@@ -9,8 +9,10 @@ scripts, and tests/core/test_numbers.py pins both):
 3. Negative numbers use a real minus sign (U+2212) so columns of figures line up; a figure
    that rounds to zero ("0.00", also from -0.0 or -0.001) has no sign at all.
 4. Changes, P&L and returns are signed: "+1.20", "-1.20" (U+2212), "+1.23%" with no space.
-5. Money carries its currency: "$1,234.50", "+$12.00", "-$12.00" (U+2212).
-6. The same kind of figure has the same decimals: 2 for money, changes and percents.
+5. Money carries its currency wherever it is shown: "$1,234.50", "+$12.00", "-$12.00"
+   (U+2212), compact sizes too ("$1.20M"); share counts and volumes carry none.
+6. The same kind of figure has the same decimals: 2 for money, changes and percents, so a
+   return reads "+1.00%" on every page (portfolio periods, backtests, the track record).
 
 `{% load numbers %}`.
 """
@@ -89,12 +91,12 @@ def number(value, places: int = 2) -> str:
 
 
 @register.filter
-def money(value) -> str:
+def money(value, places: int = 2) -> str:
     """An amount of money with its currency: 1234.5 -> "$1,234.50", -5 -> "-$5.00" (U+2212)."""
     number = _number(value)
     if number is None:
         return DASH
-    text = _fixed(number, 2)
+    text = _fixed(number, places)
     return (MINUS if number < 0 and not _is_zero(text) else "") + CURRENCY + text
 
 
@@ -138,8 +140,8 @@ def plain_pct(value, places: int = 2) -> str:
 
 
 @register.filter
-def frac_pct(value, places: int = 1) -> str:
-    """A fraction (0.123) as a signed percent: "+12.3%"."""
+def frac_pct(value, places: int = 2) -> str:
+    """A fraction (0.123) as a signed percent: "+12.30%"."""
     number = _number(value)
     if number is None:
         return DASH
@@ -165,7 +167,7 @@ def pct_to(value, target) -> str:
     return pct((end - start) / start * 100)
 
 
-_HYPHEN_BEFORE_DIGIT = re.compile(r"(?<![\w.])-(?=\d)")
+_HYPHEN_BEFORE_DIGIT = re.compile(r"(?<![\w.])-(?=\$?\d)")
 
 
 @register.filter
@@ -215,6 +217,16 @@ def compact(value) -> str:
         limit, suffix = _SIZES[index - 1]
         text = _mantissa(size / limit, suffix) + suffix
     return MINUS + text if number < 0 and text.strip("0.,KMBT") else text
+
+
+@register.filter
+def compact_money(value) -> str:
+    """A compact amount of money (market cap, an insider's trade): 1_234_567 -> "$1.23M",
+    -2500 -> "-$2.50K" (U+2212), 950 -> "$950"."""
+    text = compact(value)
+    if text == DASH:
+        return DASH
+    return MINUS + CURRENCY + text[1:] if text.startswith(MINUS) else CURRENCY + text
 
 
 @register.filter

@@ -5,9 +5,11 @@
  * 1. null, undefined, "", NaN, +/-Infinity and garbage render as an em dash.
  * 2. Rounding is half away from zero on the number as written (1.005 -> "1.01").
  * 3. A real minus sign (U+2212); a figure that rounds to zero has no sign.
- * 4. Changes are signed ("+1.20", "+1.23%"); money carries "$" ("+$12.00").
+ * 4. Changes are signed ("+1.20", "+1.23%"); money carries "$" wherever it is shown
+ *    ("+$12.00", compact "$1.20M", a chart axis "$12,000"); returns read "+1.00%".
  *
- * window.QunexFormat = { price, number, money, signed, signedMoney, pct, plainPct, points }
+ * window.QunexFormat = { price, number, money, signed, signedMoney, pct, plainPct, points,
+ *                        compact, compactMoney, tickmarks }
  */
 (function (root) {
   "use strict";
@@ -44,6 +46,12 @@
     var decimals = /e/i.test(text) ? 0 : (text.split(".")[1] || "").length;
     return Math.abs(x) < 1 || decimals === 3 || decimals === 4 ? 4 : 2;
   }
+  var SIZES = [[1e12, "T"], [1e9, "B"], [1e6, "M"], [1e3, "K"], [1, ""]];
+  function mantissa(scaled, suffix) {
+    if (!suffix) return fixed(scaled, 0);
+    var text = fixed(scaled, 2);
+    return Number(text.replace(/,/g, "")) < 100 ? text : fixed(scaled, 1);
+  }
   function digitsOr(digits, fallback) { return digits === undefined || digits === null ? fallback : digits; }
 
   var api = {
@@ -58,10 +66,10 @@
       x = num(x);
       return x === null ? DASH : minus(x, fixed(x, digitsOr(digits, 2)));
     },
-    money: function (x) {
+    money: function (x, digits) {
       x = num(x);
       if (x === null) return DASH;
-      var text = fixed(x, 2);
+      var text = fixed(x, digitsOr(digits, 2));
       return (x < 0 && !isZero(text) ? MINUS : "") + CURRENCY + text;
     },
     signed: function (x, suffix, digits) {
@@ -82,6 +90,35 @@
     points: function (x, digits) {
       x = num(x);
       return x === null ? DASH : api.signed(x * 100, "", digits);
+    },
+    // 3_010_000_000_000 -> "3.01T", 45_600_000 -> "45.60M", 950 -> "950"; the unit is chosen
+    // after rounding (999_999 -> "1.00M").
+    compact: function (x) {
+      x = num(x);
+      if (x === null) return DASH;
+      var size = Math.abs(x), i = 0;
+      while (i < SIZES.length - 1 && size < SIZES[i][0]) i++;
+      var text = mantissa(size / SIZES[i][0], SIZES[i][1]) + SIZES[i][1];
+      if (i > 0 && Number(text.slice(0, text.length - SIZES[i][1].length).replace(/,/g, "")) >= 1000) {
+        text = mantissa(size / SIZES[i - 1][0], SIZES[i - 1][1]) + SIZES[i - 1][1];
+      }
+      return x < 0 && /[1-9]/.test(text) ? MINUS + text : text;
+    },
+    compactMoney: function (x) {
+      var text = api.compact(x);
+      if (text === DASH) return DASH;
+      return text.charAt(0) === MINUS ? MINUS + CURRENCY + text.slice(1) : CURRENCY + text;
+    },
+    // A chart axis's tick formatter: `format(value, digits)` at the fewest decimals (up to
+    // `most`, 2 by default) that show every tick exactly, the same for all: "$10,000", "-5%".
+    tickmarks: function (format, most) {
+      return function (values) {
+        var digits = 0, limit = digitsOr(most, 2);
+        while (digits < limit && !values.every(function (v) {
+          return Math.abs(roundAbs(v, digits) - Math.abs(v)) <= 1e-9 * Math.max(1, Math.abs(v));
+        })) digits++;
+        return values.map(function (v) { return format(v, digits); });
+      };
     }
   };
 

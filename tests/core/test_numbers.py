@@ -37,7 +37,7 @@ def test_signed_and_percent_figures():
     assert n.signed(Decimal("0.001")) == "0.00"
     assert n.pct(Decimal("1.234")) == "+1.23%"
     assert n.pct(Decimal("-12.3"), 1) == f"{M}12.3%"
-    assert n.frac_pct(Decimal("0.123")) == "+12.3%"
+    assert n.frac_pct(Decimal("0.123")) == "+12.30%"
     assert n.money(Decimal("-1234.5")) == f"{M}$1,234.50"
     assert n.updown(Decimal("-1")) == "down" and n.updown(0) == "" and n.updown(2) == "up"
 
@@ -69,7 +69,8 @@ def test_fixed_cases_from_the_issue():
 
 @given(decimals)
 def test_every_filter_uses_one_minus_sign_and_keeps_the_sign(value):
-    for name in ("price", "money", "signed", "signed_money", "pct", "points", "qty", "compact"):
+    names = ("price", "money", "signed", "signed_money", "pct", "points", "qty", "compact")
+    for name in (*names, "compact_money", "frac_pct"):
         text = getattr(n, name)(value)
         assert "-" not in text, (name, text)
         digits = text.strip(f"{M}+$%KMBT").replace(",", "").replace(".", "")
@@ -146,6 +147,25 @@ CASES = [
     ("price", 12.3456, None, "12.3456"),
     ("price", 12.345678, None, "12.35"),
     ("price", -3, None, f"{M}3.00"),
+    # one precision per kind: a return is "+1.00%" whether the page has a fraction or a percent
+    ("frac_pct", 0.01, None, "+1.00%"),
+    ("frac_pct", -0.123456, None, f"{M}12.35%"),
+    ("frac_pct", 0.00004, None, "0.00%"),
+    # money carries its currency, compact sizes and whole-dollar axis labels too
+    ("money", 12345.678, 0, "$12,346"),
+    ("money", -0.4, 0, "$0"),
+    ("compact_money", 1_234_567, None, "$1.23M"),
+    ("compact_money", 3_010_000_000_000, None, "$3.01T"),
+    ("compact_money", 999_999, None, "$1.00M"),
+    ("compact_money", 99_995, None, "$100.0K"),
+    ("compact_money", 950, None, "$950"),
+    ("compact_money", -2500, None, f"{M}$2.50K"),
+    ("compact_money", -0.4, None, "$0"),
+    ("compact_money", None, None, D),
+    ("compact_money", NAN, None, D),
+    ("compact", 45_600_000, None, "45.60M"),
+    ("compact", -2500, None, f"{M}2.50K"),
+    ("compact", 0, None, "0"),
     # huge values keep every digit and their separators
     ("money", 1e15, None, "$1,000,000,000,000,000.00"),
     ("signed", -123456789012.345, None, f"{M}123,456,789,012.35"),
@@ -184,7 +204,7 @@ def test_model_card_and_backtest_figures_come_from_the_same_rule():
     assert display.format_stat("Equity Final [$]", 10512.2) == "$10,512.20"
     assert display.format_stat("Sharpe Ratio", -0.314) == f"{M}0.31"
     assert ai_scores.signed_points(-0.0106) == f"{M}1.06"
-    assert ai_scores.pct1(-0.0123) == f"{M}1.2%"
+    assert ai_scores.pct1(-0.0123) == f"{M}1.23%"  # a return: 2 decimals, as in backtests
     assert ai_scores.pct1(None) == D
 
 
@@ -199,6 +219,8 @@ JS_NAMES = {
     "pct": "pct",
     "plain_pct": "plainPct",
     "points": "points",
+    "compact": "compact",
+    "compact_money": "compactMoney",
 }
 FORMAT_JS = Path(__file__).resolve().parents[2] / "static" / "js" / "format.js"
 
@@ -226,7 +248,7 @@ def test_the_js_formatter_agrees_with_the_filters():
         "const special = {NaN: NaN, Infinity: Infinity, '-Infinity': -Infinity};\n"
         "const out = cases.map(([name, value, arg]) => {\n"
         "  const v = typeof value === 'string' && value in special ? special[value] : value;\n"
-        "  if (name === 'pct' || name === 'plainPct' || name === 'points' || name === 'number')\n"
+        "  if (['pct', 'plainPct', 'points', 'number', 'money'].includes(name))\n"
         "    return f[name](v, arg === null ? undefined : arg);\n"
         "  if (name === 'signed') return f.signed(v, '', arg === null ? undefined : arg);\n"
         "  return f[name](v);\n"
@@ -264,6 +286,7 @@ def test_true_minus_fixes_numbers_in_prose_and_leaves_words_alone():
         == f"Money-weighted ({M}1.5%) vs 2024-01-02"
     )
     assert n.true_minus(None) == ""
+    assert n.true_minus("Insider net buying of -$1,000") == f"Insider net buying of {M}$1,000"
 
 
 def test_absurd_exponents_from_hostile_input_stay_fast_and_short():

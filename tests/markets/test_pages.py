@@ -184,7 +184,7 @@ def test_stock_list_shows_the_active_universe(client, listing):
     assert response.status_code == 200
     assert _symbols(response) == ["AAPL", "MSFT", "NEWCO", "XOM"]
     text = _text(response)
-    assert "3.00T" in text and "Apple Inc." in text and "\u22120.50%" in text
+    assert "$3.00T" in text and "Apple Inc." in text and "\u22120.50%" in text
     assert '<div class="table-wrap">' in response.content.decode()
 
 
@@ -295,7 +295,7 @@ def test_stock_page_shows_quote_stats_chart_and_slots(client, aapl):
     assert (
         "Open 499.00 High 504.00 Low 494.00 Close 499.00 Previous close 498.00 Volume 2.00M" in text
     )
-    assert "Market cap 2.95T" in text
+    assert "Market cap $2.95T" in text  # money carries its currency, compact too
     assert "Sector Technology" in text and "Consumer Electronics" in text
     assert 'data-url="/stocks/AAPL/chart.json"' in html
     for label in ("1M", "3M", "6M", "YTD", "1Y", "5Y", "Max"):

@@ -460,7 +460,7 @@ def test_four_of_five_failed_exits_non_zero_naming_them(monkeypatch):
     with pytest.raises(CommandError) as raised:
         refresh()
     message = str(raised.value)
-    assert "4 of 5 tickers' bars failed (80 % > REFRESH_MAX_FAILED_PERCENT 10 %)" in message
+    assert "4 of 5 tickers' bars failed (80% > REFRESH_MAX_FAILED_PERCENT 10%)" in message
     assert "failed: BBB, CCC, DDD, EEE" in message
     run = JobRun.objects.latest("started_at")
     assert run.status == JobRun.Status.FAILED

@@ -55,7 +55,7 @@ def test_alert_fires_once_by_email_and_notification(user, aapl):
     assert (firing.alert, firing.price) == (above, D("151.25"))
     (note,) = Notification.objects.filter(user=user)
     assert (
-        note.text == "Price alert: AAPL rises to or above 150 (last 151.25)."
+        note.text == "Price alert: AAPL rises to or above 150.00 (last 151.25)."
         and note.url == "/alerts/"
     )
     (email,) = mail.outbox

@@ -320,8 +320,9 @@ def test_buy_without_cash_overdraws():
     txns = [cash("deposit", "2024-01-02", "500"), buy("2024-03-01", "AAPL", "10", "100", "5")]
     with pytest.raises(
         LedgerError,
-        match=r"^Buy of 10 AAPL on 2024-03-01 needs 1,005.00 cash but leaves the balance at "
-        r"-505.00 at the end of the day$",
+        match=r"^Buy of 10 AAPL on 2024-03-01 needs \$1,005.00 cash but leaves the balance at "
+        "\u2212"
+        r"\$505.00 at the end of the day$",  # money as the pages show it
     ):
         build_ledger(txns, track_cash=True)
     # without cash tracking the same buy is simply an inflow
@@ -330,7 +331,7 @@ def test_buy_without_cash_overdraws():
 
 def test_withdrawal_beyond_cash_overdraws():
     txns = [cash("deposit", "2024-01-02", "500"), cash("withdrawal", "2024-01-03", "500.01")]
-    with pytest.raises(LedgerError, match=r"^Withdrawal of 500.01 on 2024-01-03 needs 500.01"):
+    with pytest.raises(LedgerError, match=r"^Withdrawal of \$500.01 on 2024-01-03 needs \$500.01"):
         build_ledger(txns, track_cash=True)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 from decimal import Decimal as D
 
 import numpy as np
@@ -369,11 +370,17 @@ def test_annualise():
 
 def test_why_twr_differs_sentences():
     assert why_twr_differs(0.10, 0.05) == (
-        "Money-weighted return (5.0%) is lower than time-weighted (10.0%) because more money "
+        "Money-weighted return (+5.00%) is lower than time-weighted (+10.00%) because more money "
         "was invested before the weaker stretch of the period."
     )
-    assert why_twr_differs(0.05, 0.10).startswith("Money-weighted return (10.0%) is higher")
-    assert why_twr_differs(0.10, 0.102).startswith("Money-weighted (10.2%) and time-weighted")
+    assert why_twr_differs(0.05, 0.10).startswith("Money-weighted return (+10.00%) is higher")
+    assert why_twr_differs(0.10, 0.102).startswith("Money-weighted (+10.20%) and time-weighted")
+    # the figures read as in the returns table: 2 decimals, a true minus, half away from zero
+    assert why_twr_differs(-0.0123, -0.031).startswith(
+        "Money-weighted return (\u22123.10%) is lower than time-weighted (\u22121.23%)"
+    )
+    assert "(+0.01%)" in why_twr_differs(0.00005, 0.0001) and "(0.00%)" in why_twr_differs(0, 0)
+    assert "(\u2014)" in why_twr_differs(0.1, math.inf)
     assert "not available" in why_twr_differs(0.10, None)
 
 

@@ -95,7 +95,7 @@ def test_turning_cash_tracking_on_is_refused_when_buys_were_never_funded(portfol
     with pytest.raises(ValidationError) as exc:
         services.portfolio_update(portfolio=portfolio, track_cash=True)
     message = errors(exc)["track_cash"][0]
-    assert "Buy of 10 AAPL on 2024-01-02 needs 1,000.00 cash" in message
+    assert "Buy of 10 AAPL on 2024-01-02 needs $1,000.00 cash" in message
     portfolio.refresh_from_db()
     assert portfolio.track_cash is False
 
@@ -154,7 +154,7 @@ def test_overdrawing_cash_is_refused_and_nothing_saved(cash_portfolio, aapl):
     with pytest.raises(ValidationError) as exc:
         buy(cash_portfolio, qty="10", price="100", on=dt.date(2024, 1, 3))
     assert errors(exc)["quantity"] == [
-        "Buy of 10 AAPL on 2024-01-03 needs 1,000.00 cash but leaves the balance at -500.00 at the end of the day"
+        "Buy of 10 AAPL on 2024-01-03 needs $1,000.00 cash but leaves the balance at \u2212$500.00 at the end of the day"
     ]
     assert Transaction.objects.count() == 1
 
@@ -170,7 +170,7 @@ def test_withdrawal_beyond_cash_names_the_amount(cash_portfolio):
             trade_date=dt.date(2024, 1, 5),
             amount="800",
         )
-    assert "Withdrawal of 800.00 on 2024-01-05 needs 800.00 cash" in errors(exc)["amount"][0]
+    assert "Withdrawal of $800.00 on 2024-01-05 needs $800.00 cash" in errors(exc)["amount"][0]
 
 
 def test_future_dates_are_refused(portfolio, aapl):

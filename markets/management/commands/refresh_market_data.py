@@ -100,13 +100,13 @@ def finish(command: JobCommand, job: Job, report: RunReport, *, strict: bool = F
         if failed and selected and 100 * failed / selected > limit:
             problems.append(
                 f"{failed} of {selected} tickers' bars failed "
-                f"({100 * failed / selected:.0f} % > REFRESH_MAX_FAILED_PERCENT {limit} %)"
+                f"({100 * failed / selected:.0f}% > REFRESH_MAX_FAILED_PERCENT {limit}%)"
             )
         quotes_failed, asked = len(report.quote_failures), report.quotes_asked
         if quotes_failed and asked and 100 * quotes_failed / asked > limit:
             problems.append(
                 f"{quotes_failed} of {asked} quotes failed "
-                f"({100 * quotes_failed / asked:.0f} % > REFRESH_MAX_FAILED_PERCENT {limit} %)"
+                f"({100 * quotes_failed / asked:.0f}% > REFRESH_MAX_FAILED_PERCENT {limit}%)"
             )
         if report.rate_limited and settings.REFRESH_FAIL_ON_RATE_LIMIT:
             problems += [f"rate-limited out of the run: {exc}" for exc in report.rate_limited]

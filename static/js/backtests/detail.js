@@ -69,11 +69,13 @@
 
     var equityChart = LW.createChart(equityEl, Object.assign({}, base, themeOptions(equityEl)));
     if (window.QunexChartAxis) window.QunexChartAxis.attach(equityChart, equityEl);
-    // Whole dollars with thousands separators and a real minus sign on the equity axis.
-    var dollars = new Intl.NumberFormat("en-US", { maximumFractionDigits: 0 });
+    // The site's number rule (format.js): "$10,512.20" where the crosshair is, as in the
+    // statistics; the axis at the fewest decimals its ticks need ("$12,000").
+    var fmt = window.QunexFormat;
     var moneyFormat = {
-      type: "custom", minMove: 1,
-      formatter: function (v) { return (v < 0 ? "\u2212$" : "$") + dollars.format(Math.abs(v)); },
+      type: "custom", minMove: 0.01,
+      formatter: function (v) { return fmt.money(v); },
+      tickmarksFormatter: fmt.tickmarks(fmt.money),
     };
     var buyHold = equityChart.addSeries(LW.LineSeries, {
       // No titles: the legend above the chart names the lines (a title sits over the curves).
@@ -97,7 +99,11 @@
         if (info && info.priceRange) info.priceRange.maxValue = 0;
         return info;
       },
-      priceFormat: { type: "custom", formatter: function (v) { return window.QunexFormat.plainPct(v, 1); } },
+      priceFormat: {
+        type: "custom", minMove: 0.01,
+        formatter: function (v) { return fmt.pct(v); }, // a drawdown is a loss: "\u221212.35%"
+        tickmarksFormatter: fmt.tickmarks(fmt.pct),
+      },
     }, drawdownColors()));
     drawdown.setData(points(data.dates, data.drawdown));
 

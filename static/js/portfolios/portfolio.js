@@ -8,7 +8,7 @@
     return value || fallback;
   }
 
-  var whole = new Intl.NumberFormat("en-US", { maximumFractionDigits: 0 });
+  var fmt = window.QunexFormat;
 
   // The whole chosen window is shown, with room beyond both ends for whole labels.
   var holderEl = document.getElementById("pf-chart");
@@ -24,7 +24,8 @@
       rightPriceScale: { borderColor: cssVar("--border", "#dde1e7"), entireTextOnly: true },
       timeScale: Object.assign({ borderColor: cssVar("--border", "#dde1e7") }, axisOptions),
       crosshair: { mode: 0 },
-      localization: { priceFormatter: function (v) { return whole.format(v); } }
+      // Dollars with their currency: "$12,345.67" where the crosshair is, "$12,000" on the axis.
+      localization: { priceFormatter: function (v) { return fmt.money(v); }, tickmarksPriceFormatter: fmt.tickmarks(fmt.money) }
     };
   }
 

@@ -112,6 +112,8 @@ def test_page_filters(client, user):
     _trade("MSFT", "Seller Officer", code="S", director=False, is_officer=True, officer_title="CFO")
     body = client.get("/insiders/").content.decode()
     assert "Buyer Director" in body and "Seller Officer" in body and "Large buy" in body
+    # trade values are money, compact with their currency: 1000 x 100 and 100 x 10
+    assert '<td class="num">$100.0K</td>' in body and '<td class="num">$1.00K</td>' in body
     assert "Buyer Director" not in client.get("/insiders/?code=S").content.decode()
     assert "Seller Officer" not in client.get("/insiders/?buys_only=on").content.decode()
     assert "Buyer Director" not in client.get("/insiders/?role=officer").content.decode()

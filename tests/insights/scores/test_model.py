@@ -152,9 +152,14 @@ def test_fingerprint_changes_with_the_data(data):
 
 def test_descriptions_read_as_words():
     assert explain.describe("ret_252", 0.352, 0.0041) == (
-        "12-month return of +35.2% raised the forecast by 0.41 points."
+        "12-month return of +35.20% raised the forecast by 0.41 points."
     )
     assert explain.describe("sentiment_7", math.nan, -0.001).startswith(
         "News sentiment (7 days) missing lowered"
     )
-    assert explain.format_value("insider_net_90", math.log10(1 + 250_000)) == "$+250,000"
+    # the site's rule: percents at 2 decimals, the sign before the currency
+    assert explain.format_value("insider_net_90", math.log10(1 + 250_000)) == "+$250,000"
+    assert explain.format_value("insider_net_90", -math.log10(1 + 1_000)) == "-$1,000"
+    assert explain.format_value("insider_net_90", 0.0) == "$0"
+    assert explain.format_value("vol_20", 0.2512) == "25.12%"
+    assert explain.format_value("volume_trend", math.log(1.25)) == "+25.00%"

@@ -132,7 +132,7 @@ def test_model_card_shows_metrics_next_to_baseline(client):
         },
     )
     page = client.get(f"/ai-scores/models/{version.pk}/").content.decode()
-    assert "0.0312" in page and "0.0101" in page and "52.0%" in page and "+1.10%" in page
+    assert "0.0312" in page and "0.0101" in page and "52.00%" in page and "+1.10%" in page
     assert client.get("/ai-scores/models/999999/").status_code == 404
 
 
@@ -275,5 +275,5 @@ def test_model_card_uses_one_precision_and_a_true_minus(client):
     page = client.get(f"/ai-scores/models/{version.pk}/").content.decode()
     assert f"{M}0.0123" in page and "0.0101" in page and "0.0046" in page
     assert "-0.0123" not in page and "0.012345" not in page
-    assert f"{M}3.12%" in page and "52.0%" in page
+    assert f"{M}3.12%" in page and "52.00%" in page
     assert "0.01000" in page  # coefficient weights: 5 decimals on every row
