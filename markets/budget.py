@@ -384,15 +384,18 @@ def budget_purpose(purpose: str) -> Iterator[None]:
         _purpose.reset(token)
 
 
-def spend_call(budget: VendorBudget, *, capability: str | None = None) -> str | None:
+def spend_call(
+    budget: VendorBudget, *, capability: str | None = None, wait_until: float | None = None
+) -> str | None:
     """For adapters outside markets.providers (news, calendar, insiders): take one call of
-    `budget` for `capability`, waiting up to the run's deadline. None when the call may be
+    `budget` for `capability`, waiting up to `wait_until` (default the run's deadline). None
+    when the call may be
     made, else why not: "not entitled" (the vendor refused `capability` within the day) or
     "budget: ..." (nothing free within the run's time, or the day's calls spent): the work
     is deferred to a later run, not failed."""
     if capability and not budget.is_entitled(capability):
         return f"not entitled: this key's plan has no {capability} (refused earlier today)"
-    if budget.acquire():
+    if budget.acquire(wait_until=wait_until):
         return None
     left = budget.remaining()
     if left["day"] == 0:
