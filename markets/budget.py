@@ -60,6 +60,7 @@ logger = logging.getLogger(__name__)
 
 MINUTE = 60.0
 _SETTING_PREFIX = {"alphavantage": "ALPHA_VANTAGE"}
+_KEY_SETTING = {"newsapi": "NEWSAPI_KEY"}  # default: <PREFIX>_API_KEY
 _local_cache = LocMemCache("qunex-vendor-budget-fallback", {"OPTIONS": {"MAX_ENTRIES": 5000}})
 _warned_at = 0.0
 _warn_lock = threading.Lock()
@@ -353,7 +354,8 @@ def budget_for(vendor: str, *, key: str | None = None) -> VendorBudget:
     """The budget of `vendor` and its configured key (`<VENDOR>_API_KEY` setting, or `key`),
     one object per process so its counters (`calls`, `waited`) add up across a run."""
     if key is None:
-        key = str(getattr(settings, f"{setting_prefix(vendor)}_API_KEY", "") or "")
+        name = _KEY_SETTING.get(vendor, f"{setting_prefix(vendor)}_API_KEY")
+        key = str(getattr(settings, name, "") or "")
     per_minute, per_day = vendor_limits(vendor)
     reserves = vendor_reserves(vendor)
     ident = (

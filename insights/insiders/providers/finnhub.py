@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import time
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -31,6 +30,7 @@ from insights.insiders.providers.sec import SecError
 from markets.budget import (
     budget_for,
     current_deadline,
+    deadline_clock,
     note_refusal,
     retry_after_seconds,
     spend_call,
@@ -129,7 +129,7 @@ class FinnhubInsiders:
         wait_until = current_deadline()
         if wait_until is None:
             if self._wait_until is None:  # this run's time for Finnhub starts now
-                self._wait_until = time.monotonic() + settings.INSIDER_FINNHUB_SECONDS
+                self._wait_until = deadline_clock() + settings.INSIDER_FINNHUB_SECONDS
             wait_until = self._wait_until
         why = spend_call(self.budget, capability=CAPABILITY, wait_until=wait_until)
         if why is not None:
