@@ -13,6 +13,7 @@ from decimal import Decimal
 
 import pytest
 import time_machine
+from django.core.cache.backends.locmem import LocMemCache
 from django.core.management import CommandError, call_command
 
 import markets.budget as budget_module
@@ -55,6 +56,12 @@ def hour(settings, monkeypatch):
         settings.NEWS_RSS_FEEDS = []  # keyless feeds are not budgeted (and not faked here)
         settings.CALENDAR_SOURCES = ["finnhub"]
         settings.HTTP_TIMEOUT = 5
+        # The budgets in local memory, whose expiry follows the virtual clock (Redis' TTLs
+        # run in real time); production shares them through Redis.
+        memory = LocMemCache("hourly-job-test", {})
+        memory.clear()
+        for name in ("polygon", "finnhub", "alphavantage", "newsapi"):
+            budget_for(name)._cache = memory
         one = Decimal(50)
         for symbol in vendor.market.symbols:  # history loaded through Monday
             ticker = Ticker.objects.create(symbol=symbol, name=f"{symbol} Corp", is_demo=False)
