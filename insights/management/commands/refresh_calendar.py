@@ -30,7 +30,9 @@ class Command(JobCommand):
         "forecasts and actuals, for --past-days back to --days ahead, and upserts the events. "
         "Runs hourly (data-refresh workflow); a second run changes nothing. A source that fails "
         "keeps its earlier events and makes the run exit non-zero; a malformed event is skipped "
-        "and counted."
+        "and counted. Finnhub's call draws on its shared budget (CALENDAR_TIME_BUDGET_SECONDS "
+        "of waiting); when the budget has none, or the key's plan refuses the calendar (403, "
+        "remembered for a day), it is counted deferred / not_entitled, not failed."
     )
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
