@@ -7,11 +7,15 @@ hour in virtual time, for N tickers:
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/qunex_bench \\
         .venv/bin/python benchmarks/free_tier.py [--sizes 50,500,5000] [--days 2]
 
-1. Steady state: N tickers whose history is loaded; `--days` trading days of hourly
-   `refresh_market_data` runs (at :07, as .github/workflows/data-refresh.yml) plus the
-   daily `sync_tickers` (06:17). Printed: vendor calls per hourly job (max) and per
-   session, quote calls, whether each hourly run was green, tickers fresh (last bar = the
-   last completed session) at the end of each day.
+1. Steady state: N tickers whose history is loaded; `--days` trading days of the hourly
+   job as .github/workflows/data-refresh.yml runs it at :07 (`refresh_market_data`, then
+   `refresh_news`, then `refresh_calendar`, back to back, all on the same shared vendor
+   budgets), plus the daily `sync_tickers` (06:17) and `refresh_insider_trades` (01:00,
+   insider-refresh.yml). Printed: vendor calls per hourly job (max) and per session,
+   quote calls, whether each hourly run was green, tickers fresh (last bar = the last
+   completed session) at the end of each day; then, per vendor, the whole hourly job's
+   calls (prices + news + calendar) at most in one run and a day, the insider job's, and
+   Alpha Vantage's day by purpose (ALPHA_VANTAGE_DAY_RESERVES).
 2. From empty: N new tickers, 24 hourly runs (history `--backfill-days` deep): tickers
    whose history was loaded per day, so the days until all N are loaded.
 3. Storage (PostgreSQL only): bytes per stored bar, table and indexes together
@@ -21,6 +25,10 @@ Time is virtual (time-machine): a budget that waits for the next minute moves th
 not the benchmark. The Redis commands the budget spends per vendor call are counted; the
 Redis cost of the web feed per user is benchmarks/feed_load.py's part (the feed's own
 benchmark), so it is not repeated here.
+The vendor is tests/insights/free_tier_vendor.py's `HourlyJobVendor` (the market fake plus
+Polygon news, Finnhub company news / insider transactions / the economic calendar, which the
+free plan refuses with 403, NewsAPI at 100 a day, and a keyless SEC EDGAR); the keyless RSS
+feeds and the BLS/FOMC schedules are not budgeted and not part of this measure.
 The database is emptied of market data (tickers, bars, quotes): use a scratch database.
 """
 
@@ -68,10 +76,13 @@ from markets.providers import Bar  # noqa: E402
 from markets.refresh import last_completed_session  # noqa: E402
 from markets.services import bars_upsert  # noqa: E402
 from qunex.models import JobRun  # noqa: E402
-from tests.markets.free_tier_vendor import FakeMarket, FreeTierVendor  # noqa: E402
+from tests.insights.free_tier_vendor import HourlyJobVendor as FreeTierVendor  # noqa: E402
+from tests.markets.free_tier_vendor import FakeMarket  # noqa: E402
 
 START = datetime(2026, 11, 30, 0, 7, tzinfo=UTC)  # a Monday; runs at :07 each hour
 VENDORS = ("polygon", "finnhub", "alphavantage")
+BUDGETED = (*VENDORS, "newsapi")
+HOURLY = ("refresh_market_data", "refresh_news", "refresh_calendar")
 
 
 class VirtualTime:
@@ -121,7 +132,7 @@ def reset(vendor: FreeTierVendor, traveller, at: datetime) -> Counting:
     vendor.reset_minute()
     budget_module._budgets.clear()
     counting = Counting(cache)
-    for name in VENDORS:
+    for name in BUDGETED:
         budget_module.budget_for(name)._cache = counting
     return counting
 
@@ -148,6 +159,24 @@ def job(command: str, *args: str) -> tuple[bool, dict[str, int]]:
     return green, dict(JobRun.objects.latest("started_at").counts)
 
 
+def budget_calls() -> dict[str, int]:
+    """Calls every job of this process took from each vendor's shared budget so far."""
+    return {v: budget_module.budget_for(v).calls for v in BUDGETED}
+
+
+def hourly_job(backfill: int) -> tuple[dict[str, bool], dict[str, int], dict[str, int]]:
+    """The workflow's vendor steps back to back: ({step: green}, prices' counts, vendor
+    calls of the whole hourly job)."""
+    before = budget_calls()
+    greens = {}
+    green, counts = job("refresh_market_data", "--backfill-days", str(backfill))
+    greens["prices"] = green
+    greens["news"], _ = job("refresh_news")
+    greens["calendar"], _ = job("refresh_calendar")
+    after = budget_calls()
+    return greens, counts, {v: after[v] - before[v] for v in BUDGETED}
+
+
 def calls(counts: dict[str, int], vendor: str) -> int:
     return counts.get(f"calls_{vendor}", 0)
 
@@ -163,16 +192,34 @@ def steady(n: int, days: int, vendor: FreeTierVendor, traveller, backfill: int) 
     make_tickers(n, loaded_through=calendar.last_session(first_session - timedelta(days=1)))
     runs, per_day, job_calls = [], [], Counter()
     sync_calls = Counter()
+    hourly_max, hourly_day, insider_calls = Counter(), Counter(), Counter()
+    step_greens, alpha_purposes = Counter(), {}
     for hour in range(24 * days):
         at = START + timedelta(hours=hour)
+        if at.hour == 1:  # 01:00 daily: insider trades (EDGAR; Finnhub for the rest)
+            traveller.move_to(max(at - timedelta(minutes=7), datetime.now(UTC)))
+            before = budget_calls()
+            green, _ = job("refresh_insider_trades", "--days", "3")
+            step_greens["insiders"] += green
+            for v, n in budget_calls().items():
+                insider_calls[v] += n - before[v]
         traveller.move_to(max(at, datetime.now(UTC)))
         if at.hour == 6:  # 06:17 daily: the reference data
             traveller.move_to(at + timedelta(minutes=10))
             _, counts = job("sync_tickers")
             for v in VENDORS:
                 sync_calls[v] += calls(counts, v)
-        green, counts = job("refresh_market_data", "--backfill-days", str(backfill))
+        greens, counts, used = hourly_job(backfill)
+        green = all(greens.values())
         runs.append(green)
+        for step, ok in greens.items():
+            step_greens[step] += ok
+        for v, n in used.items():
+            hourly_max[v] = max(hourly_max[v], n)
+            hourly_day[v] += n
+        if hour % 24 == 23:
+            alpha = budget_module.budget_for("alphavantage")
+            alpha_purposes = alpha._purposes_used() if alpha.reserves else {}
         for v in VENDORS:
             job_calls[v] += calls(counts, v)
         job_calls["max_polygon"] = max(job_calls["max_polygon"], calls(counts, "polygon"))
@@ -193,7 +240,14 @@ def steady(n: int, days: int, vendor: FreeTierVendor, traveller, backfill: int) 
         "finnhub_per_day": (job_calls["finnhub"] + sync_calls["finnhub"]) / days,
         "alphavantage_per_day": (job_calls["alphavantage"] + sync_calls["alphavantage"]) / days,
         "quotes_per_day": job_calls["quotes"] / days,
-        "vendor_429": vendor.calls["polygon:429"] + vendor.calls["finnhub:429"],
+        "vendor_429": vendor.calls["polygon:429"]
+        + vendor.calls["finnhub:429"]
+        + vendor.calls["newsapi:429"],
+        "hourly_max": dict(hourly_max),
+        "hourly_per_day": {v: n / days for v, n in hourly_day.items()},
+        "insider_per_day": {v: n / days for v, n in insider_calls.items()},
+        "step_greens": dict(step_greens),
+        "alpha_purposes": alpha_purposes,
         "budget_commands_per_call": counting.commands / max(1, vendor_calls),
     }
 
@@ -251,6 +305,9 @@ def main() -> None:
 
     call_command("migrate", verbosity=0)
     settings.REFRESH_TIME_BUDGET_SECONDS = 240
+    settings.NEWS_RSS_FEEDS = []  # keyless, not budgeted: not part of this measure
+    settings.CALENDAR_SOURCES = ["finnhub"]
+    settings.SEC_MAX_REQUESTS_PER_SECOND = 1_000_000  # EDGAR is keyless; its pace is real time
     print(f"database: {connection.vendor}; hourly runs, {settings.REFRESH_TIME_BUDGET_SECONDS} s "
           "of budget each; free tiers: Polygon 5/min (no snapshots), Finnhub 60/min, "
           "Alpha Vantage 25/day")  # fmt: skip
@@ -282,6 +339,18 @@ def main() -> None:
                 f"{e['days_to_load']:.1f} day(s) [{time.perf_counter() - started:.0f} s]",
                 flush=True,
             )
+            hours = len(s["runs"])
+            for v in BUDGETED:
+                print(
+                    f"    {v:>12}: whole hourly job (prices + news + calendar) at most "
+                    f"{s['hourly_max'].get(v, 0)} calls a run, {s['hourly_per_day'].get(v, 0):.0f} "
+                    f"a day; insider job {s['insider_per_day'].get(v, 0):.0f} a day",
+                    flush=True,
+                )
+            steps = ", ".join(f"{k} {n}/{hours if k != 'insiders' else args.days}"
+                              for k, n in s["step_greens"].items())  # fmt: skip
+            print(f"    green: {steps}; Alpha Vantage by purpose on the last day: "
+                  f"{s['alpha_purposes']}", flush=True)  # fmt: skip
     measured = storage(args.storage_bars)
     if measured:
         per_bar, ticker_years = measured

@@ -30,6 +30,14 @@ jobs in production; local memory on a laptop):
 
 Limits come from settings `<VENDOR>_CALLS_PER_MINUTE` and `<VENDOR>_CALLS_PER_DAY`
 (0 = no limit), e.g. POLYGON_CALLS_PER_MINUTE=5, ALPHA_VANTAGE_CALLS_PER_DAY=25.
+
+7. Purposes share a day cap through reserves (`<VENDOR>_DAY_RESERVES`, e.g.
+   ALPHA_VANTAGE_DAY_RESERVES=feed:10,bars:8,quotes:2): a call made for a purpose
+   (`with budget_purpose("quotes"):`, or `acquire(purpose=...)`) may not take a call that
+   another purpose still has in reserve today, so the quote step cannot spend the calls the
+   web feed and the backfill were promised; the unreserved rest goes to whoever asks first.
+   One more counter per purpose and day (an INCR, and a DECR when it has to give the call
+   back because another process took the last free one at the same moment).
 """
 
 from __future__ import annotations
@@ -52,12 +60,15 @@ logger = logging.getLogger(__name__)
 
 MINUTE = 60.0
 _SETTING_PREFIX = {"alphavantage": "ALPHA_VANTAGE"}
+_KEY_SETTING = {"newsapi": "NEWSAPI_KEY"}  # default: <PREFIX>_API_KEY
 _local_cache = LocMemCache("qunex-vendor-budget-fallback", {"OPTIONS": {"MAX_ENTRIES": 5000}})
 _warned_at = 0.0
 _warn_lock = threading.Lock()
 
 # The deadline a job run sets for every vendor call made under it (see `run_deadline`).
 _deadline: ContextVar[float | None] = ContextVar("vendor_budget_deadline", default=None)
+# What the calls under a block are for (see `budget_purpose`): "feed", "quotes", "bars", ...
+_purpose: ContextVar[str] = ContextVar("vendor_budget_purpose", default="")
 
 
 class VendorBudget:
@@ -75,8 +86,11 @@ class VendorBudget:
         clock: Callable[[], float] | None = None,
         monotonic: Callable[[], float] | None = None,
         sleep: Callable[[float], None] | None = None,
+        reserves: dict[str, int] | None = None,
     ) -> None:
         self.vendor = vendor
+        # Calls of the day kept for each purpose (module docstring, 7); only with a day cap.
+        self.reserves = {p: n for p, n in (reserves or {}).items() if n > 0} if per_day else {}
         self.per_minute = max(0, per_minute)
         self.per_day = max(0, per_day)
         self.window = window  # seconds a token stays taken (a minute; tests shrink it)
@@ -97,14 +111,18 @@ class VendorBudget:
 
     # -- taking calls --
 
-    def acquire(self, *, wait_until: float | None = None) -> bool:
+    def acquire(self, *, wait_until: float | None = None, purpose: str | None = None) -> bool:
         """Take one call. `wait_until` is a `time.monotonic()` deadline to wait up to (None:
         the current `run_deadline`, if any, else do not wait). False when no call can be had
-        by then: the minute is full, a Retry-After block runs past it, or the day is spent."""
+        by then: the minute is full, a Retry-After block runs past it, or the day is spent
+        (for `purpose`, default the current `budget_purpose`: the day less what other
+        purposes still hold in reserve)."""
         if wait_until is None:
             wait_until = _deadline.get()
+        if purpose is None:
+            purpose = _purpose.get()
         while True:
-            wait = self._try_take()
+            wait = self._try_take(purpose)
             if wait is None:
                 self.calls += 1
                 return True
@@ -116,10 +134,12 @@ class VendorBudget:
             self._sleep(wait)
             self.waited += wait
 
-    def _try_take(self) -> float | None:
+    def _try_take(self, purpose: str = "") -> float | None:
         """None when a call was taken, else the seconds to wait before trying again
         (inf: not before tomorrow)."""
         now = self._clock()
+        if self.reserves and self.day_left(purpose) <= 0:
+            return float("inf")
         tokens = [f"{self.prefix}:t{i}" for i in range(self.per_minute)]
         block_key = f"{self.prefix}:block"
         found = self._call("get_many", [*tokens, block_key], default={}) or {}
@@ -144,7 +164,48 @@ class VendorBudget:
             used = self._day_incr()
             if used > self.per_day:
                 return float("inf")
+            if self.reserves and not self._take_reserved(purpose, used):
+                return float("inf")
         return None
+
+    # -- reserves per purpose --
+
+    def _purpose_key(self, purpose: str) -> str:
+        return f"{self._day_key()}:p:{purpose}"
+
+    def _purposes_used(self) -> dict[str, int]:
+        keys = {p: self._purpose_key(p) for p in self.reserves}
+        found = self._call("get_many", list(keys.values()), default={}) or {}
+        return {p: int(_float(found.get(k)) or 0) for p, k in keys.items()}
+
+    def _held_for_others(self, purpose: str, used: dict[str, int]) -> int:
+        return sum(
+            max(0, reserve - used[p]) for p, reserve in self.reserves.items() if p != purpose
+        )
+
+    def day_left(self, purpose: str | None = None) -> int | None:
+        """Calls left today for `purpose` (default the current `budget_purpose`): the day's
+        calls left less what other purposes still hold in reserve. None: no day cap."""
+        if not self.per_day:
+            return None
+        purpose = _purpose.get() if purpose is None else purpose
+        left = self.per_day - self._day_used()
+        if self.reserves:
+            left -= self._held_for_others(purpose, self._purposes_used())
+        return max(0, left)
+
+    def _take_reserved(self, purpose: str, day_used: int) -> bool:
+        """The day's call `day_used` was counted: count it for `purpose` too, and give it
+        back when it ate into another purpose's reserve (two processes raced for the last
+        unreserved call: both may give it back, neither over-spends)."""
+        if purpose in self.reserves:
+            self._incr(self._purpose_key(purpose))
+        if day_used + self._held_for_others(purpose, self._purposes_used()) <= self.per_day:
+            return True
+        if purpose in self.reserves:
+            self._call("decr", self._purpose_key(purpose), default=0)
+        self._call("decr", self._day_key(), default=0)
+        return False
 
     def note_retry_after(self, seconds: float) -> None:
         """The vendor answered 429 (with `Retry-After: seconds`, or a guess): nobody calls it
@@ -189,7 +250,7 @@ class VendorBudget:
         blocked = _float(found.get(f"{self.prefix}:block")) or 0.0
         return {
             "minute": sum(t not in found for t in tokens) if tokens else None,
-            "day": max(0, self.per_day - self._day_used()) if self.per_day else None,
+            "day": self.day_left(),
             "blocked_for": round(max(0.0, blocked - now), 3),
             "calls": self.calls,
             "waited": round(self.waited, 3),
@@ -204,7 +265,9 @@ class VendorBudget:
         return int(_float(self._call("get", self._day_key(), default=0)) or 0)
 
     def _day_incr(self) -> int:
-        key = self._day_key()
+        return self._incr(self._day_key())
+
+    def _incr(self, key: str) -> int:
         try:
             return int(self._cache_or_default().incr(key))
         except ValueError:  # first call of the day
@@ -253,7 +316,7 @@ def _warn(exc: Exception) -> None:
 
 # --- the configured budgets ----------------------------------------------------------------
 
-_budgets: dict[tuple[str, str, int, int], VendorBudget] = {}
+_budgets: dict[tuple[str, str, int, int, tuple], VendorBudget] = {}
 _budgets_lock = threading.Lock()
 
 
@@ -270,20 +333,106 @@ def vendor_limits(vendor: str) -> tuple[int, int]:
     )
 
 
+def vendor_reserves(vendor: str) -> dict[str, int]:
+    """`<VENDOR>_DAY_RESERVES` ("feed:10,bars:8" or a list of such entries) as
+    {"feed": 10, "bars": 8}; a malformed entry is a clear ValueError naming the setting."""
+    name = f"{setting_prefix(vendor)}_DAY_RESERVES"
+    raw = getattr(settings, name, None) or []
+    entries = raw.split(",") if isinstance(raw, str) else list(raw)
+    reserves: dict[str, int] = {}
+    for entry in (str(e).strip() for e in entries):
+        if not entry:
+            continue
+        purpose, _, calls = entry.partition(":")
+        if not purpose.strip() or not calls.strip().isdigit():
+            raise ValueError(f"{name}: {entry!r} is not 'purpose:calls', e.g. feed:10")
+        reserves[purpose.strip()] = int(calls)
+    return reserves
+
+
 def budget_for(vendor: str, *, key: str | None = None) -> VendorBudget:
     """The budget of `vendor` and its configured key (`<VENDOR>_API_KEY` setting, or `key`),
     one object per process so its counters (`calls`, `waited`) add up across a run."""
     if key is None:
-        key = str(getattr(settings, f"{setting_prefix(vendor)}_API_KEY", "") or "")
+        name = _KEY_SETTING.get(vendor, f"{setting_prefix(vendor)}_API_KEY")
+        key = str(getattr(settings, name, "") or "")
     per_minute, per_day = vendor_limits(vendor)
-    ident = (vendor, hashlib.sha256(key.encode()).hexdigest(), per_minute, per_day)
+    reserves = vendor_reserves(vendor)
+    ident = (
+        vendor,
+        hashlib.sha256(key.encode()).hexdigest(),
+        per_minute,
+        per_day,
+        tuple(sorted(reserves.items())),
+    )
     with _budgets_lock:
         budget = _budgets.get(ident)
         if budget is None:
             budget = _budgets[ident] = VendorBudget(
-                vendor, key=key, per_minute=per_minute, per_day=per_day
+                vendor, key=key, per_minute=per_minute, per_day=per_day, reserves=reserves
             )
         return budget
+
+
+@contextmanager
+def budget_purpose(purpose: str) -> Iterator[None]:
+    """Every `acquire()` under this block (without its own `purpose`) is for `purpose`
+    ("feed", "quotes", "bars", ...): it may use that purpose's day reserve and the
+    unreserved calls, never another purpose's reserve (module docstring, 7)."""
+    token = _purpose.set(purpose)
+    try:
+        yield
+    finally:
+        _purpose.reset(token)
+
+
+def spend_call(
+    budget: VendorBudget, *, capability: str | None = None, wait_until: float | None = None
+) -> str | None:
+    """For adapters outside markets.providers (news, calendar, insiders): take one call of
+    `budget` for `capability`, waiting up to `wait_until` (default the run's deadline). None
+    when the call may be
+    made, else why not: "not entitled" (the vendor refused `capability` within the day) or
+    "budget: ..." (nothing free within the run's time, or the day's calls spent): the work
+    is deferred to a later run, not failed."""
+    if capability and not budget.is_entitled(capability):
+        return f"not entitled: this key's plan has no {capability} (refused earlier today)"
+    if budget.acquire(wait_until=wait_until):
+        return None
+    left = budget.remaining()
+    if left["day"] == 0:
+        return "budget: the day's calls are spent"
+    if left["blocked_for"]:
+        return f"budget: the vendor asked us to wait {left['blocked_for']:.0f} s"
+    return "budget: no call free within the run's time"
+
+
+def note_refusal(
+    budget: VendorBudget,
+    status: int,
+    *,
+    retry_after: float | None = None,
+    capability: str | None = None,
+) -> bool:
+    """Tell `budget` what an HTTP `status` means for everyone: a 429 blocks the vendor for
+    `retry_after` (60 s without one); a 403 on a `capability` marks it unentitled for a day.
+    True when the refusal was a missing entitlement (the caller says "not entitled", not
+    "failed")."""
+    if status == 429:
+        budget.note_retry_after(retry_after or 60)
+    elif status == 403 and capability:
+        budget.mark_unentitled(capability)
+        return True
+    return False
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    """A Retry-After header in seconds (the HTTP-date form and junk give None)."""
+    try:
+        seconds = float(value) if value else None
+    except ValueError:
+        return None
+    return seconds if seconds is not None and 0 <= seconds < 86400 * 2 else None
 
 
 @contextmanager

@@ -20,7 +20,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from markets import calendar
-from markets.budget import current_deadline, deadline_clock, run_deadline
+from markets.budget import budget_purpose, current_deadline, deadline_clock, run_deadline
 from markets.feedcache import feed_invalidate
 from markets.models import CorporateAction, DailyBar, MarketDataState, Quote, Ticker
 from markets.providers import (
@@ -252,7 +252,11 @@ def market_data_refresh(
     last = _last_bars(tickers)
     failover = FailoverProvider([_RunLimited(p) for p in providers])
     calls_before = _calls(providers)
-    with run_deadline(time_budget), transaction.atomic() if dry_run else nullcontext():
+    with (
+        run_deadline(time_budget),
+        budget_purpose("bars"),  # Alpha Vantage's day reserves (ALPHA_VANTAGE_DAY_RESERVES)
+        transaction.atomic() if dry_run else nullcontext(),
+    ):
         if since is None:
             _refresh_grouped(tickers, last, end, failover, report, log)
         work = _per_ticker_work(tickers, last, end, since, backfill_days)
@@ -270,7 +274,7 @@ def market_data_refresh(
             # The stalest quotes first: what the budget cannot fit now goes first next run.
             as_of = dict(Quote.objects.filter(ticker__in=quoted).values_list("ticker_id", "as_of"))
             quoted.sort(key=lambda t: (t.pk in as_of, as_of.get(t.pk) or now))
-            with run_deadline(_quote_seconds()):
+            with run_deadline(_quote_seconds()), budget_purpose("quotes"):
                 _refresh_quotes(quoted, failover, report)
         else:
             report.counts["quotes_skipped_market_closed"] += 1

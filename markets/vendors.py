@@ -11,21 +11,25 @@ from django.conf import settings
 from markets.providers import Provider, build_providers
 from qunex.http import QunexSession, make_session
 
-_session: QunexSession | None = None
+_session: tuple[tuple[int, int, int], QunexSession] | None = None
 _session_lock = threading.Lock()
 
 
 def market_session() -> QunexSession:
-    """The market-data vendors' session: qunex.http's, without its own retries, because
+    """The vendors' session (market data, and the news, calendar and insider adapters of the
+    same vendors): qunex.http's, with HTTP_TIMEOUT, HTTP_MAX_BYTES and HTTP_DEADLINE (rebuilt
+    if a test changes them), without its own retries, because
     every attempt must be taken from the vendor's shared budget (markets.budget): a 429
     blocks the budget for its Retry-After and the next call waits within the run's time,
     and a 5xx fails over to the next vendor."""
     global _session
-    if _session is None or _session.default_timeout != settings.HTTP_TIMEOUT:
+    key = (settings.HTTP_TIMEOUT, settings.HTTP_MAX_BYTES, settings.HTTP_DEADLINE)
+    if _session is None or _session[0] != key:
         with _session_lock:
-            if _session is None or _session.default_timeout != settings.HTTP_TIMEOUT:
-                _session = make_session(retries=0, timeout=settings.HTTP_TIMEOUT)
-    return _session
+            if _session is None or _session[0] != key:
+                session = make_session(retries=0, timeout=key[0], max_bytes=key[1], deadline=key[2])
+                _session = (key, session)
+    return _session[1]
 
 
 def vendor_keys() -> dict[str, str]:

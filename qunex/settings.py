@@ -383,6 +383,13 @@ FINNHUB_CALLS_PER_MINUTE = env_int("FINNHUB_CALLS_PER_MINUTE", 60)
 FINNHUB_CALLS_PER_DAY = env_int("FINNHUB_CALLS_PER_DAY", 0)
 ALPHA_VANTAGE_CALLS_PER_MINUTE = env_int("ALPHA_VANTAGE_CALLS_PER_MINUTE", 5)
 ALPHA_VANTAGE_CALLS_PER_DAY = env_int("ALPHA_VANTAGE_CALLS_PER_DAY", 25)
+# Alpha Vantage's day split by purpose ("purpose:calls"): the web feed, bar backfills and the
+# job's quote step each keep their reserve; the unreserved rest goes to whoever asks first.
+ALPHA_VANTAGE_DAY_RESERVES = env_list(
+    "ALPHA_VANTAGE_DAY_RESERVES", ["feed:10", "bars:8", "quotes:2"]
+)
+NEWSAPI_CALLS_PER_MINUTE = env_int("NEWSAPI_CALLS_PER_MINUTE", 0)
+NEWSAPI_CALLS_PER_DAY = env_int("NEWSAPI_CALLS_PER_DAY", 100)
 # refresh_market_data exits non-zero (the workflow turns red) when a vendor was rate-limited
 # out of the run, or when more than this share of tickers failed with every vendor.
 REFRESH_FAIL_ON_RATE_LIMIT = env_bool("REFRESH_FAIL_ON_RATE_LIMIT", True)
@@ -459,6 +466,9 @@ NEWSAPI_BASE_URL = env_str("NEWSAPI_BASE_URL", "https://newsapi.org")
 NEWS_MAX_SYMBOLS = env_int("NEWS_MAX_SYMBOLS", 30)
 # Default look-back of refresh_news when --since is not given.
 NEWS_LOOKBACK_HOURS = env_int("NEWS_LOOKBACK_HOURS", 48)
+# refresh_news waits for the vendor budgets (shared with the bars job and the feed) this long,
+# then defers the rest of its vendor calls to the next run.
+NEWS_TIME_BUDGET_SECONDS = env_int("NEWS_TIME_BUDGET_SECONDS", 120)
 
 
 # --- Insights: insider trades (issue 10) ----------------------------------------------------
@@ -469,10 +479,14 @@ SEC_MAX_REQUESTS_PER_SECOND = env_int("SEC_MAX_REQUESTS_PER_SECOND", 10)
 INSIDER_CLUSTER_MIN_INSIDERS = env_int("INSIDER_CLUSTER_MIN_INSIDERS", 3)
 INSIDER_CLUSTER_DAYS = env_int("INSIDER_CLUSTER_DAYS", 10)
 INSIDER_LARGE_BUY_PCT = env_int("INSIDER_LARGE_BUY_PCT", 10)
+# refresh_insider_trades waits for Finnhub's shared budget (its second source) this long in all.
+INSIDER_FINNHUB_SECONDS = env_int("INSIDER_FINNHUB_SECONDS", 600)
 
 
 # --- Insights: economic calendar (issue 10) -------------------------------------------------
 CALENDAR_SOURCES = env_list("CALENDAR_SOURCES", ["bls", "fomc", "finnhub"])
+# refresh_calendar waits this long for a Finnhub call (shared budget), then defers it.
+CALENDAR_TIME_BUDGET_SECONDS = env_int("CALENDAR_TIME_BUDGET_SECONDS", 60)
 CALENDAR_BLS_ICS_URL = env_str(
     "CALENDAR_BLS_ICS_URL", "https://www.bls.gov/schedule/news_release/bls.ics"
 )

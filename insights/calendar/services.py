@@ -42,6 +42,8 @@ class SourceOutcome:
     skipped: list[str] = field(default_factory=list)
     error: str = ""
     demo_released: int = 0
+    deferred: str = ""  # the vendor budget or plan left it for a later run (not a failure)
+    not_entitled: bool = False  # ... because the key's plan does not include it (HTTP 403)
 
 
 @dataclass
@@ -126,7 +128,13 @@ def calendar_refresh(
         except CalendarError as exc:
             # Adapters name themselves in their messages ("bls: ConnectionError …"): the
             # report names the source once.
-            outcome.error = str(exc).removeprefix(f"{source.name}: ")
+            message = str(exc).removeprefix(f"{source.name}: ")
+            if exc.deferred or exc.not_entitled:  # the shared vendor budget or the plan
+                outcome.deferred = message
+                outcome.not_entitled = exc.not_entitled
+                log(f"{source.name}: not asked this run: {message}")
+                continue
+            outcome.error = message
             log(f"{source.name}: failed: {outcome.error}")
             continue
         outcome.skipped = fetched.skipped

@@ -43,11 +43,22 @@ class FetchResult:
 
 class CalendarError(Exception):
     """A source could not be read. `permanent` errors (bad key, gone page) will not heal by
-    retrying; others (timeouts, 5xx, 429) may."""
+    retrying; others (timeouts, 5xx, 429) may. `deferred`: no call was made, the vendor's
+    shared budget (markets.budget) had none within the run's time; `not_entitled`: the key's
+    plan does not include this source (HTTP 403, remembered for a day). Neither is a failure."""
 
-    def __init__(self, message: str, *, permanent: bool = False) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        permanent: bool = False,
+        deferred: bool = False,
+        not_entitled: bool = False,
+    ) -> None:
         super().__init__(message)
         self.permanent = permanent
+        self.deferred = deferred
+        self.not_entitled = not_entitled
 
 
 class CalendarSource:

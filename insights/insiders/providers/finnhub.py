@@ -5,6 +5,13 @@ Finnhub reports each Form 4 row with the insider's name, the signed share change
 held after, the price, the code and the filing and trade dates, but no accession number or
 role. Rows of one insider filed on one day become one filing, keyed
 `finnhub:<symbol>:<filing date>:<name hash>`, so a re-run stores nothing twice.
+
+Every call is taken from Finnhub's shared budget (markets.budget: 60 a minute on the free
+plan, with the hourly quote step, the news and the web feed), on the vendors' session without
+retries of its own. It waits up to the run's deadline (`run_deadline`) or, without one, up to
+INSIDER_FINNHUB_SECONDS from this adapter's first call; a company it cannot ask by then fails
+with a `deferred` SecError (a later run asks again). A 429 blocks Finnhub for its Retry-After
+in every process; a 403 is remembered for a day (no more insider calls until then).
 """
 
 from __future__ import annotations
@@ -20,7 +27,16 @@ from django.conf import settings
 
 from insights.insiders.parser import FilingRecord, TransactionRecord
 from insights.insiders.providers.sec import SecError
-from qunex.http import shared_session
+from markets.budget import (
+    budget_for,
+    current_deadline,
+    deadline_clock,
+    note_refusal,
+    retry_after_seconds,
+    spend_call,
+)
+
+CAPABILITY = "insider_transactions"
 
 
 def _decimal(value: Any) -> Decimal | None:
@@ -101,9 +117,30 @@ class FinnhubInsiders:
 
     def __init__(self, *, api_key: str | None = None, session: requests.Session | None = None):
         self.api_key = settings.FINNHUB_API_KEY if api_key is None else api_key
-        self.session = session or shared_session()
+        if session is None:
+            from markets.vendors import market_session
+
+            session = market_session()
+        self.session = session
+        self.budget = budget_for("finnhub", key=self.api_key)
+        self._wait_until: float | None = None
+
+    def _take_call(self, symbol: str) -> None:
+        wait_until = current_deadline()
+        if wait_until is None:
+            if self._wait_until is None:  # this run's time for Finnhub starts now
+                self._wait_until = deadline_clock() + settings.INSIDER_FINNHUB_SECONDS
+            wait_until = self._wait_until
+        why = spend_call(self.budget, capability=CAPABILITY, wait_until=wait_until)
+        if why is not None:
+            raise SecError(
+                f"finnhub: {why} ({symbol} left for a later run)",
+                permanent=why.startswith("not entitled"),
+                deferred=True,
+            )
 
     def filings(self, *, symbol: str, start: date, end: date):
+        self._take_call(symbol)
         try:
             response = self.session.get(
                 f"{settings.FINNHUB_BASE_URL.rstrip('/')}/stock/insider-transactions",
@@ -113,6 +150,13 @@ class FinnhubInsiders:
             body = json.loads(response.content)
         except requests.HTTPError as exc:
             status = exc.response.status_code if exc.response is not None else 0
+            if exc.response is not None:
+                note_refusal(
+                    self.budget,
+                    status,
+                    retry_after=retry_after_seconds(exc.response.headers.get("Retry-After")),
+                    capability=CAPABILITY,
+                )
             raise SecError(
                 f"finnhub: HTTP {status} for {symbol}", permanent=status in (401, 403)
             ) from exc

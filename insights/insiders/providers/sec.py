@@ -22,9 +22,13 @@ PLACEHOLDER_AGENTS = {"", "Qunex admin@qunex.local"}
 
 
 class SecError(Exception):
-    def __init__(self, message: str, *, permanent: bool = False) -> None:
+    """`deferred`: no call was made, the vendor's shared budget (markets.budget) had none
+    within the run's time (Finnhub): a later run asks again; not the source's fault."""
+
+    def __init__(self, message: str, *, permanent: bool = False, deferred: bool = False) -> None:
         super().__init__(message)
         self.permanent = permanent
+        self.deferred = deferred
 
 
 @dataclass(frozen=True, slots=True)

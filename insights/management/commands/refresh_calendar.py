@@ -4,10 +4,12 @@ import argparse
 from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import CommandError
 from django.utils import timezone
 
 from insights.calendar.services import SOURCES, calendar_refresh, configured_sources
+from markets.budget import run_deadline
 from qunex.jobs import Job, JobCommand, JobFailed
 
 
@@ -28,7 +30,9 @@ class Command(JobCommand):
         "forecasts and actuals, for --past-days back to --days ahead, and upserts the events. "
         "Runs hourly (data-refresh workflow); a second run changes nothing. A source that fails "
         "keeps its earlier events and makes the run exit non-zero; a malformed event is skipped "
-        "and counted."
+        "and counted. Finnhub's call draws on its shared budget (CALENDAR_TIME_BUDGET_SECONDS "
+        "of waiting); when the budget has none, or the key's plan refuses the calendar (403, "
+        "remembered for a day), it is counted deferred / not_entitled, not failed."
     )
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
@@ -62,14 +66,16 @@ class Command(JobCommand):
             raise CommandError(str(exc)) from exc
         if not adapters:
             raise JobFailed("No calendar source is configured (CALENDAR_SOURCES).")
-        report = calendar_refresh(
-            start=today - timedelta(days=past_days),
-            end=today + timedelta(days=days),
-            sources=adapters,
-            dry_run=dry_run,
-            log=job.log,
-            progress=job.progress,
-        )
+        # Finnhub's call waits for its shared budget at most CALENDAR_TIME_BUDGET_SECONDS.
+        with run_deadline(settings.CALENDAR_TIME_BUDGET_SECONDS):
+            report = calendar_refresh(
+                start=today - timedelta(days=past_days),
+                end=today + timedelta(days=days),
+                sources=adapters,
+                dry_run=dry_run,
+                log=job.log,
+                progress=job.progress,
+            )
         for outcome in report.sources:
             job.count("would create" if dry_run else "created", outcome.created)
             job.count("updated", outcome.updated)
@@ -79,6 +85,13 @@ class Command(JobCommand):
                 job.count("demo_events_removed", outcome.demo_released)
             if outcome.error:
                 job.count("failed", 1)
+            if outcome.deferred:  # budget spent or not in the key's plan: not a failure
+                job.count(
+                    "not_entitled"
+                    if outcome.deferred.startswith(("not entitled", "HTTP 403"))
+                    else "deferred",
+                    1,
+                )
         failed = report.failed_sources
         if failed:
             raise JobFailed(

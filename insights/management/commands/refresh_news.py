@@ -4,8 +4,11 @@
 
 The keyless feeds (Federal Reserve, SEC, ...) need no key; NewsAPI, Polygon and Finnhub are
 asked when their keys are set. A source that fails is counted (`failed`) and the run goes
-on; the command exits non-zero only when every source failed. Re-running stores nothing
-twice (canonical URLs are unique).
+on; the command exits non-zero only when every source failed. The vendor sources draw on the
+vendors' shared budgets (markets.budget) and wait for them up to NEWS_TIME_BUDGET_SECONDS;
+what the budget cannot give is `deferred` to the next run and a source the key's plan does
+not include (HTTP 403, remembered for a day) is `not_entitled`: neither is a failure.
+Re-running stores nothing twice (canonical URLs are unique).
 """
 
 from __future__ import annotations
@@ -19,11 +22,12 @@ from django.db.models import F
 from django.utils import timezone
 
 from insights.news.demo import news_demo_release
-from insights.news.providers.base import SourceError
+from insights.news.providers.base import NewsSource, SourceError
 from insights.news.providers.newsapi import NewsApiSource
 from insights.news.providers.polygon import PolygonNews
 from insights.news.services import Ingestor, article_clamp_future_dates
 from insights.news.sources import configured_sources
+from markets.budget import run_deadline
 from markets.models import Ticker
 from qunex.jobs import Job, JobCommand, JobFailed
 
@@ -99,31 +103,22 @@ class Command(JobCommand):
             job.log(f"{clamped} stored article(s) dated in the future: given their fetch time")
         failures = []
         company_news = False
-        for source in job.progress(sources, total=len(sources), desc="sources"):
-            try:
-                # Call budgets of the free plans: NewsAPI (100 a day) searches per ticker only
-                # for explicit --tickers; Polygon (5 a minute) makes one market-wide call
-                # (its items carry ticker tags) unless tickers are given; Finnhub (60 a
-                # minute) only answers per symbol.
-                if isinstance(source, NewsApiSource):
-                    result = source.fetch(since=since, symbols=explicit, limit=limit, names=tickers)
-                elif isinstance(source, PolygonNews):
-                    result = source.fetch(since=since, symbols=explicit or None, limit=limit)
-                else:
-                    result = source.fetch(since=since, symbols=explicit or largest, limit=limit)
-            except SourceError as exc:
-                job.count("failed")
-                failures.append(str(exc))
-                job.log(f"{exc} ({'permanent' if exc.permanent else 'transient'})")
-                continue
-            job.count("sources_ok")
-            job.count("fetched", len(result.items))
-            if result.skipped:
-                job.count("malformed", result.skipped)
-                job.log(f"{source.name}: skipped {result.skipped}: {'; '.join(result.reasons[:3])}")
-            before = ingestor.stats.created
-            ingestor.ingest(result.items)
-            company_news = company_news or (source.needs_key and ingestor.stats.created > before)
+        with run_deadline(settings.NEWS_TIME_BUDGET_SECONDS):
+            for source in job.progress(sources, total=len(sources), desc="sources"):
+                company_news = (
+                    self._fetch_one(
+                        job,
+                        source,
+                        since=since,
+                        explicit=explicit,
+                        largest=largest,
+                        limit=limit,
+                        names=tickers,
+                        failures=failures,
+                        ingestor=ingestor,
+                    )
+                    or company_news
+                )
         stats = ingestor.stats
         # Real company news replaces seed_demo's articles (official feeds do not).
         if company_news and not options.get("dry_run") and (removed := news_demo_release()):
@@ -140,3 +135,59 @@ class Command(JobCommand):
         if failures and len(failures) == len(sources):
             raise JobFailed("every source failed: " + "; ".join(failures)[:1000])
         return ("failed: " + "; ".join(failures)[:500]) if failures else None
+
+    def _fetch_one(
+        self,
+        job: Job,
+        source: NewsSource,
+        *,
+        since: datetime,
+        explicit: list[str],
+        largest: list[str],
+        limit: int | None,
+        names: dict[str, str],
+        failures: list[str],
+        ingestor: Ingestor,
+    ) -> bool:
+        """Fetch one source and ingest it; True when it stored company news. Its vendor
+        calls are counted per vendor (`calls_polygon`, ...)."""
+        budget = source.budget
+        calls_before = budget.calls if budget is not None else 0
+        try:
+            # Call budgets of the free plans: NewsAPI (100 a day) searches per ticker only
+            # for explicit --tickers; Polygon (5 a minute) makes one market-wide call
+            # (its items carry ticker tags) unless tickers are given; Finnhub (60 a
+            # minute) only answers per symbol.
+            if isinstance(source, NewsApiSource):
+                result = source.fetch(since=since, symbols=explicit, limit=limit, names=names)
+            elif isinstance(source, PolygonNews):
+                result = source.fetch(since=since, symbols=explicit or None, limit=limit)
+            else:
+                result = source.fetch(since=since, symbols=explicit or largest, limit=limit)
+        except SourceError as exc:
+            if exc.deferred or exc.not_entitled:  # the budget or the plan: not a failure
+                job.count("deferred" if exc.deferred else "not_entitled")
+                job.log(f"{exc} ({'deferred to the next run' if exc.deferred else 'skipped'})")
+            else:
+                job.count("failed")
+                failures.append(str(exc))
+                job.log(f"{exc} ({'permanent' if exc.permanent else 'transient'})")
+            return False
+        finally:
+            if budget is not None:
+                job.count(f"calls_{source.budget_vendor}", budget.calls - calls_before)
+        job.count("sources_ok")
+        job.count("fetched", len(result.items))
+        if result.skipped:
+            job.count("malformed", result.skipped)
+            job.log(f"{source.name}: skipped {result.skipped}: {'; '.join(result.reasons[:3])}")
+        if result.deferred:
+            job.count("deferred")
+            job.count("deferred_calls", result.deferred)
+            job.log(
+                f"{source.name}: {result.deferred} call(s) deferred to the next run "
+                f"({result.deferred_reason})"
+            )
+        before = ingestor.stats.created
+        ingestor.ingest(result.items)
+        return bool(source.needs_key and ingestor.stats.created > before)

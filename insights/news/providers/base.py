@@ -5,6 +5,14 @@ Django models. Text is passed through `qunex.text.plain_text` here, at the edge,
 (including entity-encoded markup such as `&lt;script&gt;`) never reaches storage. A vendor
 item that lacks what an article needs (URL, title, time) is counted in `skipped`, not
 stored half-filled.
+
+A vendor source (`budget_vendor` set) takes every call from that vendor's shared rate budget
+(markets.budget: the same budget as the market-data jobs and the web feed, per vendor and
+key), waiting up to the run's deadline (`run_deadline`); a call the budget cannot give is
+not made: the source stops there, keeps what it fetched, and reports the rest `deferred`
+(a later run does it). A 429 blocks the vendor for its Retry-After in every process; a 403
+marks the source's `capability` unentitled for a day (no call is made for it until then).
+Vendor sources use a session without its own retries (every attempt is a budgeted call).
 """
 
 from __future__ import annotations
@@ -18,6 +26,7 @@ from urllib.parse import urlsplit
 
 import requests
 
+from markets.budget import VendorBudget, budget_for, note_refusal, retry_after_seconds, spend_call
 from qunex.http import DeadlineExceeded, ResponseTooLarge, shared_session
 from qunex.text import plain_text
 
@@ -41,16 +50,30 @@ class FetchResult:
     items: list[NewsItem] = field(default_factory=list)
     skipped: int = 0  # malformed vendor items left out
     reasons: list[str] = field(default_factory=list)
+    deferred: int = 0  # calls the vendor budget could not give in this run (a later run)
+    deferred_reason: str = ""
 
 
 class SourceError(Exception):
-    """A source could not answer. `permanent` says whether asking again later can help."""
+    """A source could not answer. `permanent` says whether asking again later can help;
+    `deferred`: no call was made, the shared vendor budget had none in this run;
+    `not_entitled`: the key's plan does not include this source (HTTP 403, remembered)."""
 
-    def __init__(self, message: str, *, source: str, permanent: bool) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        source: str,
+        permanent: bool,
+        deferred: bool = False,
+        not_entitled: bool = False,
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.source = source
         self.permanent = permanent
+        self.deferred = deferred
+        self.not_entitled = not_entitled
 
     def __str__(self) -> str:
         return f"{self.source}: {self.message}"
@@ -135,11 +158,21 @@ def make_item(
     )
 
 
+def budgeted_session() -> requests.Session:
+    """The vendors' session without its own retries (markets.vendors.market_session)."""
+    from markets.vendors import market_session
+
+    return market_session()
+
+
 class NewsSource:
-    """One news vendor. Subclasses set `name` and implement `fetch()`."""
+    """One news vendor. Subclasses set `name` and implement `fetch()`; a vendor sets
+    `budget_vendor` (markets.budget's name) and the `capability` a 403 refuses."""
 
     name: ClassVar[str] = ""
     needs_key: ClassVar[bool] = True
+    budget_vendor: ClassVar[str] = ""
+    capability: ClassVar[str] = "news"
 
     def __init__(
         self,
@@ -149,8 +182,15 @@ class NewsSource:
         base_url: str | None = None,
     ) -> None:
         self.api_key = api_key
-        self.session = session if session is not None else shared_session()
+        if session is None:
+            session = budgeted_session() if self.budget_vendor else shared_session()
+        self.session = session
         self.base_url = (base_url or "").rstrip("/")
+
+    @property
+    def budget(self) -> VendorBudget | None:
+        """The vendor's shared budget for this key (None for keyless feeds)."""
+        return budget_for(self.budget_vendor, key=self.api_key) if self.budget_vendor else None
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__}>"  # never the key
@@ -162,12 +202,21 @@ class NewsSource:
 
     # -- for subclasses --
 
-    def error(self, message: str, *, permanent: bool) -> SourceError:
-        return SourceError(message, source=self.name, permanent=permanent)
+    def error(self, message: str, *, permanent: bool, **kind: bool) -> SourceError:
+        return SourceError(message, source=self.name, permanent=permanent, **kind)
 
     def get(self, url: str, *, params: dict | None = None, headers: dict | None = None):
         """GET through the session; every failure becomes a SourceError. Errors never quote
-        the URL (keys travel in query strings)."""
+        the URL (keys travel in query strings). A vendor source first takes the call from
+        its budget (module docstring)."""
+        budget = self.budget
+        if budget is not None:
+            why = spend_call(budget, capability=self.capability)
+            if why is not None:
+                entitled = not why.startswith("not entitled")
+                raise self.error(
+                    why, permanent=not entitled, deferred=entitled, not_entitled=not entitled
+                )
         try:
             response = self.session.get(url, params=params, headers=headers)
         except requests.HTTPError as exc:
@@ -204,7 +253,23 @@ class NewsSource:
                         detail += f" {plain_text(body[key])[:200]}"
                         break
         permanent = 400 <= status < 500 and status not in (408, 429)
+        budget = self.budget
+        if budget is not None and response is not None:
+            retry_after = retry_after_seconds(response.headers.get("Retry-After"))
+            if note_refusal(budget, status, retry_after=retry_after, capability=self.capability):
+                return self.error(
+                    f"{detail} (not entitled: no {self.capability} calls for a day)",
+                    permanent=True,
+                    not_entitled=True,
+                )
         return self.error(detail, permanent=permanent)
+
+    @staticmethod
+    def defer(result: FetchResult, error: SourceError, calls_left: int) -> FetchResult:
+        """The budget ran out mid-fetch: keep what was fetched, count the calls not made."""
+        result.deferred += max(1, calls_left)
+        result.deferred_reason = error.message
+        return result
 
     @staticmethod
     def collect(result: FetchResult, raw_items: Iterable[Any], build) -> FetchResult:

@@ -3,19 +3,27 @@
 Top business headlines (US) always; `everything` once per ticker asked for, searching the
 symbol and the company name. The key travels in the `X-Api-Key` header, never the URL.
 NewsAPI reports errors as `{"status": "error", "code": ..., "message": ...}`.
+Every call takes from NewsAPI's budget (NEWSAPI_CALLS_PER_DAY, 100 on the free plan).
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from insights.news.providers.base import FetchResult, NewsItem, NewsSource, make_item
+from insights.news.providers.base import (
+    FetchResult,
+    NewsItem,
+    NewsSource,
+    SourceError,
+    make_item,
+)
 
 _PERMANENT_CODES = {"apiKeyInvalid", "apiKeyDisabled", "apiKeyMissing", "parameterInvalid"}
 
 
 class NewsApiSource(NewsSource):
     name = "newsapi"
+    budget_vendor = "newsapi"
     page_size = 100
 
     def fetch(
@@ -36,21 +44,27 @@ class NewsApiSource(NewsSource):
             {"category": "business", "country": "us", "pageSize": size},
             symbol=None,
         )
-        for symbol in symbols or []:
+        asked = list(symbols or [])
+        for i, symbol in enumerate(asked):
             name = (names or {}).get(symbol, "")
             query = f'"{symbol}"' + (f' OR "{name}"' if name else "")
-            self._call(
-                result,
-                "everything",
-                {
-                    "q": query,
-                    "from": since.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                    "language": "en",
-                    "sortBy": "publishedAt",
-                    "pageSize": size,
-                },
-                symbol=symbol,
-            )
+            try:
+                self._call(
+                    result,
+                    "everything",
+                    {
+                        "q": query,
+                        "from": since.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                        "language": "en",
+                        "sortBy": "publishedAt",
+                        "pageSize": size,
+                    },
+                    symbol=symbol,
+                )
+            except SourceError as exc:
+                if exc.deferred:  # keep the headlines and the symbols already fetched
+                    return self.defer(result, exc, len(asked) - i)
+                raise
         return result
 
     def _call(self, result: FetchResult, endpoint: str, params: dict, *, symbol: str | None):

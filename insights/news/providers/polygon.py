@@ -1,7 +1,9 @@
 """Polygon ticker news: GET /v2/reference/news (https://polygon.io/docs/stocks/get_v2_reference_news).
 
 One call per ticker asked for (or one market-wide call), newest first, following `next_url`
-until `limit` items or the `since` time is reached.
+until `limit` items or the `since` time is reached. Every page is a call from Polygon's
+shared budget (5 a minute on the free tier, shared with the bars job and the web feed); the
+key travels in the Authorization header, never the URL.
 """
 
 from __future__ import annotations
@@ -9,11 +11,18 @@ from __future__ import annotations
 from datetime import datetime
 from urllib.parse import parse_qs, urlsplit
 
-from insights.news.providers.base import FetchResult, NewsItem, NewsSource, make_item
+from insights.news.providers.base import (
+    FetchResult,
+    NewsItem,
+    NewsSource,
+    SourceError,
+    make_item,
+)
 
 
 class PolygonNews(NewsSource):
     name = "polygon"
+    budget_vendor = "polygon"
     page_size = 1000
     max_pages = 5
 
@@ -23,8 +32,14 @@ class PolygonNews(NewsSource):
         if not self.api_key:
             raise self.error("POLYGON_API_KEY is not set", permanent=True)
         result = FetchResult()
-        for symbol in symbols or [None]:
-            self._fetch_one(result, since=since, symbol=symbol, limit=limit)
+        asked: list[str | None] = list(symbols or [None])
+        for i, symbol in enumerate(asked):
+            try:
+                self._fetch_one(result, since=since, symbol=symbol, limit=limit)
+            except SourceError as exc:
+                if exc.deferred and (i or result.items):  # keep the pages already fetched
+                    return self.defer(result, exc, len(asked) - i)
+                raise
         return result
 
     def _fetch_one(
@@ -36,14 +51,14 @@ class PolygonNews(NewsSource):
             "order": "desc",
             "sort": "published_utc",
             "limit": min(self.page_size, wanted),
-            "apiKey": self.api_key,
         }
         if symbol:
             params["ticker"] = symbol
         url = f"{self.base_url}/v2/reference/news"
         taken = 0
+        auth = {"Authorization": f"Bearer {self.api_key}"}
         for _ in range(self.max_pages):
-            body = self.get_json(url, params=params)
+            body = self.get_json(url, params=params, headers=auth)
             if not isinstance(body, dict) or not isinstance(body.get("results"), list):
                 raise self.error("response has no results list", permanent=False)
             before = len(result.items)
@@ -55,7 +70,7 @@ class PolygonNews(NewsSource):
             cursor = parse_qs(urlsplit(next_url).query).get("cursor")
             if not cursor:
                 return
-            params = {"cursor": cursor[0], "apiKey": self.api_key}
+            params = {"cursor": cursor[0]}
 
     def parse(self, raw: dict) -> NewsItem:
         publisher = raw.get("publisher") if isinstance(raw.get("publisher"), dict) else {}

@@ -17,6 +17,7 @@ def vendor(monkeypatch, settings) -> FakeVendor:
     session = fake_session(vendor)
     monkeypatch.setattr("insights.news.sources.shared_session", lambda: session, raising=False)
     monkeypatch.setattr("insights.news.providers.base.shared_session", lambda: session)
+    monkeypatch.setattr("insights.news.providers.base.budgeted_session", lambda: session)
     settings.NEWS_RSS_FEEDS = [f"fed|{FED}|Federal Reserve", f"sec|{SEC}|SEC"]
     settings.NEWSAPI_KEY = ""
     settings.FINNHUB_API_KEY = ""

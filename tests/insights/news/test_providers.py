@@ -54,7 +54,8 @@ def test_polygon_parses_follows_cursor_and_counts_malformed(vendor: FakeVendor) 
     assert evil.description == "Suppliers to $AAPL raise guidance."
     assert result.skipped == 2  # no URL; junk time
     assert vendor.query(0)["published_utc.gte"] == "2026-11-01T00:00:00Z"
-    assert vendor.query(0)["apiKey"] == "pk"
+    assert "apiKey" not in vendor.query(0)  # the key travels in a header, never the URL
+    assert vendor.requests[0].headers["Authorization"] == "Bearer pk"
 
 
 def test_polygon_errors_carry_permanence(vendor: FakeVendor) -> None:
@@ -68,9 +69,14 @@ def test_polygon_errors_carry_permanence(vendor: FakeVendor) -> None:
     assert info.value.permanent is True
     assert "not entitled" in str(info.value)
     assert "pk" not in str(info.value)
+    assert info.value.not_entitled  # remembered for a day: the next fetch makes no call
+    with pytest.raises(SourceError):
+        source.fetch(since=SINCE)
+    assert len(vendor.requests) == 1
 
     vendor.routes.clear()
     vendor.add(f"{POLY}/v2/reference/news", Reply(b"<html>502</html>", status=502))
+    source = PolygonNews("pk2", session=fake_session(vendor), base_url=POLY)  # another key
     with pytest.raises(SourceError) as info:
         source.fetch(since=SINCE)
     assert info.value.permanent is False
