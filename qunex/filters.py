@@ -16,9 +16,12 @@ import re
 import django_filters
 from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
+from rest_framework.filters import SearchFilter
 from rest_framework.pagination import PageNumberPagination
 
-from qunex.params import PAGE_MAX
+from qunex.params import PAGE_MAX, TEXT_MAX
+
+SEARCH_WORDS = 10
 
 BOOLEAN_VALUES = {"true", "false", "1", "0"}
 PAGE_RE = re.compile(r"^[1-9][0-9]{0,8}$")  # ASCII digits only: "²" is not a page
@@ -73,6 +76,26 @@ class StrictPageNumberPagination(PageNumberPagination):
             if most:
                 parameter["schema"] = {"type": "integer", "minimum": 1, "maximum": most}
                 parameter["description"] += f" (1 to {most})."
+        return parameters
+
+
+class BoundedSearchFilter(SearchFilter):
+    """`search`: at most TEXT_MAX characters and SEARCH_WORDS words. Each word is one more
+    LIKE per searched field: 1,500 words overflowed SQLite's expression depth (a 5xx)."""
+
+    def get_search_terms(self, request):
+        raw = request.query_params.get(self.search_param, "")
+        if len(raw) > TEXT_MAX or len(raw.split()) > SEARCH_WORDS:
+            raise ValidationError(
+                {self.search_param: [f"At most {SEARCH_WORDS} words and {TEXT_MAX} characters."]}
+            )
+        return super().get_search_terms(request)
+
+    def get_schema_operation_parameters(self, view):
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            parameter["schema"]["maxLength"] = TEXT_MAX
+            parameter["description"] += f" At most {SEARCH_WORDS} words."
         return parameters
 
 

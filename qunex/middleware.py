@@ -121,7 +121,7 @@ class QueryStringGuardMiddleware:
         if request.path.startswith("/api/"):
             problem = api_query_problem(request)
             if problem is not None:
-                return JsonResponse({problem[0][:40]: [problem[1]]}, status=400)
+                return JsonResponse({problem[0][:40] or "query": [problem[1]]}, status=400)
         return self.get_response(request)
 
 

@@ -16,6 +16,7 @@ from qunex.filters import StrictQuerySerializer
 
 
 class ScoreQuerySerializer(StrictQuerySerializer):
+    sector = serializers.CharField(required=False, max_length=params.TEXT_MAX)
     min_score = params.ApiInteger(min_value=1, max_value=10)
     ordering = serializers.ChoiceField(
         required=False, choices=sorted(selectors.ORDERS), default="-score"
@@ -108,7 +109,7 @@ NO_PAGE = OpenApiResponse(description="No such page.")
     parameters=[
         OpenApiParameter(
             "sector",
-            OpenApiTypes.STR,
+            {"type": "string", "maxLength": params.TEXT_MAX},
             description="Exact sector name; one with control characters matches nothing.",
         ),
         OpenApiParameter(
@@ -128,7 +129,7 @@ class LatestScoresView(generics.ListAPIView):
         data = query.validated_data
         # Control characters never get here (qunex.middleware answers them with a 400).
         return selectors.latest_scores(
-            sector=self.request.query_params.get("sector", ""),
+            sector=data.get("sector", ""),
             min_score=data.get("min_score"),
             order=data.get("ordering", "-score"),
         )

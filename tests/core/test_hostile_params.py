@@ -36,6 +36,7 @@ HOSTILE = [
     "0",
     "1e309",
     "x" * 3000,
+    "a%20" * 1500,  # 1,500 search words: one LIKE each
     "%E2%82",  # truncated UTF-8
     "%ZZ%",  # not percent-encoding at all
     "",  # empty

@@ -147,7 +147,7 @@ def test_an_over_long_request_line_is_a_414(signed_in):
     }
     page = signed_in.get("/stocks/?q=" + "a" * 500)
     assert page.status_code == 414 and b"shorten the query" in page.content
-    assert signed_in.get("/api/tickers/?search=" + "a" * 400).status_code == 200
+    assert signed_in.get("/api/tickers/?ordering=" + "a" * 400).status_code == 200
 
 
 def test_the_django_limit_sits_below_gunicorns(settings):
@@ -205,3 +205,10 @@ def test_the_schema_states_what_the_server_enforces(client):
 def test_marking_notifications_read_with_junk_ids_is_no_server_error(signed_in):
     response = signed_in.post("/notifications/read/", {"id": ["²", "99999999999999999999999"]})
     assert response.status_code == 302
+
+
+def test_a_search_of_a_thousand_words_is_a_400_not_a_database_error(signed_in):
+    response = signed_in.get("/api/tickers/?search=" + "a%20" * 1000)
+    assert response.status_code == 400
+    assert list(response.json()) == ["search"]
+    assert signed_in.get("/api/tickers/?search=aap").json()["count"] == 1
