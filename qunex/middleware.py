@@ -8,7 +8,10 @@ naming the parameter. PostgreSQL refuses NUL in text, so such a value would othe
 `QueryStringGuardMiddleware` (first of the guards): a request line longer than
 settings.REQUEST_LINE_LIMIT is answered 414, and under /api/ a query parameter given more than
 once is answered 400 naming it (every documented parameter takes one value: a repeat is
-refused, not silently narrowed to its last value). Both are stated in the schema
+refused, not silently narrowed to its last value). An empty parameter is refused too, except
+from the browsable API's own filter form (a browser asking for HTML, which submits every
+field, filled or not): there an empty field means "not given" and is dropped before the view
+reads the query. Both are stated in the schema
 (qunex/schema.py). gunicorn refuses a line over its own `limit_request_line` with a plain-text
 414 before Django sees it, so gunicorn.conf.py sets that above REQUEST_LINE_LIMIT.
 
@@ -23,7 +26,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlencode
 
 from django.conf import settings
 from django.db import DatabaseError, InterfaceError, OperationalError
@@ -107,6 +110,21 @@ def api_query_problem(request: HttpRequest) -> tuple[str, str] | None:
     return None
 
 
+def _browsable_api(request: HttpRequest) -> bool:
+    """A browser on the browsable API: it asks for HTML and not for JSON by `format=`."""
+    accept = request.META.get("HTTP_ACCEPT", "")
+    return "text/html" in accept and "format=json" not in request.META.get("QUERY_STRING", "")
+
+
+def _drop_empty_parameters(request: HttpRequest) -> None:
+    raw = request.META.get("QUERY_STRING", "")
+    pairs = parse_qsl(raw, keep_blank_values=True, errors="replace")
+    if all(value != "" for _, value in pairs):
+        return
+    request.META["QUERY_STRING"] = urlencode([(k, v) for k, v in pairs if v != ""])
+    request.__dict__.pop("GET", None)  # WSGIRequest.GET is cached from QUERY_STRING
+
+
 class QueryStringGuardMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
@@ -119,6 +137,8 @@ class QueryStringGuardMiddleware:
                 return JsonResponse({"detail": message}, status=414)
             return _page("qunex/bad_request.html", {"message": message, "path": "/"}, status=414)
         if request.path.startswith("/api/"):
+            if _browsable_api(request):
+                _drop_empty_parameters(request)
             problem = api_query_problem(request)
             if problem is not None:
                 return JsonResponse({problem[0][:40] or "query": [problem[1]]}, status=400)

@@ -131,6 +131,20 @@ def test_an_empty_or_repeated_api_parameter_is_refused(signed_in, query, field):
     assert list(response.json()) == [field]
 
 
+def test_the_browsable_api_filter_form_may_leave_fields_empty(signed_in):
+    """The browsable API's filter form submits every field: empty ones mean "not given"
+    there (a repeat is still refused), while a client asking for JSON gets the 400."""
+    query = "/api/insider-trades/?min_value=&ticker="
+    html = signed_in.get(query, HTTP_ACCEPT="text/html")
+    assert html.status_code == 200
+    assert "Give a value" not in html.content.decode()
+    assert signed_in.get(query, HTTP_ACCEPT="application/json").status_code == 400
+    repeated = signed_in.get(
+        "/api/watchlist-items/?watchlist=1&watchlist=2", HTTP_ACCEPT="text/html"
+    )
+    assert repeated.status_code == 400
+
+
 def test_a_page_keeps_one_value_of_a_repeated_parameter_and_says_so(signed_in):
     response = signed_in.get("/stocks/?sort=name&sort=price")
     assert response.status_code == 200
