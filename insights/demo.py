@@ -35,5 +35,8 @@ def seed(*, user, stdout: TextIO) -> None:
     except ScoreError as exc:
         stdout.write(f"insights: demo AI scores not computed: {exc}")
         return
-    stored = update.counts.get("created", 0) + update.counts.get("updated", 0)
+    if update.version is None:
+        stdout.write(f"insights: no AI scores: {update.reason}")
+        return
+    stored = update.counts.get("created", 0) + update.counts.get("replaced", 0)
     stdout.write(f"insights: AI scores for {update.day}: {stored} stored.")

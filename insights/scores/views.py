@@ -10,8 +10,10 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from insights.scores import selectors
+from insights.scores.explain import UNIT
 from insights.scores.features import DESCRIPTIONS
 from insights.scores.models import ModelVersion
+from insights.scores.services import NOT_GOOD_ENOUGH
 
 ORDER_CHOICES = [
     ("-score", "Highest score"),
@@ -44,7 +46,14 @@ def scores_view(request: HttpRequest) -> HttpResponse:
     order = request.GET.get("order", "-score")
     if order not in dict(ORDER_CHOICES):
         order = "-score"
-    rows = list(selectors.latest_scores(sector=sector, min_score=min_score, order=order))
+    model = selectors.promoted_model()
+    latest_version = selectors.model_versions().first() if model is None else None
+    # No promoted model (none good enough yet, or the demo model retired): publish nothing.
+    rows = (
+        list(selectors.latest_scores(sector=sector, min_score=min_score, order=order))
+        if model is not None
+        else []
+    )
     marks = selectors.user_marks(request.user)
     items = [
         {
@@ -62,7 +71,9 @@ def scores_view(request: HttpRequest) -> HttpResponse:
         "order": order,
         "orders": ORDER_CHOICES,
         "sectors": selectors.score_sectors(),
-        "model": selectors.promoted_model(),
+        "model": model,
+        "no_model": NOT_GOOD_ENOUGH if model is None and latest_version else "",
+        "latest_version": latest_version,
         "day": rows[0].date if rows else None,
         "demo": any(s.is_demo for s in rows),
         "score_range": range(1, 11),
@@ -78,32 +89,58 @@ def model_card_view(request: HttpRequest, pk: int) -> HttpResponse:
     except ModelVersion.DoesNotExist:
         raise Http404("No such model version.") from None
     coefs = _coefficients(version)
+    comparison = version.comparison or {}
     context = {
         "v": version,
         "coefs": coefs,
         "folds": version.folds or [],
         "versions": list(selectors.model_versions()[:20]),
         "metric_rows": _metric_rows(version),
+        "comparison": comparison,
+        "incumbent_metrics": bool(comparison.get("incumbent_metrics")),
+        "decision": _decision(version),
+        "unit": UNIT,
     }
     return render(request, "insights/scores/model_card.html", context)
 
 
+def _decision(version: ModelVersion) -> str:
+    """One plain line: promoted (now or before), retired, or why not."""
+    note = version.note or ""
+    if version.retired_at:
+        return f"Retired on {version.retired_at:%Y-%m-%d}: {note}"
+    if version.promoted:
+        return f"Promoted, scoring now. {note}"
+    if version.promoted_at:
+        return f"Promoted on {version.promoted_at:%Y-%m-%d}, since replaced. {note}"
+    return f"Not promoted. {note}" if note else "Not promoted."
+
+
 def _metric_rows(version: ModelVersion) -> list[dict[str, Any]]:
+    """Model, momentum baseline and (when re-run) the incumbent, all on the same test days;
+    mean IC and its t-stat on the same non-overlapping sample."""
     names = [
-        ("rank_ic_mean", "Rank IC (mean)", "{:.4f}"),
-        ("rank_ic_tstat", "Rank IC t-stat", "{:.2f}"),
+        ("rank_ic_mean", "Rank IC (mean, non-overlapping days)", "{:.4f}"),
+        ("rank_ic_tstat", "Rank IC t-stat (same days)", "{:.2f}"),
+        ("rank_ic_mean_all_days", "Rank IC (mean, every test day)", "{:.4f}"),
         ("hit_rate", "Hit rate", "{:.1%}"),
         ("decile_spread", "Top minus bottom decile (20 sessions)", "{:+.2%}"),
         ("test_days", "Test days", "{}"),
-        ("independent_days", "Non-overlapping days (t-stat)", "{}"),
+        ("independent_days", "Non-overlapping days (mean and t-stat)", "{}"),
     ]
     m, b = version.metrics or {}, version.baseline_metrics or {}
+    inc = (version.comparison or {}).get("incumbent_metrics") or {}
 
     def fmt(value, pattern):
         return "—" if value is None else pattern.format(value)
 
     return [
-        {"label": label, "model": fmt(m.get(k), p), "baseline": fmt(b.get(k), p)}
+        {
+            "label": label,
+            "model": fmt(m.get(k), p),
+            "baseline": fmt(b.get(k), p),
+            "incumbent": fmt(inc.get(k), p),
+        }
         for k, label, p in names
     ]
 
@@ -145,10 +182,14 @@ def stock_panel_context(request: HttpRequest, ticker) -> dict[str, Any]:
     """The stock page's AI-score card: two queries (history with model, nothing else)."""
     history = selectors.ticker_history(ticker_id=ticker.pk, days=260)
     latest = history[-1] if history else None
+    if latest is not None and not latest.model_version.promoted:
+        history, latest = [], None  # its model no longer scores: nothing is published
     return {
         "ticker": ticker,
         "latest": latest,
-        "contributions": (latest.contributions or [])[:6] if latest else [],
+        "contributions": latest.reasons[:6] if latest else [],
+        "market_context": latest.market_context if latest else [],
+        "unit": UNIT,
         "chart": selectors.history_chart(history),
         "history_count": len(history),
     }
@@ -157,7 +198,11 @@ def stock_panel_context(request: HttpRequest, ticker) -> dict[str, Any]:
 def dashboard_panel_context(request: HttpRequest) -> dict[str, Any]:
     """The dashboard's AI-score panel: the five best and five worst of the latest session
     (two queries)."""
-    qs = selectors.latest_scores()
+    qs = selectors.latest_scores().filter(model_version__promoted=True)
     top = list(qs[:5])
-    bottom = list(selectors.latest_scores(order="score")[:5]) if top else []
+    bottom = (
+        list(selectors.latest_scores(order="score").filter(model_version__promoted=True)[:5])
+        if top
+        else []
+    )
     return {"top": top, "bottom": bottom, "day": top[0].date if top else None}

@@ -133,7 +133,17 @@ def test_model_card_shows_metrics_next_to_baseline(client):
     assert client.get("/ai-scores/models/999999/").status_code == 404
 
 
-def test_track_record_uses_stored_scores_and_later_bars(client):
+def _published(day, hours=1):
+    """The evening run's time on `day`: `hours` after the 16:00 New York close."""
+    from datetime import datetime, time, timedelta
+    from zoneinfo import ZoneInfo
+
+    return datetime.combine(day, time(16), tzinfo=ZoneInfo("America/New_York")) + timedelta(
+        hours=hours
+    )
+
+
+def test_track_record_uses_published_scores_from_the_next_open(client):
     from tests.insights.scores.factories import seed_market
 
     tickers, close = seed_market(n_tickers=10, n_days=60, seed=1)
@@ -149,6 +159,18 @@ def test_track_record_uses_stored_scores_and_later_bars(client):
         baseline=0.0,
         contributions=[],
         model_version=backfilled,
+        created_at=_published(close.index[11].date()),
+    )
+    AIScore.objects.create(  # a backfill stored long after its day: not published then
+        ticker=tickers[1],
+        date=close.index[12].date(),
+        score=10,
+        label="Strong buy",
+        predicted_excess_return=1.0,
+        baseline=0.0,
+        contributions=[],
+        model_version=version,
+        created_at=_published(close.index[12].date(), hours=30),
     )
     for i, t in enumerate(tickers):
         AIScore.objects.create(
@@ -160,23 +182,64 @@ def test_track_record_uses_stored_scores_and_later_bars(client):
             baseline=0.0,
             contributions=[],
             model_version=version,
+            created_at=_published(day),
         )
     record = selectors.track_record()
     from insights.scores.inputs import market_series
 
     market = market_series(start=None, end=close.index[-1].date())
     k = 10
+    # Bought at the next session's open (the factory's open equals its close), sold at the
+    # close 20 sessions after the score's day.
     expected = {
-        i + 1: close.iloc[k + 20][t.symbol] / close.iloc[k][t.symbol]
+        i + 1: close.iloc[k + 20][t.symbol] / close.iloc[k + 1][t.symbol]
         - 1
-        - (market.iloc[k + 20] / market.iloc[k] - 1)
+        - (market.iloc[k + 20] / market.iloc[k + 1] - 1)
         for i, t in enumerate(tickers)
     }
     got = {r["score"]: r["mean"] for r in record["by_score"]}
     assert got == pytest.approx(expected, abs=1e-6)  # closes are stored to 6 decimals
-    assert record["in_sample"] == 1 and record["count"] == 10  # the backfill is left out
+    assert record["in_sample"] == 1 and record["late"] == 1 and record["count"] == 10
     page = client.get("/ai-scores/track-record/").content.decode()
     assert "Calibration" in page and "<rect" in page and "<circle" in page
+
+    # A replace after publication: new revisions become current, the record does not move,
+    # and the cache key changed with them (the new rows are read at once).
+    from insights.scores.models import AIScore as Score
+
+    newer = make_version(promoted=False, last_bar=close.index[5].date())
+    old = list(Score.objects.filter(date=day))
+    Score.objects.filter(date=day).update(is_current=False)
+    Score.objects.bulk_create(
+        Score(
+            ticker_id=s.ticker_id,
+            date=day,
+            score=11 - s.score,
+            label="Hold",
+            predicted_excess_return=-s.predicted_excess_return,
+            baseline=0.0,
+            contributions=[],
+            model_version=newer,
+            revision=2,
+        )
+        for s in old
+    )
+    again = selectors.track_record()
+    assert {r["score"]: r["mean"] for r in again["by_score"]} == got
+    assert again["count"] == 10
+    # A score published on time for a new day shows at once (no stale cache).
+    Score.objects.create(
+        ticker=tickers[2],
+        date=close.index[13].date(),
+        score=5,
+        label="Hold",
+        predicted_excess_return=0.0,
+        baseline=0.0,
+        contributions=[],
+        model_version=version,
+        created_at=_published(close.index[13].date()),
+    )
+    assert selectors.track_record()["count"] == 11
 
 
 def test_track_record_empty_and_pending_states(client):
