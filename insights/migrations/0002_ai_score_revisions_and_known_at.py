@@ -5,67 +5,89 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('insights', '0001_initial'),
-        ('markets', '0002_dailybar_drop_duplicate_ticker_index'),
+        ("insights", "0001_initial"),
+        ("markets", "0002_dailybar_drop_duplicate_ticker_index"),
     ]
 
     operations = [
         migrations.RemoveConstraint(
-            model_name='aiscore',
-            name='aiscore_unique_ticker_date',
+            model_name="aiscore",
+            name="aiscore_unique_ticker_date",
         ),
         migrations.AddField(
-            model_name='aiscore',
-            name='is_current',
-            field=models.BooleanField(default=True, help_text='The revision pages show.'),
+            model_name="aiscore",
+            name="is_current",
+            field=models.BooleanField(default=True, help_text="The revision pages show."),
         ),
         migrations.AddField(
-            model_name='aiscore',
-            name='market_context',
-            field=models.JSONField(blank=True, default=list, help_text="Market-wide features: they move every stock's forecast alike, not the rank."),
+            model_name="aiscore",
+            name="market_context",
+            field=models.JSONField(
+                blank=True,
+                default=list,
+                help_text="Market-wide features: they move every stock's forecast alike, not the rank.",
+            ),
         ),
         migrations.AddField(
-            model_name='aiscore',
-            name='revision',
+            model_name="aiscore",
+            name="revision",
             field=models.PositiveSmallIntegerField(default=1),
         ),
         migrations.AddField(
-            model_name='insiderfiling',
-            name='known_at',
-            field=models.DateTimeField(blank=True, db_index=True, help_text="Best known moment it became public: EDGAR's acceptance time, else the end of its filing date, else of its signature date (never before its last trade).", null=True),
+            model_name="insiderfiling",
+            name="known_at",
+            field=models.DateTimeField(
+                blank=True,
+                db_index=True,
+                help_text="Best known moment it became public: EDGAR's acceptance time, else the end of its filing date, else of its signature date (never before its last trade).",
+                null=True,
+            ),
         ),
         migrations.AddField(
-            model_name='modelversion',
-            name='comparison',
-            field=models.JSONField(blank=True, default=dict, help_text='Candidate, momentum baseline and incumbent on the same test days.'),
+            model_name="modelversion",
+            name="comparison",
+            field=models.JSONField(
+                blank=True,
+                default=dict,
+                help_text="Candidate, momentum baseline and incumbent on the same test days.",
+            ),
         ),
         migrations.AddField(
-            model_name='modelversion',
-            name='retired_at',
-            field=models.DateTimeField(blank=True, help_text='When a demo model stopped scoring (real bars arrived).', null=True),
+            model_name="modelversion",
+            name="retired_at",
+            field=models.DateTimeField(
+                blank=True,
+                help_text="When a demo model stopped scoring (real bars arrived).",
+                null=True,
+            ),
         ),
         migrations.AlterField(
-            model_name='aiscore',
-            name='created_at',
+            model_name="aiscore",
+            name="created_at",
             field=models.DateTimeField(db_index=True, default=django.utils.timezone.now),
         ),
         migrations.AlterField(
-            model_name='insiderfiling',
-            name='filed_on',
-            field=models.DateField(db_index=True, help_text='When it became public (date).'),
+            model_name="insiderfiling",
+            name="filed_on",
+            field=models.DateField(db_index=True, help_text="When it became public (date)."),
         ),
         migrations.AddIndex(
-            model_name='aiscore',
-            index=models.Index(fields=['ticker', 'date'], name='insights_ai_ticker__8ff63b_idx'),
+            model_name="aiscore",
+            index=models.Index(fields=["ticker", "date"], name="insights_ai_ticker__8ff63b_idx"),
         ),
         migrations.AddConstraint(
-            model_name='aiscore',
-            constraint=models.UniqueConstraint(fields=('ticker', 'date', 'revision'), name='aiscore_unique_revision'),
+            model_name="aiscore",
+            constraint=models.UniqueConstraint(
+                fields=("ticker", "date", "revision"), name="aiscore_unique_revision"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='aiscore',
-            constraint=models.UniqueConstraint(condition=models.Q(('is_current', True)), fields=('ticker', 'date'), name='aiscore_one_current'),
+            model_name="aiscore",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("is_current", True)),
+                fields=("ticker", "date"),
+                name="aiscore_one_current",
+            ),
         ),
     ]

@@ -12,8 +12,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from insights.insiders import selectors
-from insights.insiders.selectors import NEW_YORK
 from insights.insiders.models import InsiderFiling, InsiderTransaction
+from insights.insiders.selectors import NEW_YORK
 from markets.models import Ticker
 from tests.portfolios.factories import WatchlistFactory, WatchlistItemFactory
 

@@ -14,10 +14,10 @@ import time_machine
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
+from insights.insiders import selectors
 from insights.insiders.models import InsiderFiling, InsiderTransaction
 from insights.insiders.parser import parse_form4
 from insights.insiders.providers.sec import RateLimiter, SecEdgar, SecError, document_url
-from insights.insiders import selectors
 from insights.insiders.services import filing_store, insiders_refresh
 from markets.models import Ticker
 from qunex.models import JobRun
