@@ -59,10 +59,11 @@ def seed_market(
     signal: float = 0.0,
     prefix: str = "S",
     fixed_drift: float = 0.0006,
+    start: str = "2022-01-03",
 ) -> tuple[list[Ticker], pd.DataFrame]:
     """Store the synthetic market (plus SPY as an ETF) and return (stocks, close frame)."""
     close, volume, market = synthetic_closes(
-        n_tickers, n_days, seed, signal=signal, fixed_drift=fixed_drift
+        n_tickers, n_days, seed, start=start, signal=signal, fixed_drift=fixed_drift
     )
     close.columns = volume.columns = [c.replace("S", prefix, 1) for c in close.columns]
     tickers = [
@@ -101,8 +102,9 @@ def _bar(ticker: Ticker, day: date, close: float, volume: int) -> DailyBar:
     )
 
 
-def make_version(**kwargs):
-    """A ModelVersion with a valid (tiny) artifact, without training."""
+def make_version(coefs: dict[str, float] | None = None, **kwargs):
+    """A ModelVersion with a valid (tiny) artifact, without training; `coefs` puts weights
+    on named features (standardised values: z = raw value, medians 0, no clipping of note)."""
     from django.utils import timezone
 
     from insights.scores.features import FEATURES
@@ -121,6 +123,9 @@ def make_version(**kwargs):
         "kind": "ridge-v1",
         "extra": {},
     }
+    if coefs is not None:
+        artifact["coefs"] = [float(coefs.get(f, 0.0)) for f in FEATURES] + [0.0] * n
+        artifact["lower"], artifact["upper"] = [-1e12] * n, [1e12] * n
     values = {
         "trained_at": timezone.now(),
         "data_start": date(2020, 1, 2),
