@@ -93,29 +93,36 @@ def load_bars(
         if not rows:
             continue
         tid, day, close, adj, volume = zip(*rows, strict=True)
-        price = np.array([a if a is not None else c for a, c in zip(adj, close, strict=True)])
-        parts.append((np.array(tid), np.array(day), price.astype(float), np.array(volume, float)))
+        del rows  # a batch's Decimals and dates become compact arrays at once
+        price = np.array(
+            [float(a if a is not None else c) for a, c in zip(adj, close, strict=True)]
+        )
+        parts.append(
+            (
+                np.array(tid, dtype=np.int64),
+                np.array(day, dtype="datetime64[D]"),
+                price,
+                np.array(volume, dtype=float),
+            )
+        )
     if not parts:
         empty = pd.DataFrame(index=pd.DatetimeIndex([], name="date"), columns=symbols, dtype=float)
         return empty, empty.copy()
     tid, day, price, volume = (np.concatenate(p) for p in zip(*parts, strict=True))
-    frame = pd.DataFrame(
-        {
-            "symbol": pd.Categorical.from_codes(
-                pd.Index(ticker_ids).get_indexer(tid), categories=symbols
-            ),
-            "date": pd.to_datetime(day),
-            "close": price,
-            "volume": volume,
-        }
+    # Straight into the wide arrays (no long frame, no pivot): one slot per (session, symbol).
+    sessions = np.unique(day)
+    rows = np.searchsorted(sessions, day)
+    cols = pd.Index(ticker_ids).get_indexer(tid)
+    close_wide = np.full((len(sessions), len(symbols)), np.nan)
+    volume_wide = np.full((len(sessions), len(symbols)), np.nan)
+    close_wide[rows, cols] = price
+    volume_wide[rows, cols] = volume
+    index = pd.DatetimeIndex(sessions.astype("datetime64[ns]"), name="date")
+    columns = pd.Index(symbols, dtype=object)
+    return (
+        pd.DataFrame(close_wide, index=index, columns=columns),
+        pd.DataFrame(volume_wide, index=index, columns=columns),
     )
-    close = frame.pivot(index="date", columns="symbol", values="close")
-    volume_wide = frame.pivot(index="date", columns="symbol", values="volume")
-    close = close.reindex(columns=symbols).sort_index()
-    volume_wide = volume_wide.reindex(index=close.index, columns=symbols)
-    close.columns = pd.Index(symbols, dtype=object)
-    volume_wide.columns = pd.Index(symbols, dtype=object)
-    return close.astype(float), volume_wide.astype(float)
 
 
 def market_series(*, start: date | None, end: date) -> pd.Series | None:

@@ -71,7 +71,7 @@ def training_data(
         close, volume, market=market, sentiment=sentiment, insider=insider
     )
     mkt = features.market_close(close, market)
-    y = labels.stack(labels.forward_excess_return(close, mkt)).reindex(X.index)
+    y = labels.aligned(close, mkt, X.index)
     return {"universe": universe, "close": close, "X": X, "y": y}
 
 

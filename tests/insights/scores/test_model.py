@@ -242,3 +242,12 @@ def test_descriptions_read_as_words():
         "News sentiment (7 days) missing lowered"
     )
     assert explain.format_value("insider_net_90", math.log10(1 + 250_000)) == "$+250,000"
+
+
+def test_aligned_labels_are_the_stacked_labels_of_the_feature_rows():
+    close, volume, market = synthetic_closes(n_tickers=6, n_days=80, seed=2)
+    close.iloc[:10, 2] = np.nan  # a late listing
+    close.iloc[60:, 4] = np.nan  # a delisting
+    X = F.compute_features(close, volume, market=market)
+    slow = labels.stack(labels.forward_excess_return(close, market)).reindex(X.index)
+    pd.testing.assert_series_equal(labels.aligned(close, market, X.index), slow)
