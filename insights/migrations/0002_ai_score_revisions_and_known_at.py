@@ -3,6 +3,21 @@
 import django.utils.timezone
 from django.db import migrations, models
 
+OLD_FIRST = "no model was promoted"
+NEW_FIRST = "promoted under the earlier rule as the first model, without any comparison"
+
+
+def reword_first_promotions(apps, schema_editor):
+    """The old rule's note for a first model read "no model was promoted" next to a Promoted
+    badge; say what happened instead."""
+    ModelVersion = apps.get_model("insights", "ModelVersion")
+    ModelVersion.objects.filter(note=OLD_FIRST).update(note=NEW_FIRST)
+
+
+def restore_first_promotions(apps, schema_editor):
+    ModelVersion = apps.get_model("insights", "ModelVersion")
+    ModelVersion.objects.filter(note=NEW_FIRST).update(note=OLD_FIRST)
+
 
 class Migration(migrations.Migration):
     dependencies = [
@@ -90,4 +105,5 @@ class Migration(migrations.Migration):
                 name="aiscore_one_current",
             ),
         ),
+        migrations.RunPython(reword_first_promotions, restore_first_promotions),
     ]

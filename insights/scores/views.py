@@ -107,6 +107,8 @@ def model_card_view(request: HttpRequest, pk: int) -> HttpResponse:
 def _decision(version: ModelVersion) -> str:
     """One plain line: promoted (now or before), retired, or why not."""
     note = version.note or ""
+    if note == "no model was promoted":  # the old rule's words for a first model
+        note = "promoted under the earlier rule as the first model, without any comparison"
     if version.retired_at:
         return f"Retired on {version.retired_at:%Y-%m-%d}: {note}"
     if version.promoted:

@@ -268,3 +268,87 @@ def test_watchlist_and_stock_list_columns(auth_client, user):
 
 def test_nav_links_to_ai_scores(client):
     assert 'href="/ai-scores/"' in client.get("/ai-scores/").content.decode()
+
+
+def test_stock_card_keeps_market_context_apart_and_hides_zero_reasons(client):
+    version = make_version(promoted=True)
+    t = Ticker.objects.create(symbol="CTX", name="Context Inc.")
+    words = "{} of {} {} the forecast by {} percentage points."
+    AIScore.objects.create(
+        ticker=t,
+        date=date(2024, 3, 1),
+        score=7,
+        label="Buy",
+        predicted_excess_return=0.012,
+        baseline=0.004,
+        contributions=[
+            {
+                "feature": "ret_60",
+                "name": "3-month return",
+                "value": 0.1,
+                "shown": "+10.0%",
+                "contribution": 0.008,
+                "words": words.format("3-month return", "+10.0%", "raised", "0.80"),
+            },
+            {
+                "feature": "mkt_vol_20",
+                "name": "market volatility (1 month)",
+                "value": 0.2,
+                "shown": "20.0%",
+                "contribution": 0.003,
+                "words": "Market volatility stored by an old run.",
+            },
+            {
+                "feature": "rsi_14",
+                "name": "RSI (14 days)",
+                "value": 50.0,
+                "shown": "50.0",
+                "contribution": 0.00001,
+                "words": words.format("RSI (14 days)", "50.0", "raised", "0.00"),
+            },
+        ],
+        market_context=[
+            {
+                "feature": "mkt_above_sma200",
+                "name": "market above its 200-day average",
+                "value": 1.0,
+                "shown": "yes",
+                "contribution": 0.002,
+                "words": "x",
+            },
+        ],
+        model_version=version,
+    )
+    page = client.get("/stocks/CTX/").content.decode()
+    assert "raised the forecast by 0.80 percentage points" in page
+    assert "Market volatility stored by an old run" not in page  # never a stock's reason
+    assert "by 0.00" not in page  # a contribution that rounds to zero is not listed
+    assert "Market context" in page and "does not change the rank" in page
+    assert "percentage points of forecast 20-session excess return over SPY" in page
+    assert "the average stock that day" in page
+
+
+def test_model_card_names_its_test_window_and_the_decision(client):
+    folds = [
+        {"train_end": "2023-01-03", "test_start": "2023-02-01", "test_end": "2023-04-28"},
+        {"train_end": "2023-04-03", "test_start": "2023-05-01", "test_end": "2023-07-31"},
+    ]
+    promoted = make_version(promoted=True, folds=folds, note="no model was promoted")
+    page = client.get(f"/ai-scores/models/{promoted.pk}/").content.decode()
+    assert "Test window 2023-02-01 \u2013 2023-07-31" in page
+    assert "no model was promoted" not in page  # the old rule's wording is gone
+    rejected = make_version(
+        folds=folds,
+        note="not promoted: its rank IC 0.0100 (t 0.50) is not significant (needs t >= 2)",
+        comparison={
+            "incumbent": promoted.pk,
+            "incumbent_metrics": {"rank_ic_mean": 0.02},
+            "incumbent_note": f"v{promoted.pk}'s method re-run on these folds",
+            "vs_baseline": {"ic_gain": 0.001, "tstat": 0.3},
+            "margin": 0.005,
+            "min_tstat": 2.0,
+        },
+    )
+    page = client.get(f"/ai-scores/models/{rejected.pk}/").content.decode()
+    assert "Not promoted." in page and "Promoted, scoring" not in page
+    assert f"Incumbent v{promoted.pk}" in page and "same test days" in page
