@@ -243,3 +243,24 @@ def test_backfill_command_scores_a_past_session_and_flags_in_sample(market, caps
     assert AIScore.objects.filter(date=day).count() == 24
     with pytest.raises(CommandError, match="not a date"):
         call_command("update_ai_scores", "--date", "2024-13-01")
+
+
+def test_a_demo_history_can_be_stamped_with_its_evening_real_runs_cannot(db):
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from insights.scores import selectors
+
+    _, close = seed_market(n_tickers=12, n_days=420, seed=2, demo=True)
+    day = close.index[-30].date()
+    services.model_retrain(end=day - timedelta(days=1), params=FAST, force_promote=True)
+    evening = datetime.combine(day, datetime.min.time(), tzinfo=ZoneInfo("America/New_York"))
+    evening = evening.replace(hour=17)
+    services.scores_update(day=day, run_at=evening)
+    assert set(AIScore.objects.values_list("created_at", flat=True)) == {evening}
+    record = selectors.track_record()
+    assert record["count"] == 12 and record["demo"]
+    Ticker.objects.update(is_demo=False)
+    ModelVersion.objects.update(is_demo=False)
+    with pytest.raises(services.ScoreError, match="demo"):
+        services.scores_update(day=close.index[-29].date(), run_at=evening)
