@@ -150,9 +150,9 @@ def _observations(observations: Iterable[Observation] | None, symbols: list[str]
     frame = pd.DataFrame(
         {
             "col": np.asarray(cols, dtype=np.int64),
-            "date": pd.to_datetime(pd.Series(days, dtype=object)),
+            "date": pd.to_datetime(pd.Series(days, dtype=object)).dt.normalize(),
             "value": np.asarray(values, dtype=float),
-            "until": pd.to_datetime(pd.Series(untils, dtype=object)),
+            "until": pd.to_datetime(pd.Series(untils, dtype=object)).dt.normalize(),
         }
     )
     return frame.sort_values("date", kind="stable").reset_index(drop=True)

@@ -184,8 +184,8 @@ def stock_panel_context(request: HttpRequest, ticker) -> dict[str, Any]:
     """The stock page's AI-score card: two queries (history with model, nothing else)."""
     history = selectors.ticker_history(ticker_id=ticker.pk, days=260)
     latest = history[-1] if history else None
-    if latest is not None and not latest.model_version.promoted:
-        history, latest = [], None  # its model no longer scores: nothing is published
+    if latest is not None and latest.model_version.retired_at is not None:
+        history, latest = [], None  # a retired (demo) model's scores are not shown
     return {
         "ticker": ticker,
         "latest": latest,
@@ -200,10 +200,14 @@ def stock_panel_context(request: HttpRequest, ticker) -> dict[str, Any]:
 def dashboard_panel_context(request: HttpRequest) -> dict[str, Any]:
     """The dashboard's AI-score panel: the five best and five worst of the latest session
     (two queries)."""
-    qs = selectors.latest_scores().filter(model_version__promoted=True)
+    qs = selectors.latest_scores().filter(model_version__retired_at__isnull=True)
     top = list(qs[:5])
     bottom = (
-        list(selectors.latest_scores(order="score").filter(model_version__promoted=True)[:5])
+        list(
+            selectors.latest_scores(order="score").filter(model_version__retired_at__isnull=True)[
+                :5
+            ]
+        )
         if top
         else []
     )
