@@ -64,6 +64,13 @@ def peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def cpu_seconds() -> float:
+    """CPU time of this process (user + system): on a shared machine, wall time is inflated
+    by the other jobs; CPU time is not."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return round(usage.ru_utime + usage.ru_stime, 1)
+
+
 # -- stages (run in a child process) ---------------------------------------------------------
 
 
@@ -191,6 +198,7 @@ def stage_db(name: str) -> dict:
 def child(args) -> None:
     out = stage_db(args.stage) if args.db else stage_pure(args.stage, args.tickers, args.days)
     out["peak_mb"] = peak_mb()
+    out["cpu_s"] = cpu_seconds()
     print(json.dumps(out))
 
 
