@@ -164,7 +164,7 @@ def model_retrain(
         data_start=labelled.min().date(),
         data_end=labelled.max().date(),
         last_bar=close.index[-1].date(),
-        tickers=len(data["universe"]),
+        tickers=int(close.notna().any().sum()),  # stocks with bars (delisted ones too)
         rows=int(y.notna().sum()),
         features=list(features.FEATURES),
         hyperparameters=params.to_dict(),
