@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import Count, Max, OuterRef, QuerySet, Subquery
+from django.db.models import Max, OuterRef, QuerySet, Subquery
 
 from insights.scores.labels import HORIZON
 from insights.scores.models import AIScore, ModelVersion
@@ -216,8 +216,8 @@ def published_scores(*, start: date) -> tuple[list[tuple], int, int]:
 
 def track_record(*, months: int = 36) -> dict[str, Any]:
     """Realised excess return by published score, from scores as stored by each day's run
-    and the bars that came after them (cached for an hour, keyed by the count, newest id and
-    newest write of the scores and the newest bar, so any new or replaced score shows at once).
+    and the bars that came after them (cached for an hour, keyed by the newest id, write and
+    date of the scores and the newest bar, so any new or replaced score shows at once).
 
     1. `published_scores`: per (ticker, day) the revision stored by that day's run, before
        the deadline, by a model trained on bars before that day. Backfills, later
@@ -230,14 +230,14 @@ def track_record(*, months: int = 36) -> dict[str, Any]:
     4. By score (1..10): mean realised, count; per quarter: mean of the top scores (9-10)
        minus the bottom (1-2); calibration: predicted vs realised by predicted-return decile.
     """
-    newest = AIScore.objects.aggregate(
-        d=Max("date"), n=Max("id"), c=Count("id"), w=Max("created_at")
-    )
+    # Scores are insert-only (a replace adds a revision), so the newest id and write change
+    # with any stored score; three index lookups, no scan of the table.
+    newest = AIScore.objects.aggregate(d=Max("date"), n=Max("id"), w=Max("created_at"))
     if newest["d"] is None:
         return {"empty": True}
     last_bar = DailyBar.objects.aggregate(d=Max("date"))["d"]
     stamp = newest["w"].timestamp() if newest["w"] else 0
-    key = f"ai-track:{newest['d']}:{newest['n']}:{newest['c']}:{stamp}:{last_bar}:{months}"
+    key = f"ai-track:{newest['d']}:{newest['n']}:{stamp}:{last_bar}:{months}"
     cached = cache.get(key)
     if cached is not None:
         return cached
