@@ -3,7 +3,9 @@
 Pure pandas/numpy (no Django). Inputs are wide frames: one row per trading session (sorted,
 unique `DatetimeIndex`), one column per symbol. Every feature at session D is a function of
 rows <= D only (rolling windows, `shift(n)` with n > 0, trailing calendar windows for news
-and insider observations), so changing any bar after D cannot change D's row.
+and insider observations), so changing any bar after D cannot change D's row. Event
+observations come dated by the session they belong to (`inputs.to_sessions`: cut at each
+session's close in New York), so nothing known after D's close reaches D's row either.
 
 Every price feature needs at most the last `LOOKBACK` sessions (253 closes for the 252-day
 return and 52-week high), so scoring one day only needs that trailing window: `features_for`
