@@ -19,7 +19,7 @@ from insights.calendar.providers.base import FetchResult
 from insights.calendar.services import calendar_refresh
 from insights.insiders import demo as insiders_demo
 from insights.insiders.models import InsiderFiling, InsiderTransaction
-from insights.insiders.selectors import cluster_buys
+from insights.insiders.selectors import cluster_buys, trades_list
 from insights.news import demo as news_demo
 from insights.news.analysis.claude import normalise_for_quote
 from insights.news.models import Article, ArticleAnalysis, StoryGroup
@@ -178,10 +178,15 @@ def test_demo_insiders_show_a_cluster_an_amendment_derivatives_buys_and_sells(ti
     assert [(c.symbol, len(c.insiders), c.demo) for c in clusters] == [("DIS", 3, True)]
     original = InsiderFiling.objects.get(accession="DEMO-MSFT-1")
     assert original.amended_by.accession == "DEMO-MSFT-1A"
-    assert not original.transactions.exists()
+    # Point in time: the original keeps its row (known until the 4/A was filed); the pages'
+    # amended view shows only the amendment's.
+    assert original.transactions.get().price == Decimal("4.880000")
+    assert original.known_at < InsiderFiling.objects.get(accession="DEMO-MSFT-1A").known_at
     assert InsiderTransaction.objects.get(filing__accession="DEMO-MSFT-1A").price == Decimal(
         "488.000000"
     )
+    shown = trades_list(symbols=["MSFT"])
+    assert [t.price for t in shown] == [Decimal("488.000000")]
     codes = set(InsiderTransaction.objects.values_list("code", flat=True))
     assert {"P", "S", "M", "F"} <= codes
     derivative = InsiderTransaction.objects.get(table="d")
