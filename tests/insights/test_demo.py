@@ -212,7 +212,7 @@ def test_seed_demo_fills_every_page_with_labelled_demo_data_and_ends_with_the_lo
     no_vendor_keys, settings
 ):
     from insights.scores.models import AIScore, ModelVersion
-    from insights.scores.selectors import track_record
+    from insights.scores.selectors import published_scores, track_record
 
     settings.SITE_URL = "http://127.0.0.1:8000"
     with time_machine.travel(NOW, tick=False):
@@ -226,10 +226,16 @@ def test_seed_demo_fills_every_page_with_labelled_demo_data_and_ends_with_the_lo
         model = ModelVersion.objects.get()
         assert model.is_demo and model.promoted
         days = sorted(set(AIScore.objects.values_list("date", flat=True)))
-        assert len(days) == 60 and days[0] >= model.last_bar  # every score out of sample
+        assert len(days) == 60 and days[0] > model.last_bar  # every score out of sample
         assert AIScore.objects.filter(is_demo=False).count() == 0
         record = track_record()
         assert not record["pending"] and record["in_sample"] == 0 and record["demo"]
+        # Each day's scores were stored by that evening's run: all published, none left out,
+        # and the 40 sessions whose 20 sessions have passed carry realised returns.
+        assert record["late"] == 0
+        assert len({r[0] for r in published_scores(start=days[0])[0]}) == 60
+        assert record["count"] == AIScore.objects.filter(date__lte=days[39]).count()
+        assert any(row["count"] for row in record["by_score"])
         counts = (
             Article.objects.count(),
             EconomicEvent.objects.count(),
