@@ -7,8 +7,10 @@ services and labelled "Demo data" on every page that shows it:
    amendment, derivative rows;
 3. the economic calendar (insights/calendar/demo.py): recent releases with actual, forecast
    and surprise, and the next two weeks' releases including the FOMC decision;
-4. AI scores (insights/scores/demo.py): a model trained on demo bars up to 60 sessions ago and
-   every session since scored with it (news and insider trades first: they are inputs).
+4. AI scores (insights/scores/demo.py): a model trained on demo bars up to the day before the
+   last 60 sessions (promoted for the demo, labelled demo) and each of those sessions scored
+   as that evening's run would have, so they make a published track record (news and insider
+   trades first: they are inputs).
 
 Each part is idempotent and steps aside for real data, which also replaces it later (see each
 module's `*_demo_release`).

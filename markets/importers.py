@@ -40,6 +40,26 @@ ALIASES = {
 }
 REQUIRED = ("date", "open", "high", "low", "close", "volume")
 
+# Asset types an import knows without being told (`import_prices --asset-type` overrides;
+# `sync_tickers` fills the rest from the vendor's reference data). The AI score trains on and
+# scores common stocks only, so a fund or an index must never default to "stock".
+KNOWN_ETFS = frozenset(
+    {
+        "SPY", "IVV", "VOO", "VTI", "QQQ", "DIA", "IWM", "IWB", "IWV", "MDY", "RSP", "EFA",
+        "EEM", "VEA", "VWO", "AGG", "BND", "TLT", "IEF", "SHY", "LQD", "HYG", "GLD", "SLV",
+        "USO", "VNQ", "XLB", "XLC", "XLE", "XLF", "XLI", "XLK", "XLP", "XLRE", "XLU", "XLV",
+        "XLY", "SMH", "SOXX", "ARKK", "VUG", "VTV", "VIG", "SCHD", "TQQQ", "SQQQ",
+    }
+)  # fmt: skip
+INDEX_PREFIX = "^"  # Yahoo-style index symbols: ^GSPC, ^VIX
+
+
+def known_asset_type(symbol: str) -> str | None:
+    """ "etf" or "index" for a symbol known to be one, else None (no opinion)."""
+    if symbol.startswith(INDEX_PREFIX):
+        return "index"
+    return "etf" if symbol in KNOWN_ETFS else None
+
 
 @dataclass
 class ParsedPrices:

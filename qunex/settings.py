@@ -483,6 +483,24 @@ INSIDER_LARGE_BUY_PCT = env_int("INSIDER_LARGE_BUY_PCT", 10)
 INSIDER_FINNHUB_SECONDS = env_int("INSIDER_FINNHUB_SECONDS", 600)
 
 
+# --- Insights: AI score (issue 19) ------------------------------------------------------------
+def _env_ic(name: str, default: str) -> float:
+    raw = env_str(name, default).strip() or default
+    try:
+        return float(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a number, got {raw!r}") from None
+
+
+# A candidate is promoted only when it beats the momentum baseline and the incumbent by this
+# much mean rank IC, with a paired t-stat of at least this, on the same test days.
+AI_SCORE_PROMOTION_MARGIN = _env_ic("AI_SCORE_PROMOTION_MARGIN", "0.005")
+AI_SCORE_PROMOTION_MIN_TSTAT = _env_ic("AI_SCORE_PROMOTION_MIN_TSTAT", "2.0")
+# A day's score counts in the track record only when stored within this many minutes after
+# that session's close (the evening run; the default ends before the next open).
+AI_SCORE_PUBLISH_GRACE_MINUTES = env_int("AI_SCORE_PUBLISH_GRACE_MINUTES", 720)
+
+
 # --- Insights: economic calendar (issue 10) -------------------------------------------------
 CALENDAR_SOURCES = env_list("CALENDAR_SOURCES", ["bls", "fomc", "finnhub"])
 # refresh_calendar waits this long for a Finnhub call (shared budget), then defers it.

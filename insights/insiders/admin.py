@@ -29,6 +29,7 @@ class TransactionInline(admin.TabularInline):
 class InsiderFilingAdmin(admin.ModelAdmin):
     list_display = (
         "filed_on",
+        "known_at",
         "form",
         "issuer_symbol",
         "insider_name",

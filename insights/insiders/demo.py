@@ -5,7 +5,8 @@
 - a large first-time open-market buy (PepsiCo) and an ordinary one (Caterpillar);
 - open-market sales: an NVIDIA officer under a Rule 10b5-1 plan, an Apple officer;
 - an amendment: a Microsoft officer's sale filed with a wrong price, then a 4/A correcting it
-  (the original is kept, marked amended, and its rows replaced by the amendment's);
+  (the original and its rows are kept, marked amended_by the 4/A: pages show the amended
+  view, features count the original's rows until the 4/A was filed);
 - derivative rows: an option exercise (the derivative row, the shares it delivered and the
   shares withheld for tax).
 

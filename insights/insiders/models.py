@@ -2,8 +2,11 @@
 `InsiderTransaction` per row of its non-derivative and derivative tables.
 
 A transaction is unique on (filing, table, row), so loading a filing twice changes nothing.
-An amendment (4/A) replaces the transactions of the filing it amends: the original stays,
-marked `amended_by`, with no transactions of its own.
+An amendment (4/A) supersedes the filing it amends: the original stays, marked `amended_by`,
+WITH its transactions, because until the amendment was filed they were what the market knew.
+Pages and the API show the amended view (rows of filings not amended); the AI score's
+features count the original's rows until the amendment's `known_at` and the amendment's
+from then on.
 """
 
 from __future__ import annotations
@@ -42,7 +45,14 @@ TRANSACTION_CODES: dict[str, str] = {
 class InsiderFiling(models.Model):
     accession = models.CharField(max_length=40, unique=True, help_text="SEC accession number.")
     form = models.CharField(max_length=5, help_text="4, 4/A, 5 or 5/A.")
-    filed_on = models.DateField(db_index=True, help_text="When it became public.")
+    filed_on = models.DateField(db_index=True, help_text="When it became public (date).")
+    known_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        db_index=True,
+        help_text="Best known moment it became public: EDGAR's acceptance time, else the end "
+        "of its filing date, else of its signature date (never before its last trade).",
+    )
     period = models.DateField(null=True, blank=True, help_text="periodOfReport.")
     issuer_cik = models.CharField(max_length=10, db_index=True)
     issuer_name = models.CharField(max_length=200)

@@ -68,6 +68,11 @@ class FilingRecord:
     rule_10b5_1: bool | None
     transactions: tuple[TransactionRecord, ...] = field(default=())
     skipped: tuple[str, ...] = field(default=())
+    signature_date: date | None = None  # ownerSignature/signatureDate (latest when several)
+
+    @property
+    def last_trade(self) -> date | None:
+        return max((t.trade_date for t in self.transactions), default=None)
 
 
 def _text(node: Element | None, path: str) -> str:
@@ -137,6 +142,12 @@ def parse_form4(data: bytes) -> FilingRecord:
     except ValueError:
         raise FilingParseError(f"periodOfReport is not a date: {period_raw[:20]!r}") from None
     b10 = _text(root, "aff10b5One")
+    signed = []
+    for node in root.iterfind("ownerSignature/signatureDate"):
+        try:
+            signed.append(date.fromisoformat(" ".join((node.text or "").split())[:10]))
+        except ValueError:
+            continue  # an unreadable signature date is no date: the trade date bounds it
     transactions: list[TransactionRecord] = []
     skipped: list[str] = []
     for table, tag in (
@@ -167,6 +178,7 @@ def parse_form4(data: bytes) -> FilingRecord:
         rule_10b5_1=_flag(b10) if b10 else None,
         transactions=tuple(transactions),
         skipped=tuple(skipped),
+        signature_date=max(signed, default=None),
     )
 
 

@@ -9,13 +9,16 @@ INSIDER_LARGE_BUY_PCT percent (shares bought / shares held before).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db.models import F, QuerySet
 
 from insights.insiders.models import InsiderTransaction
+
+NEW_YORK = ZoneInfo("America/New_York")
 
 ROLES = {
     "director": "Director",
@@ -34,7 +37,9 @@ def trades_list(
     buys_only: bool = False,
     since: date | None = None,
 ) -> QuerySet[InsiderTransaction]:
-    qs = InsiderTransaction.objects.select_related("filing", "ticker")
+    qs = InsiderTransaction.objects.select_related("filing", "ticker").filter(
+        filing__amended_by__isnull=True
+    )
     if symbols is not None:
         qs = qs.filter(filing__issuer_symbol__in=symbols)
     if buys_only:
@@ -86,7 +91,11 @@ def cluster_buys(
     min_insiders = min_insiders or settings.INSIDER_CLUSTER_MIN_INSIDERS
     days = days or settings.INSIDER_CLUSTER_DAYS
     rows = list(
-        InsiderTransaction.objects.filter(code="P", trade_date__gte=since - timedelta(days=days))
+        InsiderTransaction.objects.filter(
+            code="P",
+            trade_date__gte=since - timedelta(days=days),
+            filing__amended_by__isnull=True,
+        )
         .values_list(
             "filing__issuer_symbol",
             "filing__issuer_name",
@@ -132,28 +141,51 @@ def recent_buys(*, limit: int = 8) -> list[InsiderTransaction]:
 def ticker_trades(*, ticker, limit: int = 10) -> list[InsiderTransaction]:
     return list(
         InsiderTransaction.objects.select_related("filing")
-        .filter(filing__issuer_symbol=ticker.symbol)
+        .filter(filing__issuer_symbol=ticker.symbol, filing__amended_by__isnull=True)
         .order_by("-trade_date", "-id")[:limit]
     )
 
 
 def net_buying_observations(
     *, start: date, end: date, symbols: list[str] | None = None
-) -> list[tuple[str, date, float]]:
-    """(symbol, filing date, signed dollar value) of open-market trades: + for purchases (P),
-    minus for sales (S); other codes are not market views and are left out. Dated by the FILING
-    date, when the trade became public, so a model at date D sees only what was known."""
+) -> list[tuple[str, datetime, float, datetime | None]]:
+    """(symbol, known at, signed dollar value, superseded at) of open-market trades: + for
+    purchases (P), minus for sales (S); other codes are not market views and are left out.
+
+    Point in time: a row is dated by the moment its filing became public (`known_at`, else
+    the end of its filing date in New York). A row of an amended filing counts until its
+    amendment became public (`superseded at`; None for rows never amended), the amendment's
+    rows from then on, so history reads as it was known on each day.
+    """
+    lo = datetime.combine(start, time.min, tzinfo=NEW_YORK)
+    hi = datetime.combine(end, time.max, tzinfo=NEW_YORK)
     qs = InsiderTransaction.objects.filter(
         code__in=("P", "S"),
         value__isnull=False,
-        filing__filed_on__gte=start,
-        filing__filed_on__lte=end,
+        filing__filed_on__gte=start - timedelta(days=1),
+        filing__filed_on__lte=end + timedelta(days=1),
     )
     if symbols is not None:
         qs = qs.filter(filing__issuer_symbol__in=symbols)
-    return [
-        (symbol, filed, float(value) if code == "P" else -float(value))
-        for symbol, filed, code, value in qs.values_list(
-            "filing__issuer_symbol", "filing__filed_on", "code", "value"
-        ).order_by("filing__filed_on", F("id").asc())
-    ]
+    rows = qs.values_list(
+        "filing__issuer_symbol",
+        "filing__known_at",
+        "filing__filed_on",
+        "code",
+        "value",
+        "filing__amended_by__known_at",
+        "filing__amended_by__filed_on",
+    ).order_by("filing__filed_on", F("id").asc())
+    out = []
+    for symbol, known, filed, code, value, amend_known, amend_filed in rows:
+        known = known or _end_of(filed)
+        if not lo <= known <= hi:
+            continue
+        until = amend_known or (_end_of(amend_filed) if amend_filed else None)
+        signed = float(value) if code == "P" else -float(value)
+        out.append((symbol, known, signed, until))
+    return out
+
+
+def _end_of(day: date) -> datetime:
+    return datetime.combine(day, time(23, 59, 59), tzinfo=NEW_YORK)

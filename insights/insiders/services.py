@@ -1,10 +1,18 @@
 """Writes of insider filings: each filing stored whole or not at all, idempotently.
 
-Amendment rule: a 4/A (or 5/A) replaces the filing it amends, which is the latest earlier
+Amendment rule: a 4/A (or 5/A) supersedes the filing it amends, which is the latest earlier
 original (form without /A) with the same issuer, the same reporting owner and the same period
-of report. The original is kept, marked `amended_by`, and loses its transactions; the
-amendment's rows are the ones shown. An amendment whose original is not stored yet is stored
-as it is, and an original that arrives after its amendment is marked amended at once.
+of report. The original is kept, marked `amended_by`, WITH its transactions (until the
+amendment's filing they were what was known); pages show the amendment's rows. An amendment
+whose original is not stored yet is stored as it is, and an original that arrives after its
+amendment is marked amended at once.
+
+Known-at time (`InsiderFiling.known_at`, what the AI score's features are dated by), best
+first: EDGAR's acceptance time (the submissions JSON's `acceptanceDateTime`, UTC, or a
+submission header's ACCEPTANCE-DATETIME, New York time); else the end of the filing date
+(FILED AS OF DATE, the submissions JSON's `filingDate`, Finnhub's `filingDate`); else the end
+of the signature date (ownerSignature/signatureDate); else the end of the last trade date. It
+is never before the last trade's day: a filing cannot be public before its trade.
 """
 
 from __future__ import annotations
@@ -13,8 +21,9 @@ import hashlib
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from django.db import transaction
 from django.utils import timezone
@@ -26,13 +35,34 @@ from insights.insiders.providers.sec import FilingRef, Log, SecEdgar, SecError
 from markets.models import Ticker
 
 Progress = Callable[..., Iterator]
+NEW_YORK = ZoneInfo("America/New_York")
+
+
+def _end_of(day: date) -> datetime:
+    return datetime.combine(day, time(23, 59, 59), tzinfo=NEW_YORK)
+
+
+def best_known_at(
+    *, record: FilingRecord, accepted_at: datetime | None = None, filed_on: date | None = None
+) -> datetime:
+    """The best known moment a filing became public (see the module docstring)."""
+    last_trade = record.last_trade
+    if accepted_at is not None:
+        if accepted_at.tzinfo is None:
+            raise ValueError("accepted_at must be timezone-aware")
+        floor = datetime.combine(last_trade, time.min, tzinfo=NEW_YORK) if last_trade else None
+        return max(accepted_at, floor) if floor else accepted_at
+    day = filed_on or record.signature_date or last_trade or record.period
+    if day is None:
+        return timezone.now()
+    return _end_of(max(day, last_trade) if last_trade else day)
 
 
 @dataclass(frozen=True)
 class StoreResult:
     created: bool
     transactions: int
-    replaced: int = 0  # transactions of an amended original that this amendment replaced
+    replaced: int = 0  # transactions of an amended original that this amendment supersedes
 
 
 def _original_of(filing: InsiderFiling) -> InsiderFiling | None:
@@ -66,16 +96,27 @@ def _amendment_of(filing: InsiderFiling) -> InsiderFiling | None:
 
 @transaction.atomic
 def filing_store(
-    *, record: FilingRecord, accession: str, filed_on: date, url: str = "", source: str = "sec"
+    *,
+    record: FilingRecord,
+    accession: str,
+    filed_on: date | None = None,
+    known_at: datetime | None = None,
+    url: str = "",
+    source: str = "sec",
 ) -> StoreResult:
     """Store one parsed filing and its transactions under `accession` (unique). Storing the
-    same accession again replaces its rows with the same rows: nothing is duplicated."""
+    same accession again replaces its rows with the same rows: nothing is duplicated.
+    `known_at` (EDGAR's acceptance time) or else `filed_on` dates it (`best_known_at`);
+    `filed_on` defaults to the New York date of that moment."""
+    known_at = best_known_at(record=record, accepted_at=known_at, filed_on=filed_on)
+    filed_on = filed_on or known_at.astimezone(NEW_YORK).date()
     ticker = (
         Ticker.objects.filter(symbol=record.issuer_symbol).first() if record.issuer_symbol else None
     )
     fields = {
         "form": record.form,
         "filed_on": filed_on,
+        "known_at": known_at,
         "period": record.period,
         "issuer_cik": record.issuer_cik,
         "issuer_name": record.issuer_name,
@@ -98,11 +139,10 @@ def filing_store(
     )
     filing.transactions.all().delete()
     replaced = 0
-    superseded = filing.amended_by_id is not None
     if filing.form.endswith("/A"):
         original = _original_of(filing)
         if original is not None:
-            replaced, _ = original.transactions.all().delete()
+            replaced = original.transactions.count()
             original.amended_by = filing
             original.save(update_fields=["amended_by"])
     else:
@@ -110,34 +150,29 @@ def filing_store(
         if amendment is not None:
             filing.amended_by = amendment
             filing.save(update_fields=["amended_by"])
-            superseded = True
-    rows = (
-        []
-        if superseded
-        else [
-            InsiderTransaction(
-                filing=filing,
-                table=t.table,
-                row=t.row,
-                ticker=ticker,
-                security_title=t.security_title,
-                trade_date=t.trade_date,
-                code=t.code,
-                acquired=t.acquired,
-                shares=t.shares,
-                price=t.price,
-                value=t.value,
-                shares_after=t.shares_after,
-                direct=t.direct,
-                ownership_nature=t.ownership_nature,
-                underlying_title=t.underlying_title,
-                underlying_shares=t.underlying_shares,
-                exercise_price=t.exercise_price,
-                footnotes=list(t.footnotes),
-            )
-            for t in record.transactions
-        ]
-    )
+    rows = [
+        InsiderTransaction(
+            filing=filing,
+            table=t.table,
+            row=t.row,
+            ticker=ticker,
+            security_title=t.security_title,
+            trade_date=t.trade_date,
+            code=t.code,
+            acquired=t.acquired,
+            shares=t.shares,
+            price=t.price,
+            value=t.value,
+            shares_after=t.shares_after,
+            direct=t.direct,
+            ownership_nature=t.ownership_nature,
+            underlying_title=t.underlying_title,
+            underlying_shares=t.underlying_shares,
+            exercise_price=t.exercise_price,
+            footnotes=list(t.footnotes),
+        )
+        for t in record.transactions
+    ]
     InsiderTransaction.objects.bulk_create(rows)
     return StoreResult(created=created, transactions=len(rows), replaced=replaced)
 
@@ -164,10 +199,11 @@ def _store(
     *,
     data: bytes,
     accession: str,
-    filed_on: date,
+    filed_on: date | None,
     url: str,
     label: str,
     dry_run: bool,
+    known_at: datetime | None = None,
 ) -> None:
     try:
         record = parse_form4(data)
@@ -179,10 +215,35 @@ def _store(
     if dry_run:
         report.transactions += len(record.transactions)
         return
-    result = filing_store(record=record, accession=accession, filed_on=filed_on, url=url)
+    result = filing_store(
+        record=record, accession=accession, filed_on=filed_on, known_at=known_at, url=url
+    )
     report.created += int(result.created)
     report.transactions += result.transactions
     report.replaced += result.replaced
+
+
+_ACCEPTED = re.compile(rb"<ACCEPTANCE-DATETIME>\s*(\d{14})")
+_FILED = re.compile(rb"FILED AS OF DATE:\s*(\d{8})")
+
+
+def submission_times(data: bytes) -> tuple[datetime | None, date | None]:
+    """(acceptance time, filing date) from an EDGAR submission header (.txt/.nc), each None
+    when absent or unreadable. The header's times are New York time."""
+    accepted = filed = None
+    if found := _ACCEPTED.search(data[:20_000]):
+        try:
+            accepted = datetime.strptime(found.group(1).decode(), "%Y%m%d%H%M%S").replace(
+                tzinfo=NEW_YORK
+            )
+        except ValueError:
+            accepted = None
+    if found := _FILED.search(data[:20_000]):
+        try:
+            filed = datetime.strptime(found.group(1).decode(), "%Y%m%d").date()
+        except ValueError:
+            filed = None
+    return accepted, filed
 
 
 def insiders_load_dir(
@@ -194,8 +255,9 @@ def insiders_load_dir(
 ) -> RefreshReport:
     """Load every .xml/.txt Form 4 under `path` (backfills, offline use). The accession number
     comes from the file name when it has one (0001127602-25-004598.xml), else from a hash of
-    the content, so loading the same files again changes nothing. The filing date is the
-    file's ACCEPTANCE/FILED AS OF date when a submission text has one, else its period."""
+    the content, so loading the same files again changes nothing. It is dated by the
+    submission header's ACCEPTANCE-DATETIME, else its FILED AS OF DATE, else (a bare XML
+    document) its signature date, never before its last trade (`best_known_at`)."""
     files = sorted(p for p in path.rglob("*") if p.suffix.lower() in {".xml", ".txt", ".nc"})
     if limit:
         files = files[:limit]
@@ -204,22 +266,13 @@ def insiders_load_dir(
         data = file.read_bytes()
         found = ACCESSION.search(file.name)
         accession = found.group(0) if found else "local-" + hashlib.sha256(data).hexdigest()[:24]
-        filed = re.search(rb"FILED AS OF DATE:\s*(\d{8})", data)
-        filed_on = (
-            date(int(filed.group(1)[:4]), int(filed.group(1)[4:6]), int(filed.group(1)[6:]))
-            if filed
-            else None
-        )
-        if filed_on is None:
-            period = re.search(rb"<periodOfReport>\s*(\d{4}-\d{2}-\d{2})", data)
-            filed_on = (
-                date.fromisoformat(period.group(1).decode()) if period else timezone.now().date()
-            )
+        accepted_at, filed_on = submission_times(data)
         _store(
             report,
             data=data,
             accession=accession,
             filed_on=filed_on,
+            known_at=accepted_at,
             url="",
             label=file.name,
             dry_run=dry_run,
@@ -294,6 +347,7 @@ def insiders_refresh(
             data=data,
             accession=ref.accession,
             filed_on=ref.filed_on,
+            known_at=ref.accepted_at,
             url=ref.url,
             label=ref.accession,
             dry_run=dry_run,

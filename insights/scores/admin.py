@@ -74,8 +74,18 @@ class ModelVersionAdmin(admin.ModelAdmin):
 
 @admin.register(AIScore)
 class AIScoreAdmin(admin.ModelAdmin):
-    list_display = ("ticker", "date", "score", "label", "predicted_excess_return", "model_version")
-    list_filter = ("score", "is_demo")
+    list_display = (
+        "ticker",
+        "date",
+        "score",
+        "label",
+        "predicted_excess_return",
+        "model_version",
+        "revision",
+        "is_current",
+        "created_at",
+    )
+    list_filter = ("score", "is_demo", "is_current")
     search_fields = ("ticker__symbol",)
     date_hierarchy = "date"
     list_select_related = ("ticker", "model_version")

@@ -27,7 +27,10 @@ class ContributionSerializer(serializers.Serializer):
     feature = serializers.CharField()
     name = serializers.CharField()
     value = serializers.FloatField(allow_null=True)
-    contribution = serializers.FloatField(help_text="Push on the forecast (fraction).")
+    contribution = serializers.FloatField(
+        help_text="Push on the forecast against the day's average stock (fraction: 0.01 is "
+        "one percentage point of forecast 20-session excess return over SPY)."
+    )
     words = serializers.CharField()
 
 
@@ -37,6 +40,7 @@ class ScoreSerializer(serializers.ModelSerializer):
     sector = serializers.CharField(source="ticker.sector", read_only=True)
     model_version = serializers.IntegerField(source="model_version_id", read_only=True)
     contributions = ContributionSerializer(many=True, read_only=True)
+    market_context = ContributionSerializer(many=True, read_only=True)
 
     class Meta:
         model = AIScore
@@ -50,22 +54,38 @@ class ScoreSerializer(serializers.ModelSerializer):
             "predicted_excess_return",
             "baseline",
             "contributions",
+            "market_context",
             "model_version",
+            "revision",
             "is_demo",
         ]
 
 
 class HistoryPointSerializer(serializers.ModelSerializer):
     model_version = serializers.IntegerField(source="model_version_id", read_only=True)
+    contributions = ContributionSerializer(many=True, read_only=True)
+    market_context = ContributionSerializer(many=True, read_only=True)
 
     class Meta:
         model = AIScore
-        fields = ["date", "score", "label", "predicted_excess_return", "model_version", "is_demo"]
+        fields = [
+            "date",
+            "score",
+            "label",
+            "predicted_excess_return",
+            "baseline",
+            "contributions",
+            "market_context",
+            "model_version",
+            "revision",
+            "is_demo",
+        ]
 
 
 class MetricsSerializer(serializers.Serializer):
     rank_ic_mean = serializers.FloatField(allow_null=True)
     rank_ic_tstat = serializers.FloatField(allow_null=True)
+    rank_ic_mean_all_days = serializers.FloatField(allow_null=True, required=False)
     hit_rate = serializers.FloatField(allow_null=True)
     decile_spread = serializers.FloatField(allow_null=True)
     test_days = serializers.IntegerField()
@@ -75,6 +95,8 @@ class MetricsSerializer(serializers.Serializer):
 class ModelVersionSerializer(serializers.ModelSerializer):
     metrics = MetricsSerializer()
     baseline_metrics = MetricsSerializer()
+    test_start = serializers.CharField(read_only=True, allow_null=True)
+    test_end = serializers.CharField(read_only=True, allow_null=True)
 
     class Meta:
         model = ModelVersion
@@ -83,6 +105,9 @@ class ModelVersionSerializer(serializers.ModelSerializer):
             "trained_at",
             "data_start",
             "data_end",
+            "last_bar",
+            "test_start",
+            "test_end",
             "tickers",
             "rows",
             "features",
@@ -90,8 +115,11 @@ class ModelVersionSerializer(serializers.ModelSerializer):
             "fingerprint",
             "metrics",
             "baseline_metrics",
+            "comparison",
+            "folds",
             "promoted",
             "promoted_at",
+            "retired_at",
             "is_demo",
             "note",
         ]
@@ -136,7 +164,9 @@ class LatestScoresView(generics.ListAPIView):
 
 
 @extend_schema(
-    description="One ticker's stored scores, newest first, as they were stored on each day.",
+    description="One ticker's current scores, newest first, each with its forecast, the day's "
+    "average forecast (`baseline`), the stock's feature contributions (percentage points as "
+    "fractions, adding up to forecast minus baseline) and the market context of that day.",
     parameters=[
         OpenApiParameter(
             "symbol", OpenApiTypes.STR, OpenApiParameter.PATH, description="Ticker symbol."
@@ -157,13 +187,14 @@ class ScoreHistoryView(generics.ListAPIView):
         ticker = Ticker.objects.filter(symbol=symbol).only("id").first()
         if ticker is None:
             raise NotFound(f"Unknown symbol {symbol!r}: it is not in the Qunex universe.")
-        return AIScore.objects.filter(ticker=ticker).order_by("-date")
+        return AIScore.objects.current().filter(ticker=ticker).order_by("-date")
 
 
 @extend_schema(
-    description="Every trained model version, newest first: data window, features, "
-    "hyperparameters, data fingerprint, walk-forward out-of-sample metrics next to the "
-    "momentum baseline's, and whether it is the promoted (scoring) model.",
+    description="Every trained model version, newest first: data window, last bar used, test "
+    "window and walk-forward folds, features, hyperparameters, data fingerprint, out-of-sample "
+    "metrics next to the momentum baseline's on the same test days, the promotion comparison "
+    "(baseline and incumbent on the same days), and whether it is the promoted model.",
     responses={200: ModelVersionSerializer(many=True), 400: BAD_REQUEST, 404: NO_PAGE},
 )
 class ModelVersionListView(generics.ListAPIView):

@@ -1,8 +1,15 @@
 """Per-stock explanations: which features pushed the predicted excess return up or down.
 
-Pure (no Django). For the ridge model the prediction is exactly
-`baseline + sum(contribution_i)` where contribution_i = coef * z of feature i plus its
-missing indicator's (see `ScoreModel.contributions`), so the numbers shown add up.
+Pure (no Django). The unit is percentage points of forecast 20-session excess return over
+SPY. "An average stock" is that day's average forecast over the scored stocks, so for the
+ridge model each stock's forecast is exactly `day average + sum(contribution_i)` with
+contribution_i = (coef * z of feature i plus its missing indicator's) minus the day's average
+of the same (see `ScoreModel.contributions`): the numbers shown add up.
+
+Market-wide features (`MARKET_FEATURES`) have the same value for every stock on a day, so
+their contribution against the day's average is zero: they cannot move one stock's rank.
+They are reported apart as the day's *market context*: how much they move every stock's
+forecast against the training average. Contributions that are exactly zero are not listed.
 """
 
 from __future__ import annotations
@@ -13,8 +20,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from insights.scores.features import DESCRIPTIONS
+from insights.scores.features import DESCRIPTIONS, MARKET_FEATURES
 from insights.scores.model import ScoreModel
+
+UNIT = "percentage points of forecast 20-session excess return over SPY"
 
 PERCENT = {
     "ret_5",
@@ -56,7 +65,8 @@ def format_value(feature: str, value: float | None) -> str:
 
 
 def describe(feature: str, value: float | None, contribution: float) -> str:
-    """One sentence, e.g. "12-month return of +35.20% raised the forecast by 0.41 points"."""
+    """One sentence, e.g. "12-month return of +35.20% raised the forecast by 0.41 points"
+    (percentage points of forecast 20-session excess return over SPY)."""
     name = DESCRIPTIONS.get(feature, feature)
     shown = format_value(feature, value)
     if shown == "missing":
@@ -67,35 +77,57 @@ def describe(feature: str, value: float | None, contribution: float) -> str:
         what = f"{name} of {shown}"
     verb = "raised" if contribution > 0 else "lowered"
     return (
-        f"{what[0].upper()}{what[1:]} {verb} the forecast by {abs(contribution) * 100:.2f} points."
+        f"{what[0].upper()}{what[1:]} {verb} the forecast by {abs(contribution) * 100:.2f} "
+        "percentage points."
     )
 
 
+def _item(feature: str, value: float, contribution: float) -> dict[str, Any]:
+    return {
+        "feature": feature,
+        "name": DESCRIPTIONS.get(feature, feature),
+        "value": None if not math.isfinite(value) else float(value),
+        "shown": format_value(feature, value),
+        "contribution": contribution,
+        "words": describe(feature, value, contribution),
+    }
+
+
 def explain_rows(model: ScoreModel, X: pd.DataFrame) -> list[dict[str, Any]]:
-    """For each row of X: {"prediction", "baseline", "contributions": [...]} with every
-    feature's contribution, largest in absolute value first."""
+    """For each row of X (one day's stocks): {"prediction", "baseline" (the day's average
+    forecast), "contributions": [...] (the stock's own features against the day's average,
+    largest in absolute value first, exact zeros left out), "market_context": [...] (each
+    market-wide feature's push on every stock's forecast against the training average)}."""
     contrib = model.contributions(X)
     pred = model.predict(X)
     raw = X.reindex(columns=model.features).to_numpy(dtype=float)
+    if len(X) == 0:
+        return []
+    day_mean = contrib.mean(axis=0)
+    relative = contrib - day_mean
+    average = float(pred.mean())
+    market = [j for j, f in enumerate(model.features) if f in MARKET_FEATURES]
+    context = [
+        {**_item(model.features[j], raw[0, j], float(day_mean[j])), "scope": "market"}
+        for j in market
+        if day_mean[j] != 0.0
+    ]
+    stock = np.array([j for j in range(len(model.features)) if j not in market], dtype=int)
     out = []
     for i in range(len(X)):
-        order = np.argsort(-np.abs(contrib[i]), kind="stable")
-        items = []
-        for j in order:
-            feature = model.features[j]
-            value = raw[i, j]
-            c = float(contrib[i, j])
-            items.append(
-                {
-                    "feature": feature,
-                    "name": DESCRIPTIONS.get(feature, feature),
-                    "value": None if not math.isfinite(value) else float(value),
-                    "shown": format_value(feature, value),
-                    "contribution": c,
-                    "words": describe(feature, value, c),
-                }
-            )
+        row = relative[i, stock]
+        order = stock[np.argsort(-np.abs(row), kind="stable")]
+        items = [
+            _item(model.features[j], raw[i, j], float(relative[i, j]))
+            for j in order
+            if relative[i, j] != 0.0
+        ]
         out.append(
-            {"prediction": float(pred[i]), "baseline": model.baseline, "contributions": items}
+            {
+                "prediction": float(pred[i]),
+                "baseline": average,
+                "contributions": items,
+                "market_context": context,
+            }
         )
     return out

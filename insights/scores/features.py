@@ -3,7 +3,9 @@
 Pure pandas/numpy (no Django). Inputs are wide frames: one row per trading session (sorted,
 unique `DatetimeIndex`), one column per symbol. Every feature at session D is a function of
 rows <= D only (rolling windows, `shift(n)` with n > 0, trailing calendar windows for news
-and insider observations), so changing any bar after D cannot change D's row.
+and insider observations), so changing any bar after D cannot change D's row. Event
+observations come dated by the session they belong to (`inputs.to_sessions`: cut at each
+session's close in New York), so nothing known after D's close reaches D's row either.
 
 Every price feature needs at most the last `LOOKBACK` sessions (253 closes for the 252-day
 return and 52-week high), so scoring one day only needs that trailing window: `features_for`
@@ -61,7 +63,13 @@ DESCRIPTIONS = {
     "insider_net_90": "insider net buying (90 days)",
 }
 
-Observation = tuple[str, date, float]
+# (symbol, session it belongs to, value) or (symbol, session, value, session it stops
+# counting): `inputs` maps each observation's known-at time to the first session whose close
+# comes at or after it, so an observation dated D is known at D's close. The 4-tuple is an
+# amended Form 4: its rows count from its session until the amendment's session.
+Observation = tuple[str, date, float] | tuple[str, date, float, date | None]
+
+CHUNK = 504  # sessions of features built at a time (plus LOOKBACK - 1 warm-up sessions)
 
 
 def _check(frame: pd.DataFrame, name: str) -> None:
@@ -124,38 +132,77 @@ def market_features(market: pd.Series) -> dict[str, pd.Series]:
     }
 
 
+def _observations(observations: Iterable[Observation] | None, symbols: list[str]) -> pd.DataFrame:
+    """The observations of `symbols` as a frame (col: symbol position, date, value, until),
+    sorted by date; NaN values and unknown symbols dropped. `set(symbols)` is built once."""
+    position = {s: i for i, s in enumerate(symbols)}
+    cols: list[int] = []
+    days: list = []
+    values: list[float] = []
+    untils: list = []
+    for obs in observations or ():
+        col = position.get(obs[0])
+        value = obs[2]
+        if col is None or value != value:
+            continue
+        cols.append(col)
+        days.append(obs[1])
+        values.append(float(value))
+        untils.append(obs[3] if len(obs) > 3 else None)
+    frame = pd.DataFrame(
+        {
+            "col": np.asarray(cols, dtype=np.int64),
+            "date": pd.to_datetime(pd.Series(days, dtype=object)).dt.normalize(),
+            "value": np.asarray(values, dtype=float),
+            "until": pd.to_datetime(pd.Series(untils, dtype=object)).dt.normalize(),
+        }
+    )
+    return frame.sort_values("date", kind="stable").reset_index(drop=True)
+
+
 def _event_window(
-    observations: Iterable[Observation],
-    sessions: pd.DatetimeIndex,
-    symbols: list[str],
-    days: int,
-    how: str,
-) -> pd.DataFrame:
-    """For each session D and symbol: mean (how="mean") or sum (how="sum") of the values of
-    observations made public on calendar days D-days+1 .. D. NaN when there is none."""
-    empty = pd.DataFrame(np.nan, index=sessions, columns=symbols)
-    rows = [(s, d, v) for s, d, v in observations if s in set(symbols) and v == v]
-    if not rows or len(sessions) == 0:
-        return empty
-    obs = pd.DataFrame(rows, columns=["symbol", "date", "value"])
-    obs["date"] = pd.to_datetime(obs["date"])
-    start = min(obs["date"].min(), sessions[0] - pd.Timedelta(days=days))
-    calendar = pd.date_range(start, max(sessions[-1], obs["date"].max()), freq="D")
-    total = obs.pivot_table(index="date", columns="symbol", values="value", aggfunc="sum")
-    count = obs.pivot_table(index="date", columns="symbol", values="value", aggfunc="count")
-    total = total.reindex(index=calendar, columns=symbols).fillna(0.0)
-    count = count.reindex(index=calendar, columns=symbols).fillna(0.0)
-    total = total.rolling(days, min_periods=1).sum().reindex(sessions)
-    count = count.rolling(days, min_periods=1).sum().reindex(sessions)
-    value = total / count if how == "mean" else total
-    return value.where(count > 0)
+    obs: pd.DataFrame, sessions: pd.DatetimeIndex, n_symbols: int, days: int, how: str
+) -> np.ndarray:
+    """sessions x symbols: for each session D, the mean (how="mean") or sum (how="sum") of
+    the values of observations belonging to calendar days D-days+1 .. D (and, for an amended
+    filing's rows, to sessions before its amendment's). NaN when there is none."""
+    out = np.full((len(sessions), n_symbols), np.nan)
+    if len(sessions) == 0 or obs.empty:
+        return out
+    lo = sessions[0] - pd.Timedelta(days=days - 1)
+    obs = obs[(obs["date"] >= lo) & (obs["date"] <= sessions[-1])]
+    if obs.empty:
+        return out
+    total = np.zeros((len(sessions), n_symbols))
+    count = np.zeros((len(sessions), n_symbols))
+    plain = obs[obs["until"].isna()]
+    if not plain.empty:
+        calendar = pd.date_range(lo, sessions[-1], freq="D")
+        row = calendar.get_indexer(plain["date"])
+        daily_total = np.zeros((len(calendar), n_symbols))
+        daily_count = np.zeros((len(calendar), n_symbols))
+        np.add.at(daily_total, (row, plain["col"].to_numpy()), plain["value"].to_numpy())
+        np.add.at(daily_count, (row, plain["col"].to_numpy()), 1.0)
+        cum_t = np.vstack([np.zeros((1, n_symbols)), np.cumsum(daily_total, axis=0)])
+        cum_c = np.vstack([np.zeros((1, n_symbols)), np.cumsum(daily_count, axis=0)])
+        end = calendar.get_indexer(sessions) + 1
+        start = np.maximum(end - days, 0)
+        total += cum_t[end] - cum_t[start]
+        count += np.rint(cum_c[end] - cum_c[start])
+    for col, day, value, until in obs[obs["until"].notna()].itertuples(index=False):
+        live = (sessions >= day) & (sessions < until) & (sessions < day + pd.Timedelta(days=days))
+        total[live, col] += value
+        count[live, col] += 1.0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        value = total / count if how == "mean" else total
+    return np.where(count > 0, value, np.nan)
 
 
 def event_features(
     sessions: pd.DatetimeIndex,
     symbols: list[str],
-    sentiment: Iterable[Observation] | None,
-    insider: Iterable[Observation] | None,
+    sentiment: Iterable[Observation] | pd.DataFrame | None,
+    insider: Iterable[Observation] | pd.DataFrame | None,
 ) -> dict[str, pd.DataFrame]:
     """News sentiment means over 7 and 30 days and insider net buying over 90 days.
 
@@ -163,13 +210,18 @@ def event_features(
     Net buying is in dollars, compressed as sign(x) * log10(1 + |x|) so one huge purchase
     does not swamp the model.
     """
-    sentiment = list(sentiment) if sentiment is not None else []
-    insider = list(insider) if insider is not None else []
-    net = _event_window(insider, sessions, symbols, 90, "sum")
+    news = sentiment if isinstance(sentiment, pd.DataFrame) else _observations(sentiment, symbols)
+    trades = insider if isinstance(insider, pd.DataFrame) else _observations(insider, symbols)
+    n = len(symbols)
+    net = _event_window(trades, sessions, n, 90, "sum")
+
+    def wide(values: np.ndarray) -> pd.DataFrame:
+        return pd.DataFrame(values, index=sessions, columns=symbols)
+
     return {
-        "sentiment_7": _event_window(sentiment, sessions, symbols, 7, "mean"),
-        "sentiment_30": _event_window(sentiment, sessions, symbols, 30, "mean"),
-        "insider_net_90": np.sign(net) * np.log10(1.0 + net.abs()),
+        "sentiment_7": wide(_event_window(news, sessions, n, 7, "mean")),
+        "sentiment_30": wide(_event_window(news, sessions, n, 30, "mean")),
+        "insider_net_90": wide(np.sign(net) * np.log10(1.0 + np.abs(net))),
     }
 
 
@@ -180,31 +232,52 @@ def compute_features(
     market: pd.Series | None = None,
     sentiment: Iterable[Observation] | None = None,
     insider: Iterable[Observation] | None = None,
+    chunk: int = CHUNK,
 ) -> pd.DataFrame:
-    """Long frame indexed by (date, symbol) with one column per name in FEATURES (float32 would
-    lose the exactness tests rely on, so float64). Rows where the stock has no close are
-    dropped."""
+    """Long float32 frame indexed by (date, symbol) with one column per name in FEATURES.
+    Rows where the stock has no close are dropped.
+
+    Built per window of `chunk` sessions, each from its own LOOKBACK - 1 warm-up sessions
+    (every feature needs at most LOOKBACK closes), so the wide intermediate frames stay the
+    size of one window whatever the length of the history; the numbers are those of the
+    whole history (computed in float64, stored as float32: 7 significant digits).
+    """
     _check(close, "close")
     symbols = [str(c) for c in close.columns]
-    wide = price_features(close, volume)
+    close = close.astype(float)
+    volume = volume.reindex_like(close).astype(float)
     mkt = market_features(market_close(close, market))
-    wide.update(event_features(close.index, symbols, sentiment, insider))
-    has_close = close.notna().to_numpy().ravel()
+    news, trades = _observations(sentiment, symbols), _observations(insider, symbols)
+    has_close = close.notna().to_numpy()
+    n_rows = int(has_close.sum())
+    data = np.empty((n_rows, len(FEATURES)), dtype=np.float32)
     n_dates, n_syms = close.shape
-    data = {name: wide[name].to_numpy(dtype=float).ravel()[has_close] for name in PRICE_FEATURES}
-    for name in MARKET_FEATURES:
-        data[name] = np.repeat(mkt[name].to_numpy(dtype=float), n_syms)[has_close]
-    for name in EVENT_FEATURES:
-        data[name] = wide[name].to_numpy(dtype=float).ravel()[has_close]
+    written = 0
+    for start in range(0, n_dates, max(int(chunk), 1)):
+        stop = min(start + chunk, n_dates)
+        warm = max(start - (LOOKBACK - 1), 0)
+        wide = price_features(close.iloc[warm:stop], volume.iloc[warm:stop])
+        sessions = close.index[start:stop]
+        wide.update(event_features(sessions, symbols, news, trades))
+        keep = has_close[start:stop].ravel()
+        block = np.empty((int(keep.sum()), len(FEATURES)), dtype=np.float32)
+        for j, name in enumerate(FEATURES):
+            if name in MARKET_FEATURES:
+                values = np.repeat(mkt[name].to_numpy(dtype=float)[start:stop], n_syms)
+            else:
+                values = wide[name].to_numpy(dtype=float)[-(stop - start) :].ravel()
+            block[:, j] = values[keep]
+        data[written : written + len(block)] = block
+        written += len(block)
+    data[~np.isfinite(data)] = np.nan
     index = pd.MultiIndex.from_arrays(
         [
-            np.repeat(close.index.to_numpy(), n_syms)[has_close],
-            np.tile(np.asarray(symbols, dtype=object), n_dates)[has_close],
+            np.repeat(close.index.to_numpy(), n_syms)[has_close.ravel()],
+            np.tile(np.asarray(symbols, dtype=object), n_dates)[has_close.ravel()],
         ],
         names=["date", "symbol"],
     )
-    frame = pd.DataFrame(data, index=index, columns=list(FEATURES))
-    return frame.replace([np.inf, -np.inf], np.nan)
+    return pd.DataFrame(data, index=index, columns=list(FEATURES), copy=False)
 
 
 def features_for(

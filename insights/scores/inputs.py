@@ -4,6 +4,12 @@ Bars come from `markets.DailyBar` (adj_close when present, else close), loaded w
 `values_list` in one query per batch of tickers. News sentiment and insider net buying come
 from the news and insiders areas when they are installed; when they are not (ImportError),
 the feature is missing (None -> NaN), never zero.
+
+Every event input is cut at the session's close in New York (16:00, 13:00 on early closes):
+an observation known at time t belongs to the first session whose close is at or after t
+(`to_sessions`), so an article at 23:30 UTC on D, or a filing accepted at 17:00 New York
+time, belongs to D's next session. A source that only gives a date is taken as known at the
+end of that day in New York (so it too belongs to the next session).
 """
 
 from __future__ import annotations
@@ -11,11 +17,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import numpy as np
 import pandas as pd
 
+from markets import calendar as nyse
+from markets.calendar import NEW_YORK
 from markets.models import DailyBar, Ticker
 
 logger = logging.getLogger(__name__)
@@ -41,9 +49,14 @@ class Universe:
         return len(self.ids)
 
 
-def universe(*, symbols: list[str] | None = None) -> Universe:
-    """Active stocks (not ETFs or indexes), one query."""
-    qs = Ticker.objects.active().filter(asset_type=Ticker.AssetType.STOCK)
+def universe(*, symbols: list[str] | None = None, listed: bool = True) -> Universe:
+    """Common stocks (never ETFs or indexes), one query. `listed` (the default for training
+    and scoring) takes every stock Qunex has bars for, delisted or deactivated ones too, so
+    no period is seen through today's survivors: a stock simply stops at its last bar.
+    `listed=False` takes today's active stocks only."""
+    qs = Ticker.objects.filter(asset_type=Ticker.AssetType.STOCK)
+    if not listed:
+        qs = qs.active()
     if symbols:
         qs = qs.filter(symbol__in=[s.upper() for s in symbols])
     rows = list(qs.order_by("symbol").values_list("id", "symbol", "is_demo"))
@@ -80,29 +93,36 @@ def load_bars(
         if not rows:
             continue
         tid, day, close, adj, volume = zip(*rows, strict=True)
-        price = np.array([a if a is not None else c for a, c in zip(adj, close, strict=True)])
-        parts.append((np.array(tid), np.array(day), price.astype(float), np.array(volume, float)))
+        del rows  # a batch's Decimals and dates become compact arrays at once
+        price = np.array(
+            [float(a if a is not None else c) for a, c in zip(adj, close, strict=True)]
+        )
+        parts.append(
+            (
+                np.array(tid, dtype=np.int64),
+                np.array(day, dtype="datetime64[D]"),
+                price,
+                np.array(volume, dtype=float),
+            )
+        )
     if not parts:
         empty = pd.DataFrame(index=pd.DatetimeIndex([], name="date"), columns=symbols, dtype=float)
         return empty, empty.copy()
     tid, day, price, volume = (np.concatenate(p) for p in zip(*parts, strict=True))
-    frame = pd.DataFrame(
-        {
-            "symbol": pd.Categorical.from_codes(
-                pd.Index(ticker_ids).get_indexer(tid), categories=symbols
-            ),
-            "date": pd.to_datetime(day),
-            "close": price,
-            "volume": volume,
-        }
+    # Straight into the wide arrays (no long frame, no pivot): one slot per (session, symbol).
+    sessions = np.unique(day)
+    rows = np.searchsorted(sessions, day)
+    cols = pd.Index(ticker_ids).get_indexer(tid)
+    close_wide = np.full((len(sessions), len(symbols)), np.nan)
+    volume_wide = np.full((len(sessions), len(symbols)), np.nan)
+    close_wide[rows, cols] = price
+    volume_wide[rows, cols] = volume
+    index = pd.DatetimeIndex(sessions.astype("datetime64[ns]"), name="date")
+    columns = pd.Index(symbols, dtype=object)
+    return (
+        pd.DataFrame(close_wide, index=index, columns=columns),
+        pd.DataFrame(volume_wide, index=index, columns=columns),
     )
-    close = frame.pivot(index="date", columns="symbol", values="close")
-    volume_wide = frame.pivot(index="date", columns="symbol", values="volume")
-    close = close.reindex(columns=symbols).sort_index()
-    volume_wide = volume_wide.reindex(index=close.index, columns=symbols)
-    close.columns = pd.Index(symbols, dtype=object)
-    volume_wide.columns = pd.Index(symbols, dtype=object)
-    return close.astype(float), volume_wide.astype(float)
 
 
 def market_series(*, start: date | None, end: date) -> pd.Series | None:
@@ -122,21 +142,38 @@ def market_series(*, start: date | None, end: date) -> pd.Series | None:
 
 def sentiment_observations(
     *, start: date, end: date, symbols: list[str] | None = None
-) -> list[Observation] | None:
-    """News sentiment per article (-1..1) by the day it became public; None when the news
-    area is not installed."""
+) -> list[tuple] | None:
+    """News sentiment per ticker and article (-1..1) with the moment the article was
+    published (vendor timestamp); None when the news area is not installed. Successful
+    analyses only, as the news area's own `sentiment_observations` counts them."""
     try:
-        from insights.news.sentiment import sentiment_observations as source
+        from insights.news.models import ArticleAnalysis, TickerSentiment
     except ImportError:
         return None
+
+    def source(*, start: date, end: date, symbols: list[str] | None = None):
+        qs = TickerSentiment.objects.filter(
+            analysis__status=ArticleAnalysis.Status.ANALYSED,
+            analysis__article__published_at__gte=datetime.combine(start, time.min, tzinfo=UTC),
+            analysis__article__published_at__lt=datetime.combine(
+                end + timedelta(days=2), time.min, tzinfo=UTC
+            ),
+        )
+        if symbols is not None:
+            qs = qs.filter(ticker__symbol__in=symbols)
+        return qs.order_by("analysis__article__published_at", "id").values_list(
+            "ticker__symbol", "analysis__article__published_at", "sentiment"
+        )
+
     return _safe(source, start=start, end=end, symbols=symbols)
 
 
 def insider_observations(
     *, start: date, end: date, symbols: list[str] | None = None
-) -> list[Observation] | None:
-    """Signed dollar value of open-market insider buys - sells by the day it became public;
-    None when the insiders area is not installed."""
+) -> list[tuple] | None:
+    """Signed dollar value of open-market insider buys - sells with the moment the filing
+    became public (and, for an amended filing's rows, the moment its amendment did); None
+    when the insiders area is not installed."""
     try:
         from insights.insiders.selectors import net_buying_observations as source
     except ImportError:
@@ -144,12 +181,51 @@ def insider_observations(
     return _safe(source, start=start, end=end, symbols=symbols)
 
 
-def _safe(source, **kwargs) -> list[Observation] | None:
+def _safe(source, **kwargs) -> list[tuple] | None:
+    """Each observation mapped to its session: (symbol, session, value[, until session])."""
     try:
-        return [(str(s), d, float(v)) for s, d, v in source(**kwargs)]
+        rows = list(source(**kwargs))
+        known = to_sessions([r[1] for r in rows])
+        untils = to_sessions([r[3] for r in rows if len(r) > 3 and r[3] is not None])
     except Exception:  # a broken optional source must not stop scoring: the feature is missing
         logger.exception("AI score input %s failed; treating it as missing", source.__module__)
         return None
+    out: list[tuple] = []
+    later = iter(untils)
+    for row, day in zip(rows, known, strict=True):
+        if len(row) > 3 and row[3] is not None:
+            out.append((str(row[0]), day, float(row[2]), next(later)))
+        else:
+            out.append((str(row[0]), day, float(row[2])))
+    return out
+
+
+def known_at(moment: datetime | date) -> datetime:
+    """An aware moment; a bare date is the end of that day in New York."""
+    if isinstance(moment, datetime):
+        if moment.tzinfo is None:
+            raise ValueError("observation times must be timezone-aware")
+        return moment
+    return datetime.combine(moment, time(23, 59, 59, 999999), tzinfo=NEW_YORK)
+
+
+def to_sessions(moments: list[datetime | date]) -> list[date]:
+    """The session each moment belongs to: the first NYSE session whose close (16:00 New
+    York, 13:00 on early closes) is at or after it. A moment after the last close the
+    calendar knows maps to the day after it (outside any stored session)."""
+    if not moments:
+        return []
+    aware = [known_at(m) for m in moments]
+    stamps = np.array([a.timestamp() for a in aware])
+    first = datetime.fromtimestamp(stamps.min(), UTC).astimezone(NEW_YORK).date()
+    last = datetime.fromtimestamp(stamps.max(), UTC).astimezone(NEW_YORK).date()
+    days = nyse.sessions(first, last + timedelta(days=10))
+    closes = np.array([nyse.session(d).close.timestamp() for d in days])
+    pos = np.searchsorted(closes, stamps, side="left")
+    return [
+        days[p] if p < len(days) else a.astimezone(NEW_YORK).date() + timedelta(days=1)
+        for p, a in zip(pos, aware, strict=True)
+    ]
 
 
 def event_inputs(

@@ -37,3 +37,14 @@ def stack(label: pd.DataFrame) -> pd.Series:
     )
     series = pd.Series(values, index=index, name="label")
     return series[np.isfinite(values)]
+
+
+def aligned(close: pd.DataFrame, market: pd.Series, index: pd.MultiIndex) -> pd.Series:
+    """The labels of the rows `compute_features` returns for `close` (every (date, symbol)
+    with a close, date-major), without building and re-indexing a second long index: the
+    same rows as `stack(forward_excess_return(...)).reindex(index)`, NaN where unknown."""
+    has_close = close.notna().to_numpy().ravel()
+    values = forward_excess_return(close, market).to_numpy(dtype=float).ravel()[has_close]
+    if len(values) != len(index):
+        raise ValueError("index is not the feature rows of these closes")
+    return pd.Series(values, index=index, name="label")

@@ -126,24 +126,38 @@ def _matrix(X: pd.DataFrame | np.ndarray, features: list[str]) -> np.ndarray:
 
 
 def fit(X: pd.DataFrame, y: pd.Series | np.ndarray, params: Hyperparameters) -> ScoreModel:
-    """Fit on rows of X (columns FEATURES) with labels y; NaN labels are dropped.
+    """Fit on rows of X (columns FEATURES) with labels y; NaN labels are dropped."""
+    features = list(FEATURES) if not isinstance(X, pd.DataFrame) else list(X.columns)
+    raw = X.to_numpy() if isinstance(X, pd.DataFrame) else np.asarray(X)
+    return fit_rows(raw, np.asarray(y, dtype=float), params, features)
 
-    1. Sample down to `max_train_rows` with the seeded generator (sorted, so order is stable).
+
+def fit_rows(
+    raw: np.ndarray,
+    y: np.ndarray,
+    params: Hyperparameters,
+    features: list[str],
+    rows: np.ndarray | None = None,
+) -> ScoreModel:
+    """Fit on `rows` (positions; default all) of the feature matrix `raw` (float32 or 64).
+
+    1. Keep the labelled rows, then sample down to `max_train_rows` with the seeded
+       generator (sorted, so order is stable) BEFORE copying: a fold never copies the
+       whole history.
     2. Per feature: training median for imputation, [q, 1-q] quantiles for clipping.
     3. Standardise the 2F design columns; constant columns get coefficient 0.
     4. Ridge with alpha = ridge_lambda * rows on labels clipped to their [q, 1-q] quantiles.
     """
-    features = list(FEATURES) if not isinstance(X, pd.DataFrame) else list(X.columns)
-    raw = _matrix(X, features)
-    y = np.asarray(y, dtype=float)
-    keep = np.isfinite(y)
-    raw, y = raw[keep], y[keep]
-    if len(y) < 50:
-        raise ValueError(f"Only {len(y)} labelled rows: a model needs at least 50.")
-    if len(y) > params.max_train_rows:
+    rows = np.arange(len(y)) if rows is None else np.asarray(rows)
+    rows = rows[np.isfinite(y[rows])]
+    if len(rows) < 50:
+        raise ValueError(f"Only {len(rows)} labelled rows: a model needs at least 50.")
+    if len(rows) > params.max_train_rows:
         rng = np.random.default_rng(params.seed)
-        pick = np.sort(rng.choice(len(y), size=params.max_train_rows, replace=False))
-        raw, y = raw[pick], y[pick]
+        pick = np.sort(rng.choice(len(rows), size=params.max_train_rows, replace=False))
+        rows = rows[pick]
+    raw = np.asarray(raw[rows], dtype=float)
+    y = y[rows]
     q = params.clip_quantile
     with np.errstate(all="ignore"), _quiet():
         medians = np.nanmedian(raw, axis=0)
@@ -215,9 +229,17 @@ def label_for(score: int) -> str:
 # -- metrics -----------------------------------------------------------------------------
 
 
-def momentum_baseline(X: pd.DataFrame) -> np.ndarray:
+def momentum_baseline(
+    X: pd.DataFrame | np.ndarray, features: list[str] | None = None
+) -> np.ndarray:
     """The baseline forecast: 12-1 momentum, the 12-month return skipping the last month."""
-    return ((1.0 + X["ret_252"]) / (1.0 + X["ret_20"]) - 1.0).to_numpy(dtype=float)
+    if isinstance(X, pd.DataFrame):
+        ret_252, ret_20 = X["ret_252"].to_numpy(float), X["ret_20"].to_numpy(float)
+    else:
+        names = features or list(FEATURES)
+        ret_252 = np.asarray(X[:, names.index("ret_252")], dtype=float)
+        ret_20 = np.asarray(X[:, names.index("ret_20")], dtype=float)
+    return (1.0 + ret_252) / (1.0 + ret_20) - 1.0
 
 
 def daily_metrics(dates: np.ndarray, pred: np.ndarray, y: np.ndarray) -> pd.DataFrame:
@@ -252,22 +274,86 @@ def daily_metrics(dates: np.ndarray, pred: np.ndarray, y: np.ndarray) -> pd.Data
     return pd.DataFrame({"ic": ic, "hit": hit, "spread": spread, "names": n})
 
 
-def summarise(daily: pd.DataFrame, horizon: int = HORIZON) -> dict[str, Any]:
-    """Mean rank IC with a t-stat over non-overlapping days (every `horizon`-th test day, as
-    the 20-day labels of neighbouring days overlap), hit rate and decile spread."""
-    ic = daily["ic"].dropna()
-    sample = ic.iloc[::horizon]
-    t = float("nan")
+def _tstat(sample: pd.Series) -> float:
     if len(sample) >= 3 and sample.std(ddof=1) > 0:
-        t = float(sample.mean() / (sample.std(ddof=1) / math.sqrt(len(sample))))
+        return float(sample.mean() / (sample.std(ddof=1) / math.sqrt(len(sample))))
+    return float("nan")
+
+
+def sample_days(ics: list[pd.Series], horizon: int = HORIZON) -> pd.DatetimeIndex:
+    """The non-overlapping sample every comparison uses: of the test days on which every
+    series in `ics` has an IC, every `horizon`-th (neighbouring days' 20-session labels
+    overlap, so only these days are independent)."""
+    common = None
+    for ic in ics:
+        days = ic.dropna().index
+        common = days if common is None else common.intersection(days)
+    common = pd.DatetimeIndex([] if common is None else common).sort_values()
+    return common[::horizon]
+
+
+def summarise(
+    daily: pd.DataFrame, horizon: int = HORIZON, sample: pd.DatetimeIndex | None = None
+) -> dict[str, Any]:
+    """Mean rank IC and its t-stat, both over the same non-overlapping sample of test days
+    (`sample`, default every `horizon`-th day with an IC), plus the mean IC over every test
+    day, hit rate and decile spread (over every test day)."""
+    ic = daily["ic"].dropna()
+    sample = ic.index[::horizon] if sample is None else sample
+    values = ic.reindex(sample).dropna()
     return {
-        "rank_ic_mean": _num(ic.mean()),
-        "rank_ic_tstat": _num(t),
+        "rank_ic_mean": _num(values.mean()) if len(values) else None,
+        "rank_ic_tstat": _num(_tstat(values)),
+        "rank_ic_mean_all_days": _num(ic.mean()) if len(ic) else None,
         "hit_rate": _num(daily["hit"].mean()),
         "decile_spread": _num(daily["spread"].mean()),
         "test_days": len(ic),
-        "independent_days": len(sample),
+        "independent_days": len(values),
     }
+
+
+def paired(a: pd.Series, b: pd.Series, sample: pd.DatetimeIndex) -> dict[str, Any]:
+    """How much IC series `a` beats `b` by on the sample days: mean difference and its
+    t-stat (paired, so the market's good and bad months cancel)."""
+    diff = (a.reindex(sample) - b.reindex(sample)).dropna()
+    return {
+        "ic_gain": _num(diff.mean()) if len(diff) else None,
+        "tstat": _num(_tstat(diff)),
+        "days": len(diff),
+    }
+
+
+def promotion_verdict(
+    comparison: dict[str, Any], *, margin: float, min_tstat: float
+) -> tuple[bool, str]:
+    """Promote only when the candidate's own IC is significant AND it beats the momentum
+    baseline AND (when there is one to compare) the incumbent, each by at least `margin`
+    with a paired t-stat of at least `min_tstat`, all on the same test days."""
+    model = comparison.get("model") or {}
+    ic, t = model.get("rank_ic_mean"), model.get("rank_ic_tstat")
+    if ic is None or t is None or t < min_tstat or ic <= 0:
+        return False, (
+            f"not promoted: its rank IC {_fmt(ic)} (t {_fmt(t, 2)}) is not significant "
+            f"(needs t >= {min_tstat:g})"
+        )
+    checks = [("the momentum baseline", comparison.get("vs_baseline"))]
+    if comparison.get("vs_incumbent") is not None:
+        checks.append((f"v{comparison.get('incumbent')}", comparison["vs_incumbent"]))
+    for name, test in checks:
+        gain, tt = (test or {}).get("ic_gain"), (test or {}).get("tstat")
+        if gain is None or tt is None or gain < margin or tt < min_tstat:
+            return False, (
+                f"not promoted: beats {name} by {_fmt(gain)} rank IC (t {_fmt(tt, 2)}) on "
+                f"the same test days; needs {margin:g} and t >= {min_tstat:g}"
+            )
+    beaten = " and ".join(
+        f"{n} by {_fmt(c['ic_gain'])} (t {_fmt(c['tstat'], 2)})" for n, c in checks
+    )
+    return True, f"promoted: rank IC {_fmt(ic)} (t {_fmt(t, 2)}) beats {beaten}"
+
+
+def _fmt(value: Any, places: int = 4) -> str:
+    return "n/a" if value is None else f"{value:.{places}f}"
 
 
 def _num(value: Any) -> float | None:
@@ -281,48 +367,70 @@ class WalkForward:
     baseline: dict[str, Any]
     folds: list[dict[str, Any]]
     daily: pd.DataFrame  # per test day: ic, hit, spread, names (model) + base_ic
+    sample: pd.DatetimeIndex = field(default_factory=lambda: pd.DatetimeIndex([]))
 
     def to_dict(self) -> dict[str, Any]:
         return {"model": self.model, "baseline": self.baseline, "folds": self.folds}
 
+    @property
+    def test_window(self) -> tuple[str, str] | None:
+        if not self.folds:
+            return None
+        return self.folds[0]["test_start"], self.folds[-1]["test_end"]
 
-def walk_forward(X: pd.DataFrame, y: pd.Series, params: Hyperparameters) -> WalkForward:
+
+def walk_forward(
+    X: pd.DataFrame,
+    y: pd.Series,
+    params: Hyperparameters,
+    *,
+    features: list[str] | None = None,
+    split: Hyperparameters | None = None,
+) -> WalkForward:
     """Expanding-window walk-forward over the sessions of X (index (date, symbol)).
 
     For test block [s, s + test_size): train on sessions [0, s - gap), so the last training
-    label (which looks `gap` sessions ahead) ends before the first test day.
+    label (which looks `gap` sessions ahead) ends before the first test day. `split` (default
+    `params`) sets the blocks, so an incumbent's method can be re-run on a candidate's folds;
+    `features` (default X's columns) the columns a method uses. The feature matrix is read
+    once; each fold samples its training rows before copying them.
     """
-    y = y.reindex(X.index)
-    labelled = np.isfinite(y.to_numpy())
+    split = split or params
+    cols = list(features or X.columns)
+    yv = y.reindex(X.index).to_numpy(dtype=float)
+    labelled = np.isfinite(yv)
     dates = X.index.get_level_values("date")
     sessions = np.unique(dates[labelled])
     date_pos = pd.Index(sessions).get_indexer(dates)
-    start = params.min_train + params.gap
+    start = split.min_train + split.gap
     if len(sessions) < start + 1:
         raise ValueError(
             f"Walk-forward needs more than {start} labelled sessions; there are {len(sessions)}."
         )
+    raw = X[cols].to_numpy() if cols != list(X.columns) else X.to_numpy()
     preds = np.full(len(X), np.nan)
     folds = []
-    for s in range(start, len(sessions), params.test_size):
-        e = min(s + params.test_size, len(sessions))
-        train = (date_pos >= 0) & (date_pos < s - params.gap) & labelled
-        test = (date_pos >= s) & (date_pos < e) & labelled
-        model = fit(X[train], y[train], params)
-        preds[test] = model.predict(X[test])
+    for s in range(start, len(sessions), split.test_size):
+        e = min(s + split.test_size, len(sessions))
+        train = np.flatnonzero((date_pos >= 0) & (date_pos < s - split.gap) & labelled)
+        test = np.flatnonzero((date_pos >= s) & (date_pos < e) & labelled)
+        model = fit_rows(raw, yv, params, cols, rows=train)
+        preds[test] = model.predict(raw[test])
         folds.append(
             {
-                "train_end": str(pd.Timestamp(sessions[s - params.gap - 1]).date()),
+                "train_end": str(pd.Timestamp(sessions[s - split.gap - 1]).date()),
                 "test_start": str(pd.Timestamp(sessions[s]).date()),
                 "test_end": str(pd.Timestamp(sessions[e - 1]).date()),
             }
         )
-    tested = np.isfinite(preds)
-    yt = y.to_numpy()[tested]
+    tested = np.flatnonzero(np.isfinite(preds))
+    yt = yv[tested]
     dt = dates[tested].to_numpy()
     daily = daily_metrics(dt, preds[tested], yt)
-    base_daily = daily_metrics(dt, momentum_baseline(X[tested]), yt)
+    momentum = momentum_baseline(X[["ret_252", "ret_20"]].to_numpy()[tested], ["ret_252", "ret_20"])
+    base_daily = daily_metrics(dt, momentum, yt)
     daily["base_ic"] = base_daily["ic"]
+    sample = sample_days([daily["ic"], daily["base_ic"]], split.gap)
     for fold in folds:
         mask = (daily.index >= pd.Timestamp(fold["test_start"])) & (
             daily.index <= pd.Timestamp(fold["test_end"])
@@ -330,10 +438,11 @@ def walk_forward(X: pd.DataFrame, y: pd.Series, params: Hyperparameters) -> Walk
         fold["rank_ic_mean"] = _num(daily.loc[mask, "ic"].mean())
         fold["baseline_rank_ic_mean"] = _num(daily.loc[mask, "base_ic"].mean())
     return WalkForward(
-        model=summarise(daily, params.gap),
-        baseline=summarise(base_daily, params.gap),
+        model=summarise(daily, split.gap, sample),
+        baseline=summarise(base_daily, split.gap, sample),
         folds=folds,
         daily=daily,
+        sample=sample,
     )
 
 

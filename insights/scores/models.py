@@ -5,15 +5,19 @@ with which features and hyperparameters, how it did out of sample (walk-forward 
 to the momentum baseline's) and the fitted numbers themselves (`artifact`: the app's own JSON,
 nothing that can run code when loaded). At most one version is promoted: the one that scores.
 
-An `AIScore` is one ticker's score on one session as it was stored that day (one row per
-ticker and session), with the model version that produced it; the track record is computed
-from these rows only.
+An `AIScore` is one revision of one ticker's score on one session, with the model version
+that produced it and when it was stored. Rows are never overwritten: rescoring a stored day
+(`update_ai_scores --replace`) adds a revision and makes it the current one (`is_current`,
+what pages show); the track record reads, for each day, the revision stored by that day's
+own run (before the publication deadline), so nothing stored later can rewrite it.
 """
 
 from __future__ import annotations
 
 from django.db import models
+from django.utils import timezone
 
+from insights.scores.features import MARKET_FEATURES
 from markets.models import Ticker
 
 __all__ = ["AIScore", "ModelVersion"]
@@ -49,6 +53,14 @@ class ModelVersion(models.Model):
         help_text="Trained on the synthetic demo prices: labelled demo everywhere.",
     )
     note = models.CharField(max_length=300, blank=True)
+    comparison = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="Candidate, momentum baseline and incumbent on the same test days.",
+    )
+    retired_at = models.DateTimeField(
+        null=True, blank=True, help_text="When a demo model stopped scoring (real bars arrived)."
+    )
 
     objects = ModelVersionQuerySet.as_manager()
 
@@ -67,6 +79,14 @@ class ModelVersion(models.Model):
         return f"Model v{self.pk} {self.trained_at:%Y-%m-%d}{demo}"
 
     @property
+    def test_start(self) -> str | None:
+        return (self.folds or [{}])[0].get("test_start")
+
+    @property
+    def test_end(self) -> str | None:
+        return (self.folds or [{}])[-1].get("test_end")
+
+    @property
     def rank_ic(self) -> float | None:
         return (self.metrics or {}).get("rank_ic_mean")
 
@@ -76,8 +96,11 @@ class ModelVersion(models.Model):
 
 
 class AIScoreQuerySet(models.QuerySet):
+    def current(self):
+        return self.filter(is_current=True)
+
     def latest_date(self):
-        return self.aggregate(d=models.Max("date"))["d"]
+        return self.current().aggregate(d=models.Max("date"))["d"]
 
 
 class AIScore(models.Model):
@@ -93,8 +116,15 @@ class AIScore(models.Model):
         default=list, help_text="Every feature's push, largest first; they add up to the gap."
     )
     model_version = models.ForeignKey(ModelVersion, on_delete=models.PROTECT, related_name="scores")
+    market_context = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Market-wide features: they move every stock's forecast alike, not the rank.",
+    )
     is_demo = models.BooleanField("demo", default=False)
-    created_at = models.DateTimeField(auto_now_add=True)
+    revision = models.PositiveSmallIntegerField(default=1)
+    is_current = models.BooleanField(default=True, help_text="The revision pages show.")
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
 
     objects = AIScoreQuerySet.as_manager()
 
@@ -103,16 +133,40 @@ class AIScore(models.Model):
         verbose_name_plural = "AI scores"
         ordering = ["-date", "-score", "ticker_id"]
         constraints = [
-            models.UniqueConstraint(fields=["ticker", "date"], name="aiscore_unique_ticker_date"),
+            models.UniqueConstraint(
+                fields=["ticker", "date", "revision"], name="aiscore_unique_revision"
+            ),
+            models.UniqueConstraint(
+                fields=["ticker", "date"],
+                condition=models.Q(is_current=True),
+                name="aiscore_one_current",
+            ),
             models.CheckConstraint(
                 condition=models.Q(score__gte=1, score__lte=10), name="aiscore_score_1_10"
             ),
         ]
-        indexes = [models.Index(fields=["date", "score"])]
+        indexes = [models.Index(fields=["date", "score"]), models.Index(fields=["ticker", "date"])]
 
     def __str__(self) -> str:
         return f"{self.ticker_id} {self.date} {self.score}"
 
     @property
+    def own_contributions(self) -> list[dict]:
+        """Every contribution of the stock's own features (no market-wide one): they add up
+        to the gap between its forecast and the day's average forecast."""
+        return [c for c in self.contributions or [] if c.get("feature") not in MARKET_FEATURES]
+
+    @property
+    def reasons(self) -> list[dict]:
+        """The stock's own reasons, largest first: no market-wide feature (the same for every
+        stock that day, it cannot move the rank) and none that rounds to 0.00 points."""
+        return [
+            c
+            for c in self.contributions or []
+            if c.get("feature") not in MARKET_FEATURES
+            and abs(c.get("contribution") or 0.0) * 100 >= 0.005
+        ]
+
+    @property
     def top_contributions(self) -> list[dict]:
-        return list(self.contributions or [])[:5]
+        return self.reasons[:5]

@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from django.conf import settings
 from django.core.cache import cache
 from django.db.models import Max, OuterRef, QuerySet, Subquery
 
@@ -34,15 +35,17 @@ def latest_date() -> date | None:
 
 
 def _latest_date_subquery():
-    return Subquery(AIScore.objects.order_by("-date").values("date")[:1])
+    return Subquery(AIScore.objects.current().order_by("-date").values("date")[:1])
 
 
 def latest_scores(
     *, sector: str = "", min_score: int | None = None, order: str = "-score"
 ) -> QuerySet[AIScore]:
     """The latest session's scores (one query when evaluated), ticker and model joined."""
-    qs = AIScore.objects.filter(date=_latest_date_subquery()).select_related(
-        "ticker", "model_version"
+    qs = (
+        AIScore.objects.current()
+        .filter(date=_latest_date_subquery())
+        .select_related("ticker", "model_version")
     )
     if sector:
         qs = qs.filter(ticker__sector=sector)
@@ -53,7 +56,8 @@ def latest_scores(
 
 def score_sectors() -> list[str]:
     return list(
-        AIScore.objects.filter(date=_latest_date_subquery())
+        AIScore.objects.current()
+        .filter(date=_latest_date_subquery())
         .exclude(ticker__sector="")
         .values_list("ticker__sector", flat=True)
         .distinct()
@@ -66,9 +70,16 @@ def scores_by_symbol(symbols: list[str]) -> dict[str, AIScore]:
     symbols = [str(s).upper() for s in symbols if s]
     if not symbols:
         return {}
-    newest = AIScore.objects.filter(ticker=OuterRef("ticker")).order_by("-date").values("date")[:1]
-    rows = AIScore.objects.filter(ticker__symbol__in=symbols, date=Subquery(newest)).select_related(
-        "ticker"
+    newest = (
+        AIScore.objects.current()
+        .filter(ticker=OuterRef("ticker"))
+        .order_by("-date")
+        .values("date")[:1]
+    )
+    rows = (
+        AIScore.objects.current()
+        .filter(ticker__symbol__in=symbols, date=Subquery(newest))
+        .select_related("ticker")
     )
     return {s.ticker.symbol: s for s in rows}
 
@@ -77,7 +88,8 @@ def ticker_history(*, ticker_id: int, days: int = 400) -> list[AIScore]:
     """The ticker's stored scores, oldest first, over the last `days` calendar days of scores
     (one query; the newest is the last element)."""
     rows = list(
-        AIScore.objects.filter(ticker_id=ticker_id)
+        AIScore.objects.current()
+        .filter(ticker_id=ticker_id)
         .select_related("model_version")
         .order_by("-date")[:days]
     )
@@ -145,53 +157,113 @@ def history_chart(
 TRACK_CACHE_SECONDS = 3600
 
 
-def track_record(*, months: int = 36) -> dict[str, Any]:
-    """Realised 20-session excess return by stored score, computed from scores as stored on
-    their day and the bars that came after them (cached for an hour, keyed by the newest
-    score and bar so new data shows at once).
+def publication_deadlines(days: list[date]) -> dict[date, datetime]:
+    """Each session's close (16:00 New York, 13:00 on early closes; 16:00 on a day the NYSE
+    calendar does not know) plus AI_SCORE_PUBLISH_GRACE_MINUTES: a score stored after it was
+    not published by that day's run."""
+    from markets import calendar as nyse
 
-    1. Load the stored scores of the last `months` (date, ticker, score, prediction), keeping
-       only out-of-sample ones: scored by a model whose data ended on or before the score
-       date. A past day backfilled with a model trained on later bars is in-sample and left
-       out (counted in `in_sample`).
-    2. Load those tickers' closes and the market's from the first score date onwards.
-    3. Realised = close[D+20]/close[D] - market[D+20]/market[D]; scores whose 20 sessions
-       have not passed yet are left out.
-    4. By score (1..10): mean realised, count; per quarter: mean of the top scores (9-10)
-       minus the bottom (1-2); calibration: predicted vs realised by predicted-return decile.
-    """
-    newest = AIScore.objects.aggregate(d=Max("date"), n=Max("id"))
-    if newest["d"] is None:
-        return {"empty": True}
-    last_bar = DailyBar.objects.aggregate(d=Max("date"))["d"]
-    key = f"ai-track:{newest['d']}:{newest['n']}:{last_bar}:{months}"
-    cached = cache.get(key)
-    if cached is not None:
-        return cached
-    start = newest["d"] - timedelta(days=int(months * 30.5))
+    grace = timedelta(minutes=settings.AI_SCORE_PUBLISH_GRACE_MINUTES)
+    out = {}
+    for day in days:
+        session = nyse.session(day)
+        close = (
+            session.close
+            if session is not None
+            else datetime.combine(day, time(16), tzinfo=nyse.NEW_YORK)
+        )
+        out[day] = close + grace
+    return out
+
+
+def published_scores(*, start: date) -> tuple[list[tuple], int, int]:
+    """The scores the track record may use, from `start`: for each (ticker, day), the first
+    revision stored by that day's own run (before its publication deadline) by a model whose
+    training bars ended before that day. Returns (rows, late, in_sample) where rows are
+    (date, ticker_id, score, prediction, is_demo) and the counts say how many (ticker, day)
+    pairs were left out and why. One query."""
     rows = list(
-        AIScore.objects.filter(date__gte=start).values_list(
+        AIScore.objects.filter(date__gte=start)
+        .order_by("date", "ticker_id", "revision")
+        .values_list(
             "date",
             "ticker_id",
             "score",
             "predicted_excess_return",
             "is_demo",
             "model_version__last_bar",
+            "created_at",
         )
     )
-    kept = [r[:5] for r in rows if r[5] is not None and r[5] <= r[0]]
-    in_sample = len(rows) - len(kept)
+    deadlines = publication_deadlines(sorted({r[0] for r in rows}))
+    kept: dict[tuple, tuple] = {}
+    late: set[tuple] = set()
+    in_sample: set[tuple] = set()
+    for day, tid, score, pred, demo, last_bar, created in rows:
+        key = (day, tid)
+        if key in kept:
+            continue
+        if created > deadlines[day]:
+            late.add(key)
+        elif last_bar is None or last_bar >= day:
+            in_sample.add(key)
+        else:
+            kept[key] = (day, tid, score, pred, demo)
+    late -= kept.keys()
+    in_sample -= kept.keys() | late
+    return list(kept.values()), len(late), len(in_sample)
+
+
+def track_record(*, months: int = 36) -> dict[str, Any]:
+    """Realised excess return by published score, from scores as stored by each day's run
+    and the bars that came after them (cached for an hour, keyed by the newest id, write and
+    date of the scores and the newest bar, so any new or replaced score shows at once).
+
+    1. `published_scores`: per (ticker, day) the revision stored by that day's run, before
+       the deadline, by a model trained on bars before that day. Backfills, later
+       replacements and in-sample scores are left out (and counted).
+    2. Load those tickers' opens and closes and the market's from the first score date.
+    3. Realised = from the next session's open (when a trader can act on a score published
+       after the close) to the close 20 sessions after the score's day:
+       close[D+20]/open[D+1] - SPY close[D+20]/SPY open[D+1]. Scores whose 20 sessions
+       have not passed yet are left out.
+    4. By score (1..10): mean realised, count; per quarter: mean of the top scores (9-10)
+       minus the bottom (1-2); calibration: predicted vs realised by predicted-return decile.
+    """
+    # Scores are insert-only (a replace adds a revision), so the newest id and write change
+    # with any stored score; three index lookups, no scan of the table.
+    newest = AIScore.objects.aggregate(d=Max("date"), n=Max("id"), w=Max("created_at"))
+    if newest["d"] is None:
+        return {"empty": True}
+    last_bar = DailyBar.objects.aggregate(d=Max("date"))["d"]
+    stamp = newest["w"].timestamp() if newest["w"] else 0
+    key = f"ai-track:{newest['d']}:{newest['n']}:{stamp}:{last_bar}:{months}"
+    cached = cache.get(key)
+    if cached is not None:
+        return cached
+    start = newest["d"] - timedelta(days=int(months * 30.5))
+    kept, late, in_sample = published_scores(start=start)
+    counts = {"in_sample": in_sample, "late": late}
     if not kept:
-        result = {
-            "empty": False,
-            "pending": True,
-            "demo": any(r[4] for r in rows),
-            "in_sample": in_sample,
-        }
+        result = {"empty": False, "pending": True, "demo": False, **counts}
     else:
-        result = _track_from_rows(kept, start) | {"in_sample": in_sample}
+        result = _track_from_rows(kept, start) | counts
     cache.set(key, result, TRACK_CACHE_SECONDS)
     return result
+
+
+def _prices(rows: list[tuple]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(open, close) wide frames, adjusted: open scaled by adj_close / close."""
+    b = pd.DataFrame(rows, columns=["key", "date", "open", "close", "adj"])
+    close = b["close"].astype(float)
+    adj = b["adj"].where(b["adj"].notna(), b["close"]).astype(float)
+    with np.errstate(all="ignore"):
+        b["o"] = b["open"].astype(float) * (adj / close).where(close > 0)
+    b["c"] = adj
+    b["date"] = pd.to_datetime(b["date"])
+    opens = b.pivot(index="date", columns="key", values="o").sort_index()
+    closes = b.pivot(index="date", columns="key", values="c").sort_index()
+    return opens, closes
 
 
 def _track_from_rows(rows: list[tuple], start: date) -> dict[str, Any]:
@@ -200,35 +272,32 @@ def _track_from_rows(rows: list[tuple], start: date) -> dict[str, Any]:
     scores = pd.DataFrame(rows, columns=["date", "ticker_id", "score", "pred", "is_demo"])
     scores["date"] = pd.to_datetime(scores["date"])
     ids = sorted(scores["ticker_id"].unique().tolist())
+    fields = ("date", "open", "close", "adj_close")
     bars = list(
         DailyBar.objects.filter(ticker_id__in=ids, date__gte=start).values_list(
-            "ticker_id", "date", "close", "adj_close"
+            "ticker_id", *fields
         )
     )
     market_rows = list(
         DailyBar.objects.filter(ticker__symbol=MARKET_SYMBOL, date__gte=start).values_list(
-            "date", "close", "adj_close"
+            "ticker_id", *fields
         )
     )
     demo = bool(scores["is_demo"].any())
     if not bars:
         return {"empty": True, "demo": demo}
-    b = pd.DataFrame(bars, columns=["ticker_id", "date", "close", "adj"])
-    b["price"] = [
-        float(a if a is not None else c) for c, a in zip(b["close"], b["adj"], strict=True)
-    ]
-    b["date"] = pd.to_datetime(b["date"])
-    close = b.pivot(index="date", columns="ticker_id", values="price").sort_index()
+    opens, close = _prices(bars)
     if market_rows:
-        market = pd.Series(
-            [float(a if a is not None else c) for _, c, a in market_rows],
-            index=pd.to_datetime([r[0] for r in market_rows]),
-        ).reindex(close.index)
+        m_open, m_close = _prices(market_rows)
+        m_open = m_open.iloc[:, 0].reindex(close.index)
+        m_close = m_close.iloc[:, 0].reindex(close.index)
     else:
         daily = (close / close.shift(1) - 1).mean(axis=1).fillna(0.0)
-        market = (1 + daily).cumprod()
-    forward = close.shift(-HORIZON) / close - 1.0
-    bench = market.shift(-HORIZON) / market - 1.0
+        m_close = (1 + daily).cumprod()
+        m_open = m_close.shift(1)
+    # Entry at the next session's open, exit at the close HORIZON sessions after the score.
+    forward = close.shift(-HORIZON) / opens.shift(-1) - 1.0
+    bench = m_close.shift(-HORIZON) / m_open.shift(-1) - 1.0
     realised = forward.sub(bench, axis=0)
     long = realised.stack().rename("realised")
     long.index.names = ["date", "ticker_id"]

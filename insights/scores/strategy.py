@@ -52,13 +52,18 @@ def register_strategy() -> None:
 
 
 def scores_column(*, ticker_id: int, index: pd.DatetimeIndex) -> np.ndarray:
-    """The stored AI score for each session of `index` (NaN where none), one query."""
+    """The AI score first stored for each session of `index` (NaN where none): a later
+    revision (`--replace`) never changes what a backtest of that day sees. One query."""
     from insights.scores.models import AIScore
 
     if len(index) == 0:
         return np.array([], dtype=float)
-    rows = AIScore.objects.filter(
-        ticker_id=ticker_id, date__gte=index[0].date(), date__lte=index[-1].date()
-    ).values_list("date", "score")
+    rows = (
+        AIScore.objects.filter(
+            ticker_id=ticker_id, date__gte=index[0].date(), date__lte=index[-1].date()
+        )
+        .order_by("date", "-revision")
+        .values_list("date", "score")
+    )
     series = pd.Series({pd.Timestamp(d): float(s) for d, s in rows}, dtype=float)
     return series.reindex(index).to_numpy(dtype=float)

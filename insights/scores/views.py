@@ -11,9 +11,11 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from insights.scores import selectors
+from insights.scores.explain import UNIT
 from insights.scores.features import DESCRIPTIONS
 from insights.scores.models import ModelVersion
 from insights.scores.queries import ORDER_CHOICES, ScoresQuery
+from insights.scores.services import NOT_GOOD_ENOUGH
 from qunex.params import query_form
 from qunex.templatetags import numbers
 
@@ -26,7 +28,14 @@ def scores_view(request: HttpRequest, query: dict) -> HttpResponse:
     watchlist symbols and the holdings' transactions (+ session/user lookups)."""
     sector, min_score, order = query["sector"], query["min_score"], query["order"]
     error = " ".join(query.problems.values())
-    rows = list(selectors.latest_scores(sector=sector, min_score=min_score, order=order))
+    model = selectors.promoted_model()
+    latest_version = selectors.model_versions().first() if model is None else None
+    # No promoted model (none good enough yet, or the demo model retired): publish nothing.
+    rows = (
+        list(selectors.latest_scores(sector=sector, min_score=min_score, order=order))
+        if model is not None
+        else []
+    )
     marks = selectors.user_marks(request.user)
     items = [
         {
@@ -44,7 +53,9 @@ def scores_view(request: HttpRequest, query: dict) -> HttpResponse:
         "order": order,
         "orders": ORDER_CHOICES,
         "sectors": selectors.score_sectors(),
-        "model": selectors.promoted_model(),
+        "model": model,
+        "no_model": NOT_GOOD_ENOUGH if model is None and latest_version else "",
+        "latest_version": latest_version,
         "day": rows[0].date if rows else None,
         "demo": any(s.is_demo for s in rows),
         "score_range": range(1, 11),
@@ -60,22 +71,47 @@ def model_card_view(request: HttpRequest, pk: int) -> HttpResponse:
     except ModelVersion.DoesNotExist:
         raise Http404("No such model version.") from None
     coefs = _coefficients(version)
+    comparison = version.comparison or {}
     context = {
         "v": version,
         "coefs": coefs,
         "folds": version.folds or [],
         "versions": list(selectors.model_versions()[:20]),
         "metric_rows": _metric_rows(version),
+        "comparison": comparison,
+        "incumbent_metrics": bool(comparison.get("incumbent_metrics")),
+        "decision": _decision(version),
+        "unit": UNIT,
     }
     return render(request, "insights/scores/model_card.html", context)
 
 
+def _decision(version: ModelVersion) -> str:
+    """One plain line: promoted (now or before), retired, or why not."""
+    note = version.note or ""
+    if note == "no model was promoted":  # the old rule's words for a first model
+        note = "promoted under the earlier rule as the first model, without any comparison"
+    if version.retired_at:
+        return f"Retired on {version.retired_at:%Y-%m-%d}: {note}"
+    if version.promoted:
+        return f"Promoted, scoring now. {note}"
+    if version.promoted_at:
+        return f"Promoted on {version.promoted_at:%Y-%m-%d}, since replaced. {note}"
+    return f"Not promoted. {note}" if note else "Not promoted."
+
+
 def _metric_rows(version: ModelVersion) -> list[dict[str, Any]]:
-    """The walk-forward metrics, model against baseline, through the site's number rule:
-    rank IC at 4 decimals everywhere on the card, percents (hit rate too) at 2, counts as integers."""
+    """Model, momentum baseline and (when re-run) the incumbent, all on the same test days,
+    through the site's number rule: rank IC at 4 decimals everywhere on the card, percents at
+    2, counts as integers; mean IC and its t-stat on the same non-overlapping sample."""
     names = [
-        ("rank_ic_mean", "Rank IC (mean)", lambda v: numbers.number(v, 4)),
-        ("rank_ic_tstat", "Rank IC t-stat", lambda v: numbers.number(v, 2)),
+        ("rank_ic_mean", "Rank IC (mean, non-overlapping days)", lambda v: numbers.number(v, 4)),
+        ("rank_ic_tstat", "Rank IC t-stat (same days)", lambda v: numbers.number(v, 2)),
+        (
+            "rank_ic_mean_all_days",
+            "Rank IC (mean, every test day)",
+            lambda v: numbers.number(v, 4),
+        ),
         ("hit_rate", "Hit rate", lambda v: numbers.plain_pct(v * 100)),
         (
             "decile_spread",
@@ -83,16 +119,26 @@ def _metric_rows(version: ModelVersion) -> list[dict[str, Any]]:
             lambda v: numbers.frac_pct(v, 2),
         ),
         ("test_days", "Test days", lambda v: f"{int(v):,}"),
-        ("independent_days", "Non-overlapping days (t-stat)", lambda v: f"{int(v):,}"),
+        (
+            "independent_days",
+            "Non-overlapping days (mean and t-stat)",
+            lambda v: f"{int(v):,}",
+        ),
     ]
     m, b = version.metrics or {}, version.baseline_metrics or {}
+    inc = (version.comparison or {}).get("incumbent_metrics") or {}
 
     def fmt(value, format_value):
         return "—" if value is None else format_value(value)
 
     return [
-        {"label": label, "model": fmt(m.get(k), f), "baseline": fmt(b.get(k), f)}
-        for k, label, f in names
+        {
+            "label": label,
+            "model": fmt(m.get(k), p),
+            "baseline": fmt(b.get(k), p),
+            "incumbent": fmt(inc.get(k), p),
+        }
+        for k, label, p in names
     ]
 
 
@@ -133,43 +179,64 @@ def stock_panel_context(request: HttpRequest, ticker) -> dict[str, Any]:
     """The stock page's AI-score card: two queries (history with model, nothing else)."""
     history = selectors.ticker_history(ticker_id=ticker.pk, days=260)
     latest = history[-1] if history else None
+    if latest is not None and latest.model_version.retired_at is not None:
+        history, latest = [], None  # a retired (demo) model's scores are not shown
     return {
         "ticker": ticker,
         "latest": latest,
-        **top_contributions((latest.contributions or []) if latest else []),
+        **top_contributions(
+            latest.reasons if latest else [], everything=latest.own_contributions if latest else []
+        ),
+        "market_context": latest.market_context if latest else [],
+        "unit": UNIT,
         "chart": selectors.history_chart(history),
         "history_count": len(history),
     }
 
 
-def top_contributions(items: list[dict[str, Any]], shown: int = 6) -> dict[str, Any]:
+def top_contributions(
+    items: list[dict[str, Any]], shown: int = 6, everything: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
     """The `shown` largest contributions, the rest as one "other features" line, and the gap
     they explain (the sum of all), so the listed figures visibly add up to it:
 
     1. every figure is shown in points rounded to 2 decimals (half away from zero);
     2. "other features" is the rounded gap minus the rounded listed figures, so rounding
-       never leaves the list 0.01 short of the total it claims.
+       never leaves the list 0.01 short of the total it claims;
+    3. `everything` (default `items`) is the full list the gap is the sum of, when `items`
+       leaves some out (a stock's reasons omit the ones that round to 0.00 points).
     """
 
     def points(value: Any) -> Decimal:
         return (Decimal(str(value)) * 100).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 
+    everything = items if everything is None else everything
     listed = items[:shown]
-    rest = items[shown:]
-    gap = sum((Decimal(str(c["contribution"])) for c in items), Decimal(0))
+    rest = len(everything) - len(listed)
+    gap = sum((Decimal(str(c["contribution"])) for c in everything), Decimal(0))
     other = points(gap) - sum((points(c["contribution"]) for c in listed), Decimal(0))
+    # Only features that round to 0.00 left over, adding up to 0.00 too: no line for them.
+    show_other = len(items) > shown or (rest > 0 and other != 0)
     return {
         "contributions": listed,
-        "other_count": len(rest),
-        "other_contribution": other / 100 if rest else None,
-        "contribution_gap": gap if items else None,
+        "other_count": rest,
+        "other_contribution": other / 100 if show_other else None,
+        "contribution_gap": gap if everything else None,
     }
 
 
 def dashboard_panel_context(request: HttpRequest) -> dict[str, Any]:
     """The dashboard's AI-score panel: the five best and five worst of the latest session
     (two queries)."""
-    qs = selectors.latest_scores()
+    qs = selectors.latest_scores().filter(model_version__retired_at__isnull=True)
     top = list(qs[:5])
-    bottom = list(selectors.latest_scores(order="score")[:5]) if top else []
+    bottom = (
+        list(
+            selectors.latest_scores(order="score").filter(model_version__retired_at__isnull=True)[
+                :5
+            ]
+        )
+        if top
+        else []
+    )
     return {"top": top, "bottom": bottom, "day": top[0].date if top else None}

@@ -19,7 +19,7 @@ from insights.calendar.providers.base import FetchResult
 from insights.calendar.services import calendar_refresh
 from insights.insiders import demo as insiders_demo
 from insights.insiders.models import InsiderFiling, InsiderTransaction
-from insights.insiders.selectors import cluster_buys
+from insights.insiders.selectors import cluster_buys, trades_list
 from insights.news import demo as news_demo
 from insights.news.analysis.claude import normalise_for_quote
 from insights.news.models import Article, ArticleAnalysis, StoryGroup
@@ -192,10 +192,15 @@ def test_demo_insiders_show_a_cluster_an_amendment_derivatives_buys_and_sells(ti
     assert [(c.symbol, len(c.insiders), c.demo) for c in clusters] == [("DIS", 3, True)]
     original = InsiderFiling.objects.get(accession="DEMO-MSFT-1")
     assert original.amended_by.accession == "DEMO-MSFT-1A"
-    assert not original.transactions.exists()
+    # Point in time: the original keeps its row (known until the 4/A was filed); the pages'
+    # amended view shows only the amendment's.
+    assert original.transactions.get().price == Decimal("4.880000")
+    assert original.known_at < InsiderFiling.objects.get(accession="DEMO-MSFT-1A").known_at
     assert InsiderTransaction.objects.get(filing__accession="DEMO-MSFT-1A").price == Decimal(
         "488.000000"
     )
+    shown = trades_list(symbols=["MSFT"])
+    assert [t.price for t in shown] == [Decimal("488.000000")]
     codes = set(InsiderTransaction.objects.values_list("code", flat=True))
     assert {"P", "S", "M", "F"} <= codes
     derivative = InsiderTransaction.objects.get(table="d")
@@ -221,7 +226,7 @@ def test_seed_demo_fills_every_page_with_labelled_demo_data_and_ends_with_the_lo
     no_vendor_keys, settings
 ):
     from insights.scores.models import AIScore, ModelVersion
-    from insights.scores.selectors import track_record
+    from insights.scores.selectors import published_scores, track_record
 
     settings.SITE_URL = "http://127.0.0.1:8000"
     with time_machine.travel(NOW, tick=False):
@@ -235,10 +240,16 @@ def test_seed_demo_fills_every_page_with_labelled_demo_data_and_ends_with_the_lo
         model = ModelVersion.objects.get()
         assert model.is_demo and model.promoted
         days = sorted(set(AIScore.objects.values_list("date", flat=True)))
-        assert len(days) == 60 and days[0] >= model.last_bar  # every score out of sample
+        assert len(days) == 60 and days[0] > model.last_bar  # every score out of sample
         assert AIScore.objects.filter(is_demo=False).count() == 0
         record = track_record()
         assert not record["pending"] and record["in_sample"] == 0 and record["demo"]
+        # Each day's scores were stored by that evening's run: all published, none left out,
+        # and the 40 sessions whose 20 sessions have passed carry realised returns.
+        assert record["late"] == 0
+        assert len({r[0] for r in published_scores(start=days[0])[0]}) == 60
+        assert record["count"] == AIScore.objects.filter(date__lte=days[39]).count()
+        assert any(row["count"] for row in record["by_score"])
         counts = (
             Article.objects.count(),
             EconomicEvent.objects.count(),

@@ -11,7 +11,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 
 import requests
 from django.conf import settings
@@ -38,6 +38,7 @@ class FilingRef:
     form: str
     filed_on: date
     url: str
+    accepted_at: datetime | None = None  # EDGAR's acceptanceDateTime (UTC) when listed
 
 
 class RateLimiter:
@@ -129,8 +130,10 @@ class SecEdgar:
             recent.get(k) or []
             for k in ("accessionNumber", "form", "filingDate", "primaryDocument")
         ]
+        accepted = list(recent.get("acceptanceDateTime") or [])
+        accepted += [None] * (len(columns[0]) - len(accepted))
         refs: list[FilingRef] = []
-        for accession, form, filed, document in zip(*columns, strict=False):
+        for accession, form, filed, document, when in zip(*columns, accepted, strict=False):
             if form not in forms:
                 continue
             try:
@@ -146,12 +149,25 @@ class SecEdgar:
                     form=str(form),
                     filed_on=filed_on,
                     url=document_url(cik, str(accession), str(document)),
+                    accepted_at=acceptance_time(when),
                 )
             )
         return refs
 
     def document(self, ref: FilingRef) -> bytes:
         return self._get(ref.url)
+
+
+def acceptance_time(raw: object) -> datetime | None:
+    """EDGAR's `acceptanceDateTime` ("2025-01-08T16:30:05.000Z", UTC), or None when absent
+    or unreadable."""
+    if not isinstance(raw, str) or not raw.strip():
+        return None
+    try:
+        moment = datetime.fromisoformat(raw.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def document_url(cik: str, accession: str, primary_document: str) -> str:

@@ -12,12 +12,16 @@ from qunex.jobs import Job, JobCommand, JobFailed
 
 class Command(JobCommand):
     help = (
-        "Trains a candidate AI-score model on the stored history of every active stock "
-        "(features, forward 20-session excess-return labels), validates it walk-forward with a "
-        "20-session gap against a momentum-only baseline, and stores it as a new model "
-        "version. The candidate is promoted only when no model is promoted or its "
-        "out-of-sample mean rank IC beats the promoted one's; --force-promote overrides that "
-        "(staff). Run weekly (.github/workflows/model-retrain.yml)."
+        "Trains a candidate AI-score model on the stored history of every common stock listed "
+        "in each period (delisted ones up to their last bar; ETFs and indexes never), with "
+        "features cut at each session's close and forward 20-session excess-return labels, "
+        "validates it walk-forward with a 20-session gap, and stores it as a new model "
+        "version. It is promoted only when, on its own test days, its rank IC is significant "
+        "and beats the momentum baseline and the incumbent (re-run on the same folds) by "
+        "AI_SCORE_PROMOTION_MARGIN with a paired t-stat of AI_SCORE_PROMOTION_MIN_TSTAT; "
+        "otherwise no model (or the incumbent) keeps scoring. A promoted demo model retires "
+        "once a candidate is trained on real bars. --force-promote overrides the rule (staff). "
+        "Run weekly (.github/workflows/model-retrain.yml)."
     )
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
@@ -58,7 +62,9 @@ class Command(JobCommand):
         job.count("promoted" if result.promoted else "not promoted")
         ic, base = v.metrics.get("rank_ic_mean"), v.baseline_metrics.get("rank_ic_mean")
         demo = " (demo data)" if v.is_demo else ""
+        if result.retired is not None:
+            job.count("retired", 1)
         return (
-            f"v{v.pk}{demo} {v.data_start}..{v.data_end}, {v.tickers} tickers, "
-            f"rank IC {ic} vs momentum {base}; {result.reason}"
+            f"v{v.pk}{demo} {v.data_start}..{v.data_end}, {v.tickers} tickers, tested "
+            f"{v.test_start}..{v.test_end}, rank IC {ic} vs momentum {base}; {result.reason}"
         )

@@ -11,13 +11,15 @@ from qunex.jobs import Job, JobCommand, JobFailed
 
 class Command(JobCommand):
     help = (
-        "Scores every active stock for the latest stored session (or --date, a past session, "
-        "point-in-time: only bars up to that day are read) with the promoted model, in one "
-        "vectorised pass, and stores score, label, predicted excess return and the feature "
-        "contributions. A ticker already scored that day is left as is, so a second run "
-        "changes nothing; --replace rescores tickers stored by an older model. Fails when no "
-        "model is promoted (run retrain_model) or no bars are stored. Run daily after the "
-        "market refresh (.github/workflows/ai-score-update.yml)."
+        "Scores every common stock with a bar on the latest stored session (or --date, a past "
+        "session, point-in-time: bars up to that day, news and filings up to its close) with "
+        "the promoted model, in one vectorised pass, and stores score, label, predicted "
+        "excess return, the feature contributions and the market context. A ticker already "
+        "scored that day is left as is, so a second run changes nothing; --replace stores a "
+        "new revision for tickers scored by an older model (the old one is kept: the track "
+        "record uses what each day's run published). With no model good enough yet nothing "
+        "is scored (not a failure); fails when no model was ever trained or no bars are "
+        "stored. Run daily after the market refresh (.github/workflows/ai-score-update.yml)."
     )
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
@@ -26,7 +28,7 @@ class Command(JobCommand):
         parser.add_argument(
             "--replace",
             action="store_true",
-            help="Rescore tickers scored that day by another model version.",
+            help="Store a new revision for tickers scored that day by another model version.",
         )
 
     def run(
@@ -42,6 +44,9 @@ class Command(JobCommand):
             result = scores_update(day=date, replace=replace, symbols=tickers)
         except ScoreError as exc:
             raise JobFailed(str(exc)) from exc
+        if result.version is None:
+            job.count("scored", 0)
+            return result.reason
         for key, value in sorted(result.counts.items()):
             if value:
                 job.count(key, value)

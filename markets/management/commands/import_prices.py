@@ -5,7 +5,8 @@ from typing import Any
 
 from django.db import connection, reset_queries, transaction
 
-from markets.importers import PriceReader, copy_layout
+from markets.importers import PriceReader, copy_layout, known_asset_type
+from markets.models import Ticker
 from markets.services import IngestError, prices_import_batches, prices_import_copy
 from qunex.jobs import Job, JobCommand, JobFailed
 
@@ -19,6 +20,28 @@ def _forgetting_queries(batches):
     for batch in batches:
         reset_queries()
         yield batch
+
+
+def _set_asset_types(job: Job, symbols, given: str | None) -> None:
+    """--asset-type for every imported ticker; without it, known ETFs and indexes only, and
+    only where the stored type is still the default (stock)."""
+    symbols = sorted(symbols)
+    if given:
+        changed = (
+            Ticker.objects.filter(symbol__in=symbols)
+            .exclude(asset_type=given)
+            .update(asset_type=given)
+        )
+    else:
+        changed = 0
+        for kind in ("etf", "index"):
+            wanted = [s for s in symbols if known_asset_type(s) == kind]
+            if wanted:
+                changed += Ticker.objects.filter(
+                    symbol__in=wanted, asset_type=Ticker.AssetType.STOCK
+                ).update(asset_type=kind)
+    if changed:
+        job.count("asset_type_set", changed)
 
 
 class _RowErrors(Exception):
@@ -37,7 +60,10 @@ class Command(JobCommand):
         "tickers are created; a demo ticker's synthetic history is replaced. On PostgreSQL "
         "plainly valid files are COPYed into a staging table and stored by two set-based "
         "statements (several times faster); anything else is read row by row. Importing the "
-        "same file again changes nothing. Use it when no vendor key is set."
+        "same file again changes nothing. Use it when no vendor key is set. --asset-type "
+        "stock/etf/index sets the type of every imported ticker; without it, known funds "
+        "(SPY, QQQ, ...) are ETFs and ^-symbols indexes, the rest keep their type (new "
+        "tickers: stock). The AI score trains on and scores stocks only."
     )
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
@@ -58,6 +84,12 @@ class Command(JobCommand):
         parser.add_argument(
             "--dry-run", action="store_true", help="Check the files and report; store nothing."
         )
+        parser.add_argument(
+            "--asset-type",
+            choices=Ticker.AssetType.values,
+            help="Asset type of every imported ticker (default: known ETFs and indexes, "
+            "else unchanged; new tickers are stocks).",
+        )
 
     def run(
         self,
@@ -68,6 +100,7 @@ class Command(JobCommand):
         source: str,
         calendar: str,
         dry_run: bool,
+        asset_type: str | None = None,
         **options: Any,
     ) -> str | None:
         if not 1 <= len(source) <= 20:
@@ -75,7 +108,12 @@ class Command(JobCommand):
         reader = PriceReader(paths, symbol=symbol, source=source, calendar=calendar)
         if symbol and len(reader.paths) > 1:
             raise JobFailed("--symbol applies to a single file; name the files AAPL.csv instead")
-        if not dry_run and (fast := self._copy(reader, symbol, source, calendar)):
+        if not dry_run:
+            with transaction.atomic():
+                fast = self._copy(reader, symbol, source, calendar)
+                if fast:
+                    _set_asset_types(job, fast.symbols, asset_type)
+        if not dry_run and fast:
             job.count("files", fast.files)
             job.count("rows", fast.rows)
             if fast.off_calendar:
@@ -94,6 +132,8 @@ class Command(JobCommand):
                     result = prices_import_batches(batches=batches)
                 if reader.errors:
                     raise _RowErrors
+                if not dry_run:
+                    _set_asset_types(job, reader.symbols, asset_type)
         except _RowErrors:
             self._count(job, reader)
             self._report(reader.errors)

@@ -13,6 +13,7 @@ from django.test.utils import CaptureQueriesContext
 
 from insights.insiders import selectors
 from insights.insiders.models import InsiderFiling, InsiderTransaction
+from insights.insiders.selectors import NEW_YORK
 from markets.models import Ticker
 from tests.portfolios.factories import WatchlistFactory, WatchlistItemFactory
 
@@ -101,9 +102,13 @@ def test_net_buying_observations_are_dated_when_public():
     _trade("AAPL", code="S", day=date(2026, 11, 3), shares="5", price="100")
     _trade("AAPL", code="A", day=date(2026, 11, 3))  # an award is not a market view
     rows = selectors.net_buying_observations(start=date(2026, 11, 1), end=date(2026, 11, 30))
-    assert rows == [("AAPL", date(2026, 11, 3), -500.0), ("AAPL", date(2026, 11, 4), 1000.0)]
+    # Filings stored with a date only are known at the end of that day in New York.
+    assert rows == [
+        ("AAPL", datetime(2026, 11, 3, 23, 59, 59, tzinfo=NEW_YORK), -500.0, None),
+        ("AAPL", datetime(2026, 11, 4, 23, 59, 59, tzinfo=NEW_YORK), 1000.0, None),
+    ]
     assert selectors.net_buying_observations(start=date(2026, 11, 1), end=date(2026, 11, 3)) == [
-        ("AAPL", date(2026, 11, 3), -500.0)
+        ("AAPL", datetime(2026, 11, 3, 23, 59, 59, tzinfo=NEW_YORK), -500.0, None)
     ]
 
 

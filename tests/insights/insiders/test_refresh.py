@@ -1,5 +1,6 @@
-"""Storing filings (idempotent, amendments replace), the folder loader, the EDGAR refresh
-through a fake EDGAR on the real session, and the command's exit status."""
+"""Storing filings (idempotent, amendments supersede point in time), the best known-at time,
+the folder loader, the EDGAR refresh through a fake EDGAR on the real session, and the
+command's exit status."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import time_machine
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
+from insights.insiders import selectors
 from insights.insiders.models import InsiderFiling, InsiderTransaction
 from insights.insiders.parser import parse_form4
 from insights.insiders.providers.sec import RateLimiter, SecEdgar, SecError, document_url
@@ -51,18 +53,22 @@ def test_amendment_replaces_what_it_amends_in_either_order():
         record=_record("0000950170-26-000102.xml"), accession="amend", filed_on=date(2026, 11, 22)
     )
     assert result.replaced == 1
-    (trade,) = InsiderTransaction.objects.all()
+    # The original keeps its row (it was what was known until the amendment); pages show
+    # the amended view.
+    assert InsiderTransaction.objects.count() == 2
+    (trade,) = selectors.trades_list()
     assert (trade.filing.accession, trade.price, trade.shares_after) == (
         "amend",
         Decimal("101.25"),
         Decimal("6000"),
     )
     assert InsiderFiling.objects.get(accession="orig").amended_by.accession == "amend"
-    # Re-loading the original after its amendment adds nothing back.
+    # Re-loading the original after its amendment duplicates nothing and shows nothing back.
     filing_store(
         record=_record("0000950170-26-000101.xml"), accession="orig", filed_on=date(2026, 11, 21)
     )
-    assert InsiderTransaction.objects.count() == 1
+    assert InsiderTransaction.objects.count() == 2
+    assert [t.filing.accession for t in selectors.trades_list()] == ["amend"]
 
 
 def test_original_arriving_after_its_amendment_is_superseded():
@@ -72,7 +78,8 @@ def test_original_arriving_after_its_amendment_is_superseded():
     filing_store(
         record=_record("0000950170-26-000101.xml"), accession="orig", filed_on=date(2026, 11, 21)
     )
-    assert list(InsiderTransaction.objects.values_list("filing__accession", flat=True)) == ["amend"]
+    assert [t.filing.accession for t in selectors.trades_list()] == ["amend"]
+    assert InsiderFiling.objects.get(accession="orig").amended_by.accession == "amend"
 
 
 def test_from_dir_loads_counts_unsafe_and_is_idempotent(tmp_path, capsys):
@@ -88,7 +95,7 @@ def test_from_dir_loads_counts_unsafe_and_is_idempotent(tmp_path, capsys):
     line = capsys.readouterr().out.strip().splitlines()[-1]
     assert line.startswith("refresh_insider_trades: succeeded")
     assert "filings 3" in line and "skipped 2" in line and "replaced by amendments 1" in line
-    assert InsiderTransaction.objects.count() == 2
+    assert selectors.trades_list().count() == 2  # 101 is superseded by its amendment 102
     assert set(InsiderFiling.objects.values_list("accession", flat=True)) == {
         "0000950170-26-000101",
         "0000950170-26-000102",
@@ -96,7 +103,7 @@ def test_from_dir_loads_counts_unsafe_and_is_idempotent(tmp_path, capsys):
     }
     call_command("refresh_insider_trades", "--from-dir", str(tmp_path))
     assert "new filings 0" in capsys.readouterr().out
-    assert InsiderTransaction.objects.count() == 2
+    assert InsiderTransaction.objects.count() == 3
     assert JobRun.objects.filter(command="refresh_insider_trades").count() == 2
 
 
@@ -161,7 +168,10 @@ def test_refresh_from_edgar_counts_failures_and_goes_on():
     # MSFT's submissions failed and are counted; ZZZZ is not in the SEC map.
     assert (report.companies, report.companies_failed, report.filings) == (2, 1, 4)
     assert len(report.failed) == 1 and "MSFT" in report.failed[0]
-    assert InsiderTransaction.objects.count() == 3  # 101 was replaced by its amendment 102
+    assert selectors.trades_list().count() == 3  # 101 is superseded by its amendment 102
+    # Dated by EDGAR's acceptance time, not the bare filing date.
+    amend = InsiderFiling.objects.get(accession="0000950170-26-000102")
+    assert amend.known_at == datetime(2026, 11, 22, 15, 10, tzinfo=UTC)
     assert all(r.headers["User-Agent"] == AGENT for r in fake.requests)
     again = insiders_refresh(edgar=_edgar(fake), days=7, symbols=["AAPL"])
     assert again.filings == 0  # known accessions are not fetched again

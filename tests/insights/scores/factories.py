@@ -15,14 +15,31 @@ SECTORS = ("Information Technology", "Health Care", "Energy", "Financials")
 
 
 def synthetic_closes(
-    n_tickers: int = 30, n_days: int = 400, seed: int = 3, start: str = "2022-01-03"
+    n_tickers: int = 30,
+    n_days: int = 400,
+    seed: int = 3,
+    start: str = "2022-01-03",
+    signal: float = 0.0,
+    fixed_drift: float = 0.0006,
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.Series]:
-    """(close, volume, market) wide frames on business days; stocks share a market factor."""
+    """(close, volume, market) wide frames on business days; stocks share a market factor.
+
+    `signal` > 0 plants a changing drift per stock (AR(1), phi 0.97, standard deviation
+    `signal` a day): the last weeks' returns then predict the next 20 sessions (a
+    continuation a model can learn and 12-1 momentum, which skips the last month, misses).
+    `fixed_drift` is the spread of a permanent drift per stock; with both 0 every stock is a
+    pure random walk (nothing to predict)."""
     rng = np.random.default_rng(seed)
     index = pd.bdate_range(start, periods=n_days)
     market_ret = rng.normal(0.0004, 0.01, n_days)
-    drift = rng.normal(0, 0.0006, n_tickers)
-    rets = market_ret[:, None] + drift[None, :] + rng.normal(0, 0.015, (n_days, n_tickers))
+    drift = np.tile(rng.normal(0, fixed_drift, n_tickers), (n_days, 1))
+    if signal:
+        phi = 0.97
+        state = rng.normal(0, signal, n_tickers)
+        for t in range(n_days):
+            state = phi * state + np.sqrt(1 - phi**2) * rng.normal(0, signal, n_tickers)
+            drift[t] = state
+    rets = market_ret[:, None] + drift + rng.normal(0, 0.015, (n_days, n_tickers))
     symbols = [f"S{i:03d}" for i in range(n_tickers)]
     close = pd.DataFrame(50 * np.exp(np.cumsum(rets, 0)), index=index, columns=symbols)
     volume = pd.DataFrame(
@@ -35,25 +52,37 @@ def synthetic_closes(
 
 
 def seed_market(
-    n_tickers: int = 30, n_days: int = 400, seed: int = 3, demo: bool = False
+    n_tickers: int = 30,
+    n_days: int = 400,
+    seed: int = 3,
+    demo: bool = False,
+    signal: float = 0.0,
+    prefix: str = "S",
+    fixed_drift: float = 0.0006,
+    start: str = "2022-01-03",
 ) -> tuple[list[Ticker], pd.DataFrame]:
     """Store the synthetic market (plus SPY as an ETF) and return (stocks, close frame)."""
-    close, volume, market = synthetic_closes(n_tickers, n_days, seed)
+    close, volume, market = synthetic_closes(
+        n_tickers, n_days, seed, start=start, signal=signal, fixed_drift=fixed_drift
+    )
+    close.columns = volume.columns = [c.replace("S", prefix, 1) for c in close.columns]
     tickers = [
         Ticker.objects.create(
             symbol=s, name=f"Company {s}", sector=SECTORS[i % len(SECTORS)], is_demo=demo
         )
         for i, s in enumerate(close.columns)
     ]
-    spy = Ticker.objects.create(
-        symbol="SPY", name="S&P 500 ETF", asset_type=Ticker.AssetType.ETF, is_demo=demo
+    spy, _ = Ticker.objects.get_or_create(
+        symbol="SPY",
+        defaults={"name": "S&P 500 ETF", "asset_type": Ticker.AssetType.ETF, "is_demo": demo},
     )
     bars = []
     for t in tickers:
         for d, c, v in zip(close.index, close[t.symbol], volume[t.symbol], strict=True):
             bars.append(_bar(t, d.date(), c, int(v)))
-    for d, c in zip(market.index, market, strict=True):
-        bars.append(_bar(spy, d.date(), c, 1_000_000))
+    if not spy.bars.exists():
+        for d, c in zip(market.index, market, strict=True):
+            bars.append(_bar(spy, d.date(), c, 1_000_000))
     DailyBar.objects.bulk_create(bars, batch_size=2000)
     return tickers, close
 
@@ -73,8 +102,9 @@ def _bar(ticker: Ticker, day: date, close: float, volume: int) -> DailyBar:
     )
 
 
-def make_version(**kwargs):
-    """A ModelVersion with a valid (tiny) artifact, without training."""
+def make_version(coefs: dict[str, float] | None = None, **kwargs):
+    """A ModelVersion with a valid (tiny) artifact, without training; `coefs` puts weights
+    on named features (standardised values: z = raw value, medians 0, no clipping of note)."""
     from django.utils import timezone
 
     from insights.scores.features import FEATURES
@@ -93,6 +123,9 @@ def make_version(**kwargs):
         "kind": "ridge-v1",
         "extra": {},
     }
+    if coefs is not None:
+        artifact["coefs"] = [float(coefs.get(f, 0.0)) for f in FEATURES] + [0.0] * n
+        artifact["lower"], artifact["upper"] = [-1e12] * n, [1e12] * n
     values = {
         "trained_at": timezone.now(),
         "data_start": date(2020, 1, 2),

@@ -126,3 +126,22 @@ def test_documented_in_the_schema(client):
     assert "400" in paths["/api/ai-scores/"]["get"]["responses"]
     assert "404" in paths["/api/ai-scores/{symbol}/history/"]["get"]["responses"]
     assert "/api/ai-models/{id}/" in paths
+
+
+def test_model_versions_expose_folds_test_window_and_last_bar(api):
+    folds = [{"train_end": "2023-01-03", "test_start": "2023-02-01", "test_end": "2023-04-28"}]
+    from tests.insights.scores.factories import make_version
+
+    v = make_version(folds=folds, comparison={"sample_days": 3})
+    body = api.get(f"/api/ai-models/{v.pk}/").json()
+    assert body["folds"] == folds and body["last_bar"] == "2024-01-31"
+    assert (body["test_start"], body["test_end"]) == ("2023-02-01", "2023-04-28")
+    assert body["comparison"] == {"sample_days": 3}
+
+
+def test_history_returns_each_days_contributions(api):
+    make_scores(1)
+    body = api.get("/api/ai-scores/Q000/history/").json()
+    point = body["results"][0]
+    assert point["contributions"][0]["feature"] == "ret_5"
+    assert "baseline" in point and "market_context" in point and point["revision"] == 1

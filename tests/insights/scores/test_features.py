@@ -6,7 +6,8 @@ from __future__ import annotations
 import math
 import sys
 import types
-from datetime import date
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
@@ -97,7 +98,7 @@ def test_event_windows_keep_missing_missing():
 
 
 def test_sources_not_installed_mean_missing(monkeypatch):
-    monkeypatch.setitem(sys.modules, "insights.news.sentiment", None)
+    monkeypatch.setitem(sys.modules, "insights.news.models", None)
     monkeypatch.setitem(sys.modules, "insights.insiders.selectors", None)
     assert inputs.sentiment_observations(start=date(2024, 1, 1), end=date(2024, 2, 1)) is None
     assert inputs.insider_observations(start=date(2024, 1, 1), end=date(2024, 2, 1)) is None
@@ -106,31 +107,57 @@ def test_sources_not_installed_mean_missing(monkeypatch):
     assert all(frame.isna().all().all() for frame in out.values())
 
 
-def test_sources_are_called_with_the_agreed_signature(monkeypatch):
+def test_observations_belong_to_the_session_whose_close_follows_them(monkeypatch):
+    """Cut at the close in New York: 15:59 belongs to that day, 23:30 UTC (after the 16:00
+    close) to the next session, a Friday evening to Monday, a date-only observation to the
+    next session, 13:00 on an early close (the day after Thanksgiving) to that day."""
     calls = []
-
-    def sentiment_observations(*, start, end, symbols=None):
-        calls.append(("news", start, end, symbols))
-        return [("A", date(2024, 1, 2), 0.5)]
+    utc = ZoneInfo("UTC")
+    ny = ZoneInfo("America/New_York")
 
     def net_buying_observations(*, start, end, symbols=None):
-        calls.append(("insiders", start, end, symbols))
-        return [("A", date(2024, 1, 2), 5000.0)]
+        calls.append((start, end, symbols))
+        return [
+            ("A", datetime(2024, 3, 5, 15, 59, tzinfo=ny), 1.0, None),
+            ("A", datetime(2024, 3, 5, 23, 30, tzinfo=utc), 2.0, None),
+            ("A", datetime(2024, 3, 8, 18, 0, tzinfo=ny), 3.0, None),
+            ("A", date(2024, 3, 12), 4.0, None),
+            ("A", datetime(2024, 11, 29, 12, 59, tzinfo=ny), 5.0, None),
+            ("A", datetime(2024, 11, 29, 13, 1, tzinfo=ny), 6.0, None),
+            ("A", datetime(2024, 3, 5, 12, tzinfo=ny), 7.0, datetime(2024, 3, 7, 20, tzinfo=utc)),
+        ]
 
-    monkeypatch.setitem(
-        sys.modules,
-        "insights.news.sentiment",
-        types.SimpleNamespace(sentiment_observations=sentiment_observations),
-    )
     monkeypatch.setitem(
         sys.modules,
         "insights.insiders.selectors",
         types.SimpleNamespace(net_buying_observations=net_buying_observations),
     )
-    news, insider = inputs.event_inputs(start=date(2024, 4, 1), end=date(2024, 4, 5), symbols=["A"])
-    assert news == [("A", date(2024, 1, 2), 0.5)]
-    assert insider == [("A", date(2024, 1, 2), 5000.0)]
-    assert calls[0] == ("news", date(2024, 1, 2), date(2024, 4, 5), ["A"])
+    monkeypatch.setattr(inputs, "sentiment_observations", lambda **kwargs: None)
+    _, insider = inputs.event_inputs(start=date(2024, 4, 1), end=date(2024, 4, 5), symbols=["A"])
+    assert calls[0] == (date(2024, 1, 2), date(2024, 4, 5), ["A"])
+    assert insider == [
+        ("A", date(2024, 3, 5), 1.0),
+        ("A", date(2024, 3, 6), 2.0),
+        ("A", date(2024, 3, 11), 3.0),
+        ("A", date(2024, 3, 13), 4.0),
+        ("A", date(2024, 11, 29), 5.0),
+        ("A", date(2024, 12, 2), 6.0),
+        ("A", date(2024, 3, 5), 7.0, date(2024, 3, 7)),  # 20:00 UTC is 15:00 in New York
+    ]
+
+
+def test_an_amended_filings_rows_count_until_the_amendment():
+    sessions = pd.bdate_range("2024-03-01", "2024-03-29")
+    insider = [
+        ("A", date(2024, 3, 5), 1_000_000.0, date(2024, 3, 12)),  # the original
+        ("A", date(2024, 3, 12), 10_000.0),  # its amendment
+    ]
+    net = F.event_features(sessions, ["A"], None, insider)["insider_net_90"]["A"]
+    assert math.isnan(net.loc["2024-03-04"])
+    assert net.loc["2024-03-05"] == pytest.approx(math.log10(1 + 1_000_000))
+    assert net.loc["2024-03-11"] == pytest.approx(math.log10(1 + 1_000_000))
+    assert net.loc["2024-03-12"] == pytest.approx(math.log10(1 + 10_000))
+    assert net.loc["2024-03-29"] == pytest.approx(math.log10(1 + 10_000))
 
 
 def test_a_failing_source_is_missing_not_fatal(monkeypatch):
@@ -138,9 +165,11 @@ def test_a_failing_source_is_missing_not_fatal(monkeypatch):
         raise RuntimeError("db down")
 
     monkeypatch.setitem(
-        sys.modules, "insights.news.sentiment", types.SimpleNamespace(sentiment_observations=broken)
+        sys.modules,
+        "insights.insiders.selectors",
+        types.SimpleNamespace(net_buying_observations=broken),
     )
-    assert inputs.sentiment_observations(start=date(2024, 1, 1), end=date(2024, 2, 1)) is None
+    assert inputs.insider_observations(start=date(2024, 1, 1), end=date(2024, 2, 1)) is None
 
 
 def test_compute_features_rejects_unsorted_sessions():

@@ -55,13 +55,97 @@ def test_contributions_add_up_to_prediction_minus_baseline(data):
     contrib = model.contributions(rows)
     pred = model.predict(rows)
     np.testing.assert_allclose(contrib.sum(axis=1), pred - model.baseline, rtol=0, atol=1e-12)
-    explained = explain.explain_rows(model, rows.iloc[:3])
+    # Explanations are of one day's stocks (market features alike for all of them).
+    day = X.xs(X.index.get_level_values("date")[-1], level="date", drop_level=False).copy()
+    stock_features = [f for f in day.columns if f not in F.MARKET_FEATURES]
+    day.iloc[0, [day.columns.get_loc(f) for f in stock_features]] = np.nan
+    explained = explain.explain_rows(model, day)
+    assert explained[0]["baseline"] == pytest.approx(model.predict(day).mean(), abs=1e-15)
     for e in explained:
         total = sum(c["contribution"] for c in e["contributions"])
         assert total == pytest.approx(e["prediction"] - e["baseline"], abs=1e-12)
-        sizes = [abs(c["contribution"]) for c in e["contributions"]]
-        assert sizes == sorted(sizes, reverse=True)
-    assert "missing" in explained[0]["contributions"][0]["words"]
+
+
+def test_explanations_are_against_the_days_average_with_the_market_apart(data):
+    """ "An average stock" is the day's average forecast; market-wide features (the same for
+    every stock that day) are never a stock's reason but the day's market context; zero
+    contributions are not listed."""
+    _, X, y = data
+    model = M.fit(X, y, FAST)
+    day = X.index.get_level_values("date")[-1]
+    rows = X.xs(day, level="date", drop_level=False)
+    explained = explain.explain_rows(model, rows)
+    pred = model.predict(rows)
+    for e in explained:
+        assert e["baseline"] == pytest.approx(pred.mean(), abs=1e-15)
+        features = {c["feature"] for c in e["contributions"]}
+        assert not features & set(F.MARKET_FEATURES)
+        assert all(c["contribution"] != 0.0 for c in e["contributions"])
+        assert "percentage points" in e["contributions"][0]["words"]
+        total = sum(c["contribution"] for c in e["contributions"])
+        assert total == pytest.approx(e["prediction"] - e["baseline"], abs=1e-12)
+    context = explained[0]["market_context"]
+    assert {c["feature"] for c in context} <= set(F.MARKET_FEATURES)
+    assert all(e["market_context"] == context for e in explained)
+    # The market context is what moves the day's average away from the training average.
+    contrib = model.contributions(rows)
+    j = model.features.index("mkt_vol_20")
+    by_feature = {c["feature"]: c["contribution"] for c in context}
+    assert by_feature.get("mkt_vol_20", 0.0) == pytest.approx(contrib[:, j].mean(), abs=1e-15)
+
+
+def test_walk_forward_ic_on_a_pure_noise_universe_is_not_significant():
+    """Deterministic: 80 random-walk stocks (no drift of their own) over 900 sessions. The
+    out-of-sample rank IC must look like noise (|t| < 3) and the promotion rule must refuse."""
+    close, volume, market = synthetic_closes(
+        n_tickers=80, n_days=900, seed=21, fixed_drift=0.0, signal=0.0
+    )
+    X = F.compute_features(close, volume, market=market)
+    y = labels.stack(labels.forward_excess_return(close, market)).reindex(X.index)
+    wf = M.walk_forward(X, y, M.Hyperparameters(min_train=252, test_size=63))
+    assert wf.model["independent_days"] >= 20
+    assert abs(wf.model["rank_ic_tstat"]) < 3
+    comparison = {
+        "model": wf.model,
+        "vs_baseline": M.paired(wf.daily["ic"], wf.daily["base_ic"], wf.sample),
+    }
+    promote, reason = M.promotion_verdict(comparison, margin=0.005, min_tstat=2.0)
+    assert not promote and reason.startswith("not promoted")
+
+
+def test_mean_ic_and_t_stat_use_the_same_sample_for_model_and_baseline(data):
+    _, X, y = data
+    wf = M.walk_forward(X, y, FAST)
+    assert wf.model["independent_days"] == wf.baseline["independent_days"] == len(wf.sample)
+    values = wf.daily["ic"].reindex(wf.sample)
+    assert wf.model["rank_ic_mean"] == pytest.approx(values.mean(), abs=1e-6)
+    t = values.mean() / (values.std(ddof=1) / math.sqrt(len(values)))
+    assert wf.model["rank_ic_tstat"] == pytest.approx(t, abs=1e-5)
+    # Consecutive sample days are `gap` test days apart: their labels do not overlap.
+    positions = wf.daily.index.get_indexer(wf.sample)
+    assert (np.diff(positions) >= FAST.gap).all()
+
+
+def test_promotion_verdict_needs_margin_and_t_against_baseline_and_incumbent():
+    good = {"rank_ic_mean": 0.05, "rank_ic_tstat": 4.0}
+    win = {"ic_gain": 0.02, "tstat": 3.0, "days": 30}
+    assert M.promotion_verdict({"model": good, "vs_baseline": win}, margin=0.01, min_tstat=2.0)[0]
+    small = {"ic_gain": 0.004, "tstat": 3.0, "days": 30}
+    noisy = {"ic_gain": 0.02, "tstat": 1.2, "days": 30}
+    for vs in (small, noisy):
+        assert not M.promotion_verdict(
+            {"model": good, "vs_baseline": vs}, margin=0.01, min_tstat=2.0
+        )[0]
+        ok, reason = M.promotion_verdict(
+            {"model": good, "vs_baseline": win, "vs_incumbent": vs, "incumbent": 4},
+            margin=0.01,
+            min_tstat=2.0,
+        )
+        assert not ok and "v4" in reason
+    weak = {"rank_ic_mean": 0.05, "rank_ic_tstat": 1.0}
+    assert not M.promotion_verdict({"model": weak, "vs_baseline": win}, margin=0.01, min_tstat=2.0)[
+        0
+    ]
 
 
 def test_artifact_round_trips_through_json_and_rejects_garbage(data):
@@ -152,7 +236,7 @@ def test_fingerprint_changes_with_the_data(data):
 
 def test_descriptions_read_as_words():
     assert explain.describe("ret_252", 0.352, 0.0041) == (
-        "12-month return of +35.20% raised the forecast by 0.41 points."
+        "12-month return of +35.20% raised the forecast by 0.41 percentage points."
     )
     assert explain.describe("sentiment_7", math.nan, -0.001).startswith(
         "News sentiment (7 days) missing lowered"
@@ -163,3 +247,12 @@ def test_descriptions_read_as_words():
     assert explain.format_value("insider_net_90", 0.0) == "$0"
     assert explain.format_value("vol_20", 0.2512) == "25.12%"
     assert explain.format_value("volume_trend", math.log(1.25)) == "+25.00%"
+
+
+def test_aligned_labels_are_the_stacked_labels_of_the_feature_rows():
+    close, volume, market = synthetic_closes(n_tickers=6, n_days=80, seed=2)
+    close.iloc[:10, 2] = np.nan  # a late listing
+    close.iloc[60:, 4] = np.nan  # a delisting
+    X = F.compute_features(close, volume, market=market)
+    slow = labels.stack(labels.forward_excess_return(close, market)).reindex(X.index)
+    pd.testing.assert_series_equal(labels.aligned(close, market, X.index), slow)

@@ -136,7 +136,17 @@ def test_model_card_shows_metrics_next_to_baseline(client):
     assert client.get("/ai-scores/models/999999/").status_code == 404
 
 
-def test_track_record_uses_stored_scores_and_later_bars(client):
+def _published(day, hours=1):
+    """The evening run's time on `day`: `hours` after the 16:00 New York close."""
+    from datetime import datetime, time, timedelta
+    from zoneinfo import ZoneInfo
+
+    return datetime.combine(day, time(16), tzinfo=ZoneInfo("America/New_York")) + timedelta(
+        hours=hours
+    )
+
+
+def test_track_record_uses_published_scores_from_the_next_open(client):
     from tests.insights.scores.factories import seed_market
 
     tickers, close = seed_market(n_tickers=10, n_days=60, seed=1)
@@ -152,6 +162,18 @@ def test_track_record_uses_stored_scores_and_later_bars(client):
         baseline=0.0,
         contributions=[],
         model_version=backfilled,
+        created_at=_published(close.index[11].date()),
+    )
+    AIScore.objects.create(  # a backfill stored long after its day: not published then
+        ticker=tickers[1],
+        date=close.index[12].date(),
+        score=10,
+        label="Strong buy",
+        predicted_excess_return=1.0,
+        baseline=0.0,
+        contributions=[],
+        model_version=version,
+        created_at=_published(close.index[12].date(), hours=30),
     )
     for i, t in enumerate(tickers):
         AIScore.objects.create(
@@ -163,23 +185,64 @@ def test_track_record_uses_stored_scores_and_later_bars(client):
             baseline=0.0,
             contributions=[],
             model_version=version,
+            created_at=_published(day),
         )
     record = selectors.track_record()
     from insights.scores.inputs import market_series
 
     market = market_series(start=None, end=close.index[-1].date())
     k = 10
+    # Bought at the next session's open (the factory's open equals its close), sold at the
+    # close 20 sessions after the score's day.
     expected = {
-        i + 1: close.iloc[k + 20][t.symbol] / close.iloc[k][t.symbol]
+        i + 1: close.iloc[k + 20][t.symbol] / close.iloc[k + 1][t.symbol]
         - 1
-        - (market.iloc[k + 20] / market.iloc[k] - 1)
+        - (market.iloc[k + 20] / market.iloc[k + 1] - 1)
         for i, t in enumerate(tickers)
     }
     got = {r["score"]: r["mean"] for r in record["by_score"]}
     assert got == pytest.approx(expected, abs=1e-6)  # closes are stored to 6 decimals
-    assert record["in_sample"] == 1 and record["count"] == 10  # the backfill is left out
+    assert record["in_sample"] == 1 and record["late"] == 1 and record["count"] == 10
     page = client.get("/ai-scores/track-record/").content.decode()
     assert "Calibration" in page and "<rect" in page and "<circle" in page
+
+    # A replace after publication: new revisions become current, the record does not move,
+    # and the cache key changed with them (the new rows are read at once).
+    from insights.scores.models import AIScore as Score
+
+    newer = make_version(promoted=False, last_bar=close.index[5].date())
+    old = list(Score.objects.filter(date=day))
+    Score.objects.filter(date=day).update(is_current=False)
+    Score.objects.bulk_create(
+        Score(
+            ticker_id=s.ticker_id,
+            date=day,
+            score=11 - s.score,
+            label="Hold",
+            predicted_excess_return=-s.predicted_excess_return,
+            baseline=0.0,
+            contributions=[],
+            model_version=newer,
+            revision=2,
+        )
+        for s in old
+    )
+    again = selectors.track_record()
+    assert {r["score"]: r["mean"] for r in again["by_score"]} == got
+    assert again["count"] == 10
+    # A score published on time for a new day shows at once (no stale cache).
+    Score.objects.create(
+        ticker=tickers[2],
+        date=close.index[13].date(),
+        score=5,
+        label="Hold",
+        predicted_excess_return=0.0,
+        baseline=0.0,
+        contributions=[],
+        model_version=version,
+        created_at=_published(close.index[13].date()),
+    )
+    assert selectors.track_record()["count"] == 11
 
 
 def test_track_record_empty_and_pending_states(client):
@@ -277,3 +340,87 @@ def test_model_card_uses_one_precision_and_a_true_minus(client):
     assert "-0.0123" not in page and "0.012345" not in page
     assert f"{M}3.12%" in page and "52.00%" in page
     assert "0.01000" in page  # coefficient weights: 5 decimals on every row
+
+
+def test_stock_card_keeps_market_context_apart_and_hides_zero_reasons(client):
+    version = make_version(promoted=True)
+    t = Ticker.objects.create(symbol="CTX", name="Context Inc.")
+    words = "{} of {} {} the forecast by {} percentage points."
+    AIScore.objects.create(
+        ticker=t,
+        date=date(2024, 3, 1),
+        score=7,
+        label="Buy",
+        predicted_excess_return=0.012,
+        baseline=0.004,
+        contributions=[
+            {
+                "feature": "ret_60",
+                "name": "3-month return",
+                "value": 0.1,
+                "shown": "+10.0%",
+                "contribution": 0.008,
+                "words": words.format("3-month return", "+10.0%", "raised", "0.80"),
+            },
+            {
+                "feature": "mkt_vol_20",
+                "name": "market volatility (1 month)",
+                "value": 0.2,
+                "shown": "20.0%",
+                "contribution": 0.003,
+                "words": "Market volatility stored by an old run.",
+            },
+            {
+                "feature": "rsi_14",
+                "name": "RSI (14 days)",
+                "value": 50.0,
+                "shown": "50.0",
+                "contribution": 0.00001,
+                "words": words.format("RSI (14 days)", "50.0", "raised", "0.00"),
+            },
+        ],
+        market_context=[
+            {
+                "feature": "mkt_above_sma200",
+                "name": "market above its 200-day average",
+                "value": 1.0,
+                "shown": "yes",
+                "contribution": 0.002,
+                "words": "x",
+            },
+        ],
+        model_version=version,
+    )
+    page = client.get("/stocks/CTX/").content.decode()
+    assert "raised the forecast by 0.80 percentage points" in page
+    assert "Market volatility stored by an old run" not in page  # never a stock's reason
+    assert "by 0.00" not in page  # a contribution that rounds to zero is not listed
+    assert "Market context" in page and "does not change the rank" in page
+    assert "percentage points of forecast 20-session excess return over SPY" in page
+    assert "the average stock that day" in page
+
+
+def test_model_card_names_its_test_window_and_the_decision(client):
+    folds = [
+        {"train_end": "2023-01-03", "test_start": "2023-02-01", "test_end": "2023-04-28"},
+        {"train_end": "2023-04-03", "test_start": "2023-05-01", "test_end": "2023-07-31"},
+    ]
+    promoted = make_version(promoted=True, folds=folds, note="no model was promoted")
+    page = client.get(f"/ai-scores/models/{promoted.pk}/").content.decode()
+    assert "Test window 2023-02-01 \u2013 2023-07-31" in page
+    assert "no model was promoted" not in page  # the old rule's wording is gone
+    rejected = make_version(
+        folds=folds,
+        note="not promoted: its rank IC 0.0100 (t 0.50) is not significant (needs t >= 2)",
+        comparison={
+            "incumbent": promoted.pk,
+            "incumbent_metrics": {"rank_ic_mean": 0.02},
+            "incumbent_note": f"v{promoted.pk}'s method re-run on these folds",
+            "vs_baseline": {"ic_gain": 0.001, "tstat": 0.3},
+            "margin": 0.005,
+            "min_tstat": 2.0,
+        },
+    )
+    page = client.get(f"/ai-scores/models/{rejected.pk}/").content.decode()
+    assert "Not promoted." in page and "Promoted, scoring" not in page
+    assert f"Incumbent v{promoted.pk}" in page and "same test days" in page
