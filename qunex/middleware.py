@@ -41,6 +41,8 @@ logger = logging.getLogger(__name__)
 CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 RETRY_AFTER_SECONDS = 30
 DATABASE_DOWN = (OperationalError, InterfaceError)
+# Swagger UI's own page loads its start-up script as `/api/docs/?script=`: not an operation.
+API_DOCS = "/api/docs/"
 
 
 def _wants_json(request: HttpRequest) -> bool:
@@ -136,7 +138,7 @@ class QueryStringGuardMiddleware:
             if _wants_json(request):
                 return JsonResponse({"detail": message}, status=414)
             return _page("qunex/bad_request.html", {"message": message, "path": "/"}, status=414)
-        if request.path.startswith("/api/"):
+        if request.path.startswith("/api/") and not request.path.startswith(API_DOCS):
             if _browsable_api(request):
                 _drop_empty_parameters(request)
             problem = api_query_problem(request)

@@ -123,7 +123,7 @@ class AIScore(models.Model):
     )
     is_demo = models.BooleanField("demo", default=False)
     revision = models.PositiveSmallIntegerField(default=1)
-    is_current = models.BooleanField(default=True, help_text="The revision pages show.")
+    is_current = models.BooleanField("current", default=True, help_text="The revision pages show.")
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
 
     objects = AIScoreQuerySet.as_manager()

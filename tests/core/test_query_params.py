@@ -145,6 +145,13 @@ def test_the_browsable_api_filter_form_may_leave_fields_empty(signed_in):
     assert repeated.status_code == 400
 
 
+def test_the_api_docs_load_their_start_up_script(client):
+    """Swagger UI's page asks for `/api/docs/?script=` (an empty parameter, not an operation)."""
+    response = client.get("/api/docs/?script=", HTTP_ACCEPT="*/*")
+    assert response.status_code == 200
+    assert "SwaggerUIBundle" in response.content.decode()
+
+
 def test_a_page_keeps_one_value_of_a_repeated_parameter_and_says_so(signed_in):
     response = signed_in.get("/stocks/?sort=name&sort=price")
     assert response.status_code == 200
