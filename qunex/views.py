@@ -2,9 +2,10 @@ from __future__ import annotations
 
 import logging
 import sys
-import uuid
+import time
 
-from django.core.cache import cache
+from django.conf import settings
+from django.core.cache import caches
 from django.db import connection
 from django.http import JsonResponse
 from django.urls import reverse
@@ -32,18 +33,28 @@ def _check_database() -> str:
     return "ok"
 
 
+_CACHE_CHECK: dict[int, float] = {}  # id of the cache backend -> when Redis last answered
+
+
 def _check_cache() -> str:
-    key = f"health:{uuid.uuid4().hex}"
+    """Redis answers a PING (no write), at most once per HEALTH_CACHE_SECONDS per process: a
+    health probe every few seconds must not spend the free tier's commands. A failure is
+    not remembered and a degraded cache is checked again, so an outage shows at once."""
+    backend = caches["default"]
+    if not hasattr(backend, "health_check"):  # local memory: nothing outside the process
+        return "ok"
+    answered = _CACHE_CHECK.get(id(backend))
+    fresh = answered is not None and time.monotonic() - answered < settings.HEALTH_CACHE_SECONDS
+    if fresh and not getattr(backend, "degraded", False):
+        return "ok"
     try:
-        if hasattr(cache, "health_check"):  # Redis itself, not its per-process fallback
-            cache.health_check()
-        cache.set(key, "1", 5)
-        ok = cache.get(key) == "1"
-        cache.delete(key)
+        backend.health_check()  # Redis itself, not its per-process fallback
     except Exception as exc:
+        _CACHE_CHECK.pop(id(backend), None)
         logger.warning("health: cache unreachable: %s", exc)
         return f"error: {type(exc).__name__}"
-    return "ok" if ok else "error: value not read back"
+    _CACHE_CHECK[id(backend)] = time.monotonic()
+    return "ok"
 
 
 @never_cache

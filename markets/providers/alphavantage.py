@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any, ClassVar
 
 from markets.providers.base import (
+    NEW_YORK,
     BadResponse,
     Bar,
     NotFound,
@@ -125,7 +126,8 @@ def parse_daily(payload: dict[str, Any], symbol: str) -> list[Bar]:
 
 def parse_global_quote(payload: dict[str, Any], symbol: str) -> QuoteRecord:
     """No timestamp, only "latest trading day": as_of is that day's 16:00 New York close, or
-    now if that is earlier (the session is still going)."""
+    its 09:30 open while the session is still going (the price is from that session, not
+    necessarily from now: a quote never looks fresher than the vendor says it is)."""
     row = payload["Global Quote"]
     day = date.fromisoformat(row["07. latest trading day"])
     return QuoteRecord(
@@ -134,9 +136,18 @@ def parse_global_quote(payload: dict[str, Any], symbol: str) -> QuoteRecord:
         change=to_decimal(row.get("09. change")),
         change_pct=to_decimal(row.get("10. change percent")),
         volume=to_int(row.get("06. volume")),
-        as_of=min(ny_session_close(day), datetime.now(UTC)),
+        as_of=_quote_time(day),
         source=NAME,
     )
+
+
+def _quote_time(day: date) -> datetime:
+    now = datetime.now(UTC)
+    close = ny_session_close(day)
+    if close <= now:
+        return close
+    opened = datetime(day.year, day.month, day.day, 9, 30, tzinfo=NEW_YORK).astimezone(UTC)
+    return min(opened, now)
 
 
 def parse_overview(payload: dict[str, Any], symbol: str) -> TickerInfo:

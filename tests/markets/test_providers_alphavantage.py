@@ -93,12 +93,14 @@ def test_global_quote_after_the_close(vendor: FakeVendor, alpha: AlphaVantagePro
 
 
 @time_machine.travel(datetime(2026, 11, 27, 15, 30, tzinfo=UTC), tick=False)
-def test_global_quote_during_the_session_is_as_of_now(
+def test_global_quote_during_the_session_is_as_of_its_open_not_now(
     vendor: FakeVendor, alpha: AlphaVantageProvider
 ) -> None:
+    """Alpha Vantage sends only the trading day: a quote of a session still going carries
+    that session's 09:30 open, so its age never looks smaller than the vendor says."""
     vendor.add(QUERY, av("global_quote_IBM.json"))
 
-    assert alpha.quote("IBM").as_of == datetime(2026, 11, 27, 15, 30, tzinfo=UTC)
+    assert alpha.quote("IBM").as_of == datetime(2026, 11, 27, 14, 30, tzinfo=UTC)
 
 
 def test_unknown_symbol_global_quote_is_not_found(
