@@ -56,6 +56,20 @@ class _Generation:
 
 
 GENERATION = _Generation()
+# When Redis last answered one of the feed's commands in this process (monotonic): /health
+# needs no PING of its own while the feed talks to Redis anyway.
+# Keyed by `server_key(backend)`: Django builds one cache object per thread, one server.
+REDIS_ANSWERED: dict[str, float] = {}
+
+
+def server_key(backend: object) -> str:
+    return f"{type(backend).__name__}:{getattr(backend, '_server', '')}"
+
+
+def _answered(at: float | None = None) -> None:
+    backend = caches["default"]
+    if isinstance(backend, DjangoRedisCache) and not getattr(backend, "degraded", False):
+        REDIS_ANSWERED[server_key(backend)] = time.monotonic() if at is None else at
 
 
 def feed_generation(*, interval: Callable[[], float]) -> int:
@@ -73,6 +87,7 @@ def feed_generation(*, interval: Callable[[], float]) -> int:
         if GENERATION.value is not known:  # another thread read it meanwhile
             return GENERATION.value  # type: ignore[return-value]
         GENERATION.set(_int(cache.get(GEN_KEY, 0)))
+        _answered()
         return GENERATION.value  # type: ignore[return-value]
     finally:
         GENERATION.lock.release()
@@ -152,6 +167,7 @@ class FeedLease:
             held, left = self._local_hold()
         if generation is not None:
             GENERATION.set(_int(generation))
+            _answered(sent)
         self.held_until = sent + self.ttl if held else float("-inf")
         return held, left
 

@@ -4,7 +4,7 @@ budget, for the union of watched symbols.
 Every web process runs `REFRESHER` in a daemon thread, started by the first feed poll the
 process serves (under gunicorn that is in each worker after the fork; with `runserver` in
 the serving process). No request ever waits on it. Each `tick()`, every
-MARKET_QUOTE_STALE_SECONDS (30 s):
+MARKET_QUOTE_STALE_SECONDS (60 s):
 
 1. nothing while the market is closed, without a feed vendor (MARKET_FEED_PROVIDERS with a
    key), or while this process has served no poll for MARKET_FEED_IDLE_SECONDS (then it
@@ -14,9 +14,10 @@ MARKET_QUOTE_STALE_SECONDS (30 s):
 3. the due symbols: the union of watched symbols (polled lately in this process first, then
    the dashboard's index ETFs, then every registered source: watchlists and holdings) whose
    quote is older than the stale window and that this process did not ask for within it;
-4. at most MARKET_FEED_CALLS_PER_MINUTE vendor calls a minute (the feed's share; the jobs
-   use the rest of the vendor's budget), each taken from the vendor's shared budget
-   (markets.budget) without waiting: a batching vendor answers up to 100 symbols a call,
+4. at most MARKET_FEED_CALLS_PER_MINUTE (2) vendor calls a minute, each taken from the
+   vendor's shared budget (markets.budget) without waiting, so the jobs keep the rest of it.
+   Each call also costs 2 Redis commands in that budget, which is what bounds the default
+   (see the README's Redis figures); a batching vendor answers up to 100 symbols a call,
    the others one each. A 429 blocks the vendor for its Retry-After in every process; a 401
    or 403 marks the vendor's quote capability unentitled for a day, so it is not asked again;
 5. the fetched quotes are written and the feed invalidated (one command), unless the lease
@@ -62,6 +63,7 @@ logger = logging.getLogger(__name__)
 INDEX_SYMBOLS = ("SPY", "QQQ", "DIA", "IWM")  # the dashboard's index row (markets.selectors)
 QUOTE_CAPABILITY = {"polygon": "snapshot"}  # what a vendor's quotes are called in its budget
 BATCH = 100  # symbols per call of a batching vendor
+ENTITLEMENT_SECONDS = 600  # how long a refresher trusts a vendor's "entitled" answer
 _POLLED_MAX = 10_000
 _START_LOCK = threading.Lock()
 
@@ -77,7 +79,7 @@ def watched_source_register(source: WatchedSource) -> None:
 
 
 def stale_seconds() -> float:
-    return max(1.0, float(getattr(settings, "MARKET_QUOTE_STALE_SECONDS", 30)))
+    return max(1.0, float(getattr(settings, "MARKET_QUOTE_STALE_SECONDS", 60)))
 
 
 def idle_seconds() -> float:
@@ -85,7 +87,7 @@ def idle_seconds() -> float:
 
 
 def calls_per_tick() -> int:
-    per_minute = float(getattr(settings, "MARKET_FEED_CALLS_PER_MINUTE", 4))
+    per_minute = float(getattr(settings, "MARKET_FEED_CALLS_PER_MINUTE", 2))
     return max(0, int(per_minute * stale_seconds() / 60 + 0.5))
 
 
@@ -123,6 +125,7 @@ class QuoteRefresher:
         self._last_poll = float("-inf")
         self._asked: dict[str, float] = {}  # symbol -> when this process last asked a vendor
         self._follow_until = float("-inf")
+        self._entitled: dict[tuple[str, str], tuple[bool, float]] = {}
         self._tick_lock = threading.Lock()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
@@ -195,13 +198,13 @@ class QuoteRefresher:
             return TickReport("no-vendor")
         if time.monotonic() < self._follow_until:
             return TickReport("follower")
+        due = self.due_symbols(now)
+        if not due:  # no command either: a quiet day costs no Redis
+            return TickReport("nothing-due")
         held, left = self.lease.hold()
         if not held:
             self._follow_until = time.monotonic() + left
             return TickReport("follower")
-        due = self.due_symbols(now)
-        if not due:
-            return TickReport("nothing-due")
         report = TickReport("refreshed", asked=[])
         records = self._fetch(providers, due, report)
         if not self.lease.valid():
@@ -266,7 +269,7 @@ class QuoteRefresher:
                 break
             budget = budget_for(provider.name)
             capability = QUOTE_CAPABILITY.get(provider.name, "quote")
-            if not budget.is_entitled(capability):
+            if not self._is_entitled(budget, capability):
                 report.skipped[provider.name] = f"not entitled to {capability}"
                 continue
             size = BATCH if provider.batch_quotes else 1
@@ -290,6 +293,7 @@ class QuoteRefresher:
             except ProviderError as exc:
                 if _forbidden(exc):
                     budget.mark_unentitled(capability)
+                    self._entitled[(budget.vendor, capability)] = (False, time.monotonic() + 86400)
                     report.skipped[provider.name] = f"refused {capability}"
                     logger.warning("feed quotes: %s; not asked again for a day", exc)
                 else:
@@ -314,6 +318,17 @@ class QuoteRefresher:
             logger.info("feed quote %s: %s", chunk[0], exc)
             return {}
 
+    def _is_entitled(self, budget, capability: str) -> bool:
+        """The budget's answer, asked at most every ENTITLEMENT_SECONDS by this refresher (a
+        cache read each time otherwise); a refusal it saw itself holds for the day."""
+        key = (budget.vendor, capability)
+        known = self._entitled.get(key)
+        if known is not None and known[1] > time.monotonic():
+            return known[0]
+        entitled = budget.is_entitled(capability)
+        self._entitled[key] = (entitled, time.monotonic() + ENTITLEMENT_SECONDS)
+        return entitled
+
     def _note_asked(self, symbols: Iterable[str]) -> None:
         clock = time.monotonic()
         if len(self._asked) >= _POLLED_MAX:
@@ -326,6 +341,7 @@ class QuoteRefresher:
         self.lease.release()
         self._polled.clear()
         self._asked.clear()
+        self._entitled.clear()
         self._last_poll = float("-inf")
         self._follow_until = float("-inf")
 

@@ -33,27 +33,31 @@ def _check_database() -> str:
     return "ok"
 
 
-_CACHE_CHECK: dict[int, float] = {}  # id of the cache backend -> when Redis last answered
+_CACHE_CHECK: dict[str, float] = {}  # the cache's server -> when Redis last answered
 
 
 def _check_cache() -> str:
-    """Redis answers a PING (no write), at most once per HEALTH_CACHE_SECONDS per process: a
-    health probe every few seconds must not spend the free tier's commands. A failure is
-    not remembered and a degraded cache is checked again, so an outage shows at once."""
+    """Redis answers a PING (no write), at most once per HEALTH_CACHE_SECONDS per process,
+    and not at all while the feed's own commands show it answering: a health probe every
+    few seconds must not spend the free tier's commands. A failure is not remembered and a
+    degraded cache is checked again, so an outage shows at once."""
     backend = caches["default"]
     if not hasattr(backend, "health_check"):  # local memory: nothing outside the process
         return "ok"
-    answered = _CACHE_CHECK.get(id(backend))
-    fresh = answered is not None and time.monotonic() - answered < settings.HEALTH_CACHE_SECONDS
+    from markets.feedcache import REDIS_ANSWERED, server_key  # the feed's commands count too
+
+    server, never = server_key(backend), float("-inf")
+    answered = max(_CACHE_CHECK.get(server, never), REDIS_ANSWERED.get(server, never))
+    fresh = time.monotonic() - answered < settings.HEALTH_CACHE_SECONDS
     if fresh and not getattr(backend, "degraded", False):
         return "ok"
     try:
         backend.health_check()  # Redis itself, not its per-process fallback
     except Exception as exc:
-        _CACHE_CHECK.pop(id(backend), None)
+        _CACHE_CHECK.pop(server, None)
         logger.warning("health: cache unreachable: %s", exc)
         return f"error: {type(exc).__name__}"
-    _CACHE_CHECK[id(backend)] = time.monotonic()
+    _CACHE_CHECK[server] = time.monotonic()
     return "ok"
 
 

@@ -50,3 +50,18 @@ def test_health_pings_redis_at_most_once_per_interval_and_never_writes(client, s
         assert client.get("/health").status_code == 200
         assert server.commands.count("PING") == 2
     views._CACHE_CHECK.clear()
+
+
+def test_health_needs_no_ping_while_the_feed_talks_to_redis(client, settings):
+    from markets import feedcache, quotes
+    from qunex import views
+    from tests.fakes import FakeRedis, redis_cache_settings
+
+    views._CACHE_CHECK.clear()
+    with FakeRedis() as server, redis_cache_settings(settings, server.url):
+        quotes.feed_forget()
+        feedcache.feed_generation(interval=lambda: 30)  # the feed's own GET
+        for _ in range(5):
+            assert client.get("/health").status_code == 200
+        assert "PING" not in server.commands
+    quotes.feed_forget()

@@ -28,7 +28,7 @@ from tests.markets.test_feed import CLOSED, FEED, OPEN, FakeVendor, _stale_quote
 pytestmark = pytest.mark.django_db
 
 # The Redis/local-memory switch of test_feed.py: the lease must hold on both.
-from tests.markets.test_feed import cache_backend  # noqa: E402, F401
+from tests.markets.test_feed import cache_backend, redis_commands  # noqa: E402, F401
 
 
 class SingleVendor(FakeVendor):
@@ -256,6 +256,7 @@ def test_a_failing_vendor_is_not_hammered(vendor):
 
 
 def test_one_refresher_per_process_group(cache_backend, vendor):  # noqa: F811
+    vendor.fail = True  # the quote stays stale: the second process would have work to do
     _stale_quotes("AAPL", at=OPEN)
     first, second = _refresher("AAPL"), _refresher("AAPL")
     with time_machine.travel(OPEN, tick=False):
@@ -338,3 +339,15 @@ def test_a_poll_never_waits_on_a_slow_vendor(client, vendor, settings):
         settings.MARKET_FEED_REFRESHER = False
         feedrefresh.REFRESHER._wake.set()  # the thread sees the setting and ends
         connection.close()
+
+
+def test_a_quiet_tick_sends_no_redis_command(redis_commands, vendor):  # noqa: F811
+    """Nothing due (every watched quote fresh): no lease, no budget, no command at all."""
+    with time_machine.travel(OPEN - timedelta(seconds=5), tick=False):
+        QuoteFactory(ticker=TickerFactory(symbol="AAPL"))
+    with time_machine.travel(OPEN, tick=False):
+        refresher = _refresher("AAPL")
+        redis_commands.clear()
+        assert refresher.tick().state == "nothing-due"
+    assert redis_commands == []
+    assert vendor.calls == []
