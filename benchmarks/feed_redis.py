@@ -178,6 +178,7 @@ class Monitor(threading.Thread):
         self.host, self.port = parsed.hostname or "127.0.0.1", parsed.port or 6379
         self.counts: Counter[str] = Counter()
         self.names: Counter[str] = Counter()
+        self.samples: dict[str, list[str]] = {}
         self.lock = threading.Lock()
         self.ready = threading.Event()
 
@@ -203,9 +204,13 @@ class Monitor(threading.Thread):
                     continue
                 command = match.group(3).upper()
                 args = re.findall(r'"((?:[^"\\]|\\.)*)"', match.group(4))
+                purpose = _purpose(command, args)
                 with self.lock:
-                    self.counts[_purpose(command, args)] += 1
+                    self.counts[purpose] += 1
                     self.names[command] += 1
+                    sample = self.samples.setdefault(purpose, [])
+                    if len(sample) < 3:
+                        sample.append(line[:160])
 
     def snapshot(self) -> tuple[Counter[str], Counter[str]]:
         with self.lock:
@@ -435,6 +440,10 @@ def main() -> int:
         print(f"answers other than 200/304: {dict(answers)}")
     polls_a_day = args.users * (OPEN_SECONDS_A_DAY / 15 + CLOSED_SECONDS_A_DAY / 60)
     print(f"vendor calls: {dict(vendors.calls)}")
+    print(f"commands by name: {dict(sum((p[2] for p in phases.values()), Counter()))}")
+    if os.environ.get("BENCH_SAMPLES"):
+        for purpose, lines in monitor.samples.items():
+            print(f"  {purpose}: " + " | ".join(lines))
     print(
         "a trading day by purpose: "
         + ", ".join(f"{k} {v:,.0f}" for k, v in sorted(by_purpose.items(), key=lambda i: -i[1]))

@@ -13,7 +13,9 @@ MARKET_QUOTE_STALE_SECONDS (60 s):
    shared generation; a process that does not get it sleeps until the current lease ends;
 3. the due symbols: the union of watched symbols (polled lately in this process first, then
    the dashboard's index ETFs, then every registered source: watchlists and holdings) whose
-   quote is older than the stale window and that this process did not ask for within it;
+   quote is older than the stale window and that this process did not ask a vendor for
+   within it (a vendor that refused the whole call, 429 or 403, does not count: the next
+   vendor is asked);
 4. at most MARKET_FEED_CALLS_PER_MINUTE (2) vendor calls a minute, each taken from the
    vendor's shared budget (markets.budget) without waiting, so the jobs keep the rest of it.
    Each call also costs 2 Redis commands in that budget, which is what bounds the default
@@ -273,6 +275,7 @@ class QuoteRefresher:
                 report.skipped[provider.name] = f"not entitled to {capability}"
                 continue
             size = BATCH if provider.batch_quotes else 1
+            chunk: list[str] = []
             try:
                 for start in range(0, len(pending), size):
                     if calls_left <= 0 or not self.lease.valid():
@@ -283,9 +286,9 @@ class QuoteRefresher:
                     calls_left -= 1
                     report.calls[provider.name] += 1
                     chunk = pending[start : start + size]
-                    self._note_asked(chunk)
                     report.asked.extend(s for s in chunk if s not in report.asked)
                     found.update(self._ask(provider, chunk))
+                    self._note_asked(chunk)  # answered, or unknown to the vendor
             except RateLimited as exc:
                 budget.note_retry_after(exc.retry_after or 60)
                 report.skipped[provider.name] = "rate-limited"
@@ -296,7 +299,8 @@ class QuoteRefresher:
                     self._entitled[(budget.vendor, capability)] = (False, time.monotonic() + 86400)
                     report.skipped[provider.name] = f"refused {capability}"
                     logger.warning("feed quotes: %s; not asked again for a day", exc)
-                else:
+                else:  # a failing vendor is asked again after the stale window
+                    self._note_asked(chunk)
                     report.skipped[provider.name] = "failed"
                     logger.warning("feed quotes: %s", exc)
             pending = [s for s in pending if s not in found]

@@ -13,8 +13,11 @@ no Redis command and no query:
 2. this process's answer for the normalized symbol set, built at that generation less than
    MARKET_FEED_CACHE_SECONDS ago, is the answer: a 304 when If-None-Match holds its ETag;
 3. otherwise one query reads the tickers and their quotes and the answer is remembered (at
-   most MAX_ANSWERS sets per process); the ETag is a hash of the quotes' contents, so every
-   process gives the same ETag for the same quotes.
+   most MAX_ANSWERS sets per process). The ETag is `W/"<hash of the quotes>.<generation>"`:
+   only the hash is compared, so every process answers 304 to the same quotes; the
+   generation tells a process that is behind (a caller shows quotes of a newer generation,
+   from another process) to read the shared generation at once, rather than serve older
+   quotes until its next check.
 
 Quotes are refreshed out of band, for the union of watched symbols, by one refresher per
 process group (markets.feedrefresh); each poll only tells it which symbols are being watched.
@@ -43,7 +46,7 @@ from django.utils import timezone
 from django.utils.http import parse_etags
 
 from markets import calendar
-from markets.feedcache import GEN_KEY, feed_generation, feed_invalidate
+from markets.feedcache import GEN_KEY, GENERATION, feed_generation, feed_invalidate
 from markets.models import Quote, Ticker
 from markets.selectors import tickers_by_symbol
 
@@ -106,8 +109,23 @@ class Feed:
         tags = parse_etags(if_none_match)
         if "*" in tags:
             return True
-        mine = self.etag.removeprefix("W/")
-        return any(tag.removeprefix("W/") == mine for tag in tags)
+        mine = _content_of(self.etag)
+        return any(_content_of(tag) == mine for tag in tags)
+
+
+def _content_of(tag: str) -> str:
+    """The content hash of an ETag `W/"<hash>.<generation>"` (or of any other tag)."""
+    return tag.removeprefix("W/").strip('"').split(".")[0]
+
+
+def _generation_seen(if_none_match: str) -> int:
+    """The newest feed generation named by the caller's ETags (-1: none)."""
+    newest = -1
+    for tag in parse_etags(if_none_match):
+        _, _, generation = tag.strip('"').rpartition(".")
+        if generation.isdigit() and len(generation) < 19:
+            newest = max(newest, int(generation))
+    return newest
 
 
 # --- input -------------------------------------------------------------------------------
@@ -167,13 +185,43 @@ def feed_get(
         and entry[0] == generation
         and time.monotonic() - entry[1] < cache_seconds()
     ):
-        return _answer(entry[2], if_none_match)
-    feed = _build(symbols, tickers_by_symbol(symbols))
+        if not _behind(entry[2], if_none_match, generation):
+            return _answer(entry[2], if_none_match)
+        generation = _catch_up(generation)
+        if generation == entry[0]:
+            return _answer(entry[2], if_none_match)
+    feed = _build(symbols, tickers_by_symbol(symbols), generation)
     with _ANSWERS_LOCK:
         if len(_ANSWERS) >= MAX_ANSWERS:
             _ANSWERS.clear()
         _ANSWERS[digest] = (generation, time.monotonic(), feed)
     return _answer(feed, if_none_match)
+
+
+def _behind(feed: Feed, if_none_match: str | None, generation: int) -> bool:
+    """True when the caller holds other quotes than this answer, got from a process that
+    knows a newer generation than this one (its ETag names it): this process is behind."""
+    return (
+        bool(if_none_match)
+        and generation != _CAUGHT_UP.get("ignore")
+        and not feed.matches(if_none_match)
+        and _generation_seen(if_none_match) > generation  # type: ignore[arg-type]
+    )
+
+
+def _catch_up(generation: int) -> int:
+    """Read the shared generation now (at most once a second per process). When even the
+    shared one is older than what the caller named (Redis was emptied), ignore such
+    evidence until the generation changes: one read per generation at most."""
+    if time.monotonic() - GENERATION.read_at < 1.0:
+        return generation
+    newer = feed_generation(interval=lambda: 0.0)
+    if newer == generation:
+        _CAUGHT_UP["ignore"] = generation
+    return newer
+
+
+_CAUGHT_UP: dict[str, int] = {}
 
 
 # This process's answers: digest of the symbol set -> (generation, built at (monotonic), Feed).
@@ -183,9 +231,8 @@ _ANSWERS_LOCK = threading.Lock()
 
 def feed_forget() -> None:
     """Drop this process's answers and its known generation (tests; a fresh worker)."""
-    from markets.feedcache import GENERATION
-
     _ANSWERS.clear()
+    _CAUGHT_UP.clear()
     GENERATION.forget()
 
 
@@ -210,7 +257,7 @@ def quote_age_seconds(as_of: datetime, now: datetime | None = None) -> int:
     return max(0, int((now - as_of).total_seconds()))
 
 
-def _build(symbols: Sequence[str], tickers: Iterable[Ticker]) -> Feed:
+def _build(symbols: Sequence[str], tickers: Iterable[Ticker], generation: int) -> Feed:
     by_symbol = {t.symbol: t for t in tickers}
     quotes, no_quote, unknown = [], [], []
     for symbol in symbols:
@@ -242,7 +289,8 @@ def _build(symbols: Sequence[str], tickers: Iterable[Ticker]) -> Feed:
             unknown,
         )
     )  # fmt: skip
-    etag = 'W/"' + hashlib.blake2b(fingerprint.encode(), digest_size=12).hexdigest() + '"'
+    content = hashlib.blake2b(fingerprint.encode(), digest_size=12).hexdigest()
+    etag = f'W/"{content}.{generation}"'
     return Feed(
         symbols=list(symbols),
         etag=etag,

@@ -623,3 +623,37 @@ def test_the_lease_book_stays_bounded(monkeypatch):
         assert book.take(f"k{i}", 10, window_end=time.time() + 60) == (None, claim)
         assert book.grant(f"k{i}", 10, time.time() + 60, size=claim, total=1, ceiling=10)
         assert len(book._leases) <= 100
+
+
+@pytest.mark.django_db
+def test_a_process_behind_catches_up_when_a_caller_shows_a_newer_generation(
+    client, no_vendor, settings
+):
+    """Two processes: this one built its answer before another wrote new quotes. A caller
+    who already got the new quotes from the other process (its ETag names the newer
+    generation) makes this one read the shared generation at once instead of flipping the
+    caller back to older prices until its next check; once per generation at most."""
+    settings.MARKET_FEED_CHECK_SECONDS = settings.MARKET_FEED_CLOSED_CHECK_SECONDS = 300
+    QuoteFactory(ticker=TickerFactory(symbol="AAPL"), price=Decimal("100"))
+    old = client.get(FEED, {"symbols": "AAPL"})["ETag"]
+    Quote.objects.filter(ticker__symbol="AAPL").update(price=Decimal("101"))
+    cache.set(quotes.GEN_KEY, (cache.get(quotes.GEN_KEY) or 0) + 1)  # the other process
+    newer = 'W/"0123456789abcdef01234567.' + str(cache.get(quotes.GEN_KEY)) + '"'
+    GENERATION.read_at -= 2  # (a second ago: the catch-up read is allowed)
+    fresh = client.get(FEED, {"symbols": "AAPL"}, HTTP_IF_NONE_MATCH=newer)
+    assert fresh.status_code == 200
+    assert Decimal(fresh.json()["quotes"][0]["price"]) == Decimal("101")
+    assert fresh["ETag"] != old
+    # An ETag naming a generation the shared key never reached (Redis emptied): one read,
+    # then ignored until the generation changes.
+    reads = []
+    real = cache.get
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(cache, "get", lambda *a, **k: reads.append(a) or real(*a, **k))
+        future = 'W/"0123456789abcdef01234567.999"'
+        for _ in range(5):
+            GENERATION.read_at -= 2
+            assert (
+                client.get(FEED, {"symbols": "AAPL"}, HTTP_IF_NONE_MATCH=future).status_code == 200
+            )
+    assert len([r for r in reads if r and r[0] == quotes.GEN_KEY]) == 1
