@@ -25,7 +25,7 @@ process group (markets.feedrefresh); each poll only tells it which symbols are b
 Tunables (settings): MARKET_FEED_POLL_SECONDS (15, the poll interval clients are told while
 the market is open), MARKET_FEED_CLOSED_POLL_SECONDS (60, while closed), MARKET_FEED_CACHE_SECONDS
 (60, the longest a process answer lives, for writers that do not call feed_invalidate()),
-MARKET_FEED_CHECK_SECONDS (30) and MARKET_FEED_CLOSED_CHECK_SECONDS (300).
+MARKET_FEED_CHECK_SECONDS (60) and MARKET_FEED_CLOSED_CHECK_SECONDS (300).
 """
 
 from __future__ import annotations
@@ -75,7 +75,7 @@ def check_seconds(now: datetime | None = None) -> float:
     """How long this process trusts the feed generation it knows: short while the market is
     open (the refresher writes), long while it is closed (nothing refreshes quotes then)."""
     if calendar.is_open(now or timezone.now()):
-        return float(getattr(settings, "MARKET_FEED_CHECK_SECONDS", 30))
+        return float(getattr(settings, "MARKET_FEED_CHECK_SECONDS", 60))
     return float(getattr(settings, "MARKET_FEED_CLOSED_CHECK_SECONDS", 300))
 
 
