@@ -14,8 +14,10 @@
    production throttle rates (each user polls from its own address in X-Forwarded-For),
    the background refresher on, and REDIS_URL with a fresh CACHE_KEY_PREFIX. The market is
    open or closed as a file says (benchmarks/market_clock.py), nothing else is changed.
-4. A MONITOR connection counts every command sent to REDIS_URL's database, by what it is
-   for (feed generation, refresher lease, vendor budget, throttle, health, other). Commands
+4. A MONITOR connection counts every command the service sends to REDIS_URL's database
+   (commands on connections that used the run's key prefix: another user of the database,
+   such as a test run, is not counted), by what it is for (feed generation, refresher
+   lease, vendor budget, throttle, health, connection set-up, other). Commands
    that a Lua script runs inside Redis are not counted: a script is one command (as Upstash
    bills it).
 5. The day, in phases: a warm-up in which every user loads the dashboard once and polls
@@ -171,8 +173,11 @@ class Monitor(threading.Thread):
 
     LINE = re.compile(r'^[\d.]+ \[(\d+) ([^\]]+)\] "([^"]+)"(.*)$')
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, prefix: str) -> None:
         super().__init__(daemon=True)
+        self.prefix = prefix
+        self.ours: set[str] = set()  # client connections that sent a key of ours
+        self.pending: dict[str, list[tuple[str, str, str]]] = {}  # keyless, not yet known
         parsed = urlparse(url)
         self.db = (parsed.path or "/0").lstrip("/") or "0"
         self.host, self.port = parsed.hostname or "127.0.0.1", parsed.port or 6379
@@ -204,13 +209,26 @@ class Monitor(threading.Thread):
                     continue
                 command = match.group(3).upper()
                 args = re.findall(r'"((?:[^"\\]|\\.)*)"', match.group(4))
-                purpose = _purpose(command, args)
+                client = match.group(2)
                 with self.lock:
-                    self.counts[purpose] += 1
-                    self.names[command] += 1
-                    sample = self.samples.setdefault(purpose, [])
-                    if len(sample) < 3:
-                        sample.append(line[:160])
+                    if self.prefix in match.group(4):
+                        self.ours.add(client)
+                        for held in self.pending.pop(client, []):
+                            self._count(*held)
+                    elif client not in self.ours:
+                        # Not (yet) known to be the service's connection: another user of
+                        # this database (a test run) must not be counted.
+                        self.pending.setdefault(client, []).append((command, "", line))
+                        continue
+                    self._count(command, _purpose(command, args), line)
+
+    def _count(self, command: str, purpose: str, line: str) -> None:
+        purpose = purpose or _purpose(command, [])
+        self.counts[purpose] += 1
+        self.names[command] += 1
+        sample = self.samples.setdefault(purpose, [])
+        if len(sample) < 3:
+            sample.append(line[:160])
 
     def snapshot(self) -> tuple[Counter[str], Counter[str]]:
         with self.lock:
@@ -328,7 +346,8 @@ def main() -> int:
     vendors = FakeVendors()
     threading.Thread(target=vendors.serve_forever, daemon=True).start()
     vendor_url = f"http://127.0.0.1:{vendors.server_address[1]}"
-    monitor = Monitor(redis_url)
+    prefix = f"qxbench{uuid.uuid4().hex[:8]}"
+    monitor = Monitor(redis_url, prefix)
     monitor.start()
     if not monitor.ready.wait(5):
         raise SystemExit("MONITOR did not start")
@@ -339,7 +358,7 @@ def main() -> int:
         env = server_env(Path(tmp) / "bench.sqlite3")
         env.update(
             REDIS_URL=redis_url,
-            CACHE_KEY_PREFIX=f"qxbench{uuid.uuid4().hex[:8]}",
+            CACHE_KEY_PREFIX=prefix,
             BENCH_MARKET_FILE=str(market),
             WEB_CONCURRENCY=os.environ.get("WEB_CONCURRENCY", "2"),
             GUNICORN_THREADS=os.environ.get("GUNICORN_THREADS", "4"),
