@@ -47,6 +47,7 @@ from django.utils.http import parse_etags
 
 from markets import calendar
 from markets.feedcache import GEN_KEY, GENERATION, feed_generation, feed_invalidate
+from markets.feedrefresh import REFRESHER
 from markets.models import Quote, Ticker
 from markets.selectors import tickers_by_symbol
 
@@ -174,8 +175,6 @@ def feed_get(
     When `if_none_match` holds the current ETag the answer is a Feed with `not_modified`
     set and no quotes (the 304 path).
     """
-    from markets.feedrefresh import REFRESHER
-
     generation = feed_generation(interval=lambda: check_seconds(now))
     digest = _digest(symbols)
     REFRESHER.note_poll(digest, symbols)
