@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
+import uuid
 from datetime import UTC, datetime
 
 import pytest
@@ -120,7 +121,8 @@ def test_feed_refresher_lease_holds_per_process(redis_down):
     released only by its owner."""
     from markets.feedcache import FeedLease
 
-    first, second = FeedLease("t:lease", ttl=60), FeedLease("t:lease", ttl=60)
+    key = f"t:lease:{uuid.uuid4().hex}"
+    first, second = FeedLease(key, ttl=60), FeedLease(key, ttl=60)
     (held, _), elapsed = timed(first.hold)
     assert held and elapsed < TIMEOUT * 4
     assert second.hold()[0] is False
