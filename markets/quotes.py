@@ -1,41 +1,31 @@
-"""The polled quote feed: cached latest quotes, an ETag per symbol set, single-flight refresh.
+"""The polled quote feed: quotes answered from process memory, an ETag per symbol set.
 
 `GET /api/market-data?symbols=...` (markets/api/views.py) is a thin wrapper around
-`feed_get()`. The dashboard and the stock page poll it every 15 seconds with If-None-Match.
+`feed_get()`. The dashboard and the stock page poll it every 15 seconds (60 while the market
+is closed) with If-None-Match. A poll never waits on a vendor and, in the common case, costs
+no Redis command and no query:
 
-Cache layout (the default cache: Redis in production, local memory otherwise):
+1. the shared feed generation (markets.feedcache) is read at most once per
+   MARKET_FEED_CHECK_SECONDS per process while the market is open, and once per
+   MARKET_FEED_CLOSED_CHECK_SECONDS while it is closed (no quote calls then, so nothing
+   changes but the hourly job's writes); in between every poll uses the value this process
+   knows (its own writes and the refresher's lease command keep it current for free);
+2. this process's answer for the normalized symbol set, built at that generation less than
+   MARKET_FEED_CACHE_SECONDS ago, is the answer: a 304 when If-None-Match holds its ETag;
+3. otherwise one query reads the tickers and their quotes and the answer is remembered (at
+   most MAX_ANSWERS sets per process). The ETag is `W/"<hash of the quotes>.<generation>"`:
+   only the hash is compared, so every process answers 304 to the same quotes; the
+   generation tells a process that is behind (a caller shows quotes of a newer generation,
+   from another process) to read the shared generation at once, rather than serve older
+   quotes until its next check.
 
-- `mdfeed:gen`: the feed generation, bumped by `feed_invalidate()` whenever quotes are
-  written through this module (or by anyone who calls it after writing quotes).
-- `mdfeed:tag:<digest>` and `mdfeed:set:<digest>`: for one normalized symbol set, its ETag
-  (small, for the 304 path) and its payload, tagged with the generation they were built at;
-  they live `MARKET_FEED_CACHE_SECONDS` (5 s), so a quote changed by some other path shows
-  up within that time even without an invalidation.
-- `mdfeed:lock:<digest>`: the single-flight refresh lock of one symbol set (cache.add).
+Quotes are refreshed out of band, for the union of watched symbols, by one refresher per
+process group (markets.feedrefresh); each poll only tells it which symbols are being watched.
 
-`feed_get()`:
-
-0. a conditional request whose ETag this process saw current less than a second ago is a
-   304 at once (no cache round trip: most polls end here);
-1. one cache round trip (get_many) for the generation and the set's small ETag entry: when
-   it is of the current generation and matches If-None-Match, the answer is 304 (no query).
-   The API reads these two entries in the same Redis pipeline as its throttle counter
-   (markets/api/throttles.py), so a 304 from Redis costs one round trip in all;
-2. else the set's payload entry of the current generation is the answer (no query);
-3. otherwise one query reads the tickers and their quotes;
-4. if a vendor is configured, the market is open and a quote was last stored more than
-   `MARKET_QUOTE_STALE_SECONDS` (15 s) ago, the caller tries to take the lock; the one that
-   gets it makes ONE batched vendor call for the stale symbols, upserts them, bumps the
-   generation and reads again (a second query); everyone else serves the stored values.
-   The lock outlives the call by the stale window, so a set is refreshed at most once per
-   window however many pollers there are, and a failing vendor is not hammered;
-5. both entries are cached; the ETag is a hash of the quotes' contents.
-
-Tunables (read from settings with these defaults): MARKET_FEED_POLL_SECONDS (15, the poll
-interval clients are told while the market is open), MARKET_FEED_CLOSED_POLL_SECONDS (60,
-while closed), MARKET_FEED_CACHE_SECONDS (5, life of the shared entries),
-MARKET_QUOTE_STALE_SECONDS (15, age at which an open market's quote is refreshed) and
-MARKET_FEED_LOCAL_SECONDS (1, life of the in-process ETag memory, capped at the former).
+Tunables (settings): MARKET_FEED_POLL_SECONDS (15, the poll interval clients are told while
+the market is open), MARKET_FEED_CLOSED_POLL_SECONDS (60, while closed), MARKET_FEED_CACHE_SECONDS
+(60, the longest a process answer lives, for writers that do not call feed_invalidate()),
+MARKET_FEED_CHECK_SECONDS (60) and MARKET_FEED_CLOSED_CHECK_SECONDS (300).
 """
 
 from __future__ import annotations
@@ -43,33 +33,31 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+import threading
 import time
-import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
 from django.utils import timezone
 from django.utils.http import parse_etags
 
 from markets import calendar
-from markets.feedcache import GEN_KEY, LOCAL_ETAGS, feed_invalidate
+from markets.feedcache import GEN_KEY, GENERATION, feed_generation, feed_invalidate
+from markets.feedrefresh import REFRESHER
 from markets.models import Quote, Ticker
-from markets.providers import FailoverProvider, ProviderError, QuoteRecord, build_providers
 from markets.selectors import tickers_by_symbol
-from markets.services import IngestError, quotes_upsert
-from markets.vendors import vendor_base_urls, vendor_keys
-from qunex.http import QunexSession, make_session
+
+__all__ = ["GEN_KEY", "Feed", "FeedError", "feed_get", "feed_invalidate", "parse_symbols"]
 
 logger = logging.getLogger(__name__)
 
 MAX_SYMBOLS = 50
 SYMBOL_RE = re.compile(r"^[A-Z0-9][A-Z0-9.\-]{0,11}$")
-LOCK_SECONDS = 60  # upper bound of one refresh; the lock then shrinks to the stale window
+MAX_ANSWERS = 5_000  # symbol sets remembered per process
 
 
 def poll_seconds() -> int:
@@ -81,11 +69,15 @@ def closed_poll_seconds() -> int:
 
 
 def cache_seconds() -> float:
-    return float(getattr(settings, "MARKET_FEED_CACHE_SECONDS", 5))
+    return float(getattr(settings, "MARKET_FEED_CACHE_SECONDS", 60))
 
 
-def stale_seconds() -> float:
-    return float(getattr(settings, "MARKET_QUOTE_STALE_SECONDS", 15))
+def check_seconds(now: datetime | None = None) -> float:
+    """How long this process trusts the feed generation it knows: short while the market is
+    open (the refresher writes), long while it is closed (nothing refreshes quotes then)."""
+    if calendar.is_open(now or timezone.now()):
+        return float(getattr(settings, "MARKET_FEED_CHECK_SECONDS", 60))
+    return float(getattr(settings, "MARKET_FEED_CLOSED_CHECK_SECONDS", 300))
 
 
 class FeedError(ValueError):
@@ -118,8 +110,23 @@ class Feed:
         tags = parse_etags(if_none_match)
         if "*" in tags:
             return True
-        mine = self.etag.removeprefix("W/")
-        return any(tag.removeprefix("W/") == mine for tag in tags)
+        mine = _content_of(self.etag)
+        return any(_content_of(tag) == mine for tag in tags)
+
+
+def _content_of(tag: str) -> str:
+    """The content hash of an ETag `W/"<hash>.<generation>"` (or of any other tag)."""
+    return tag.removeprefix("W/").strip('"').split(".")[0]
+
+
+def _generation_seen(if_none_match: str) -> int:
+    """The newest feed generation named by the caller's ETags (-1: none)."""
+    newest = -1
+    for tag in parse_etags(if_none_match):
+        _, _, generation = tag.strip('"').rpartition(".")
+        if generation.isdigit() and len(generation) < 19:
+            newest = max(newest, int(generation))
+    return newest
 
 
 # --- input -------------------------------------------------------------------------------
@@ -162,88 +169,70 @@ def feed_get(
     symbols: Sequence[str],
     if_none_match: str | None = None,
     now: datetime | None = None,
-    prefetched: Mapping[str, Any] | None = None,
 ) -> Feed:
     """The feed for normalized `symbols` (see the module docstring for the steps).
 
     When `if_none_match` holds the current ETag the answer is a Feed with `not_modified`
-    set and no quotes, read from the small ETag entry alone (the 304 path). `prefetched`:
-    the cache entries of `feed_check_keys(symbols)` when the caller has read them already
-    (the API reads them in the throttle's round trip), so step 1 costs no round trip.
+    set and no quotes (the 304 path).
     """
-    if (local := feed_local(symbols=symbols, if_none_match=if_none_match)) is not None:
-        return local
+    generation = feed_generation(interval=lambda: check_seconds(now))
     digest = _digest(symbols)
-    tag_key, set_key = f"mdfeed:tag:{digest}", f"mdfeed:set:{digest}"
-    cached = cache.get_many([GEN_KEY, tag_key]) if prefetched is None else prefetched
-    generation = cached.get(GEN_KEY, 0)
-    tag = cached.get(tag_key)
-    if tag is not None and tag[0] == generation and tag[2]:
-        _remember_etag(digest, tag[1])
-        probe = Feed(symbols=list(symbols), etag=tag[1], has_known=True, not_modified=True)
-        if probe.matches(if_none_match):
-            return probe
-    entry = cache.get(set_key)
-    if entry is not None and entry[0] == generation:
-        return _answer(entry[1], if_none_match)
-
-    now = now or timezone.now()
-    tickers = tickers_by_symbol(symbols)
-    if _refresh_if_stale(tickers, digest=digest, now=now):
-        generation = cache.get(GEN_KEY, 0)
-        tickers = tickers_by_symbol(symbols)
-    feed = _build(symbols, tickers)
-    cache.set_many(
-        {tag_key: (generation, feed.etag, feed.has_known), set_key: (generation, feed)},
-        cache_seconds(),
-    )
-    if feed.has_known:
-        _remember_etag(digest, feed.etag)
+    REFRESHER.note_poll(digest, symbols)
+    entry = _ANSWERS.get(digest)
+    if (
+        entry is not None
+        and entry[0] == generation
+        and time.monotonic() - entry[1] < cache_seconds()
+    ):
+        if not _behind(entry[2], if_none_match, generation):
+            return _answer(entry[2], if_none_match)
+        generation = _catch_up(generation)
+        if generation == entry[0]:
+            return _answer(entry[2], if_none_match)
+    feed = _build(symbols, tickers_by_symbol(symbols), generation)
+    with _ANSWERS_LOCK:
+        if len(_ANSWERS) >= MAX_ANSWERS:
+            _ANSWERS.clear()
+        _ANSWERS[digest] = (generation, time.monotonic(), feed)
     return _answer(feed, if_none_match)
 
 
-def feed_local(*, symbols: Sequence[str], if_none_match: str | None) -> Feed | None:
-    """Step 0 alone: a not-modified Feed when this process saw `if_none_match` current for
-    `symbols` less than MARKET_FEED_LOCAL_SECONDS ago, else None. No cache round trip."""
-    if not if_none_match:
-        return None
-    etag = _local_etag(_digest(symbols))
-    if etag is None:
-        return None
-    probe = Feed(symbols=list(symbols), etag=etag, has_known=True, not_modified=True)
-    return probe if probe.matches(if_none_match) else None
+def _behind(feed: Feed, if_none_match: str | None, generation: int) -> bool:
+    """True when the caller holds other quotes than this answer, got from a process that
+    knows a newer generation than this one (its ETag names it): this process is behind."""
+    return (
+        bool(if_none_match)
+        and generation != _CAUGHT_UP.get("ignore")
+        and not feed.matches(if_none_match)
+        and _generation_seen(if_none_match) > generation  # type: ignore[arg-type]
+    )
 
 
-def feed_check_keys(symbols: Sequence[str]) -> list[str]:
-    """The cache keys step 1 reads (the generation and the set's ETag entry)."""
-    return [GEN_KEY, f"mdfeed:tag:{_digest(symbols)}"]
+def _catch_up(generation: int) -> int:
+    """Read the shared generation now (at most once a second per process). When even the
+    shared one is older than what the caller named (Redis was emptied), ignore such
+    evidence until the generation changes: one read per generation at most."""
+    if time.monotonic() - GENERATION.read_at < 1.0:
+        return generation
+    newer = feed_generation(interval=lambda: 0.0)
+    if newer == generation:
+        _CAUGHT_UP["ignore"] = generation
+    return newer
 
 
-# Process-local memory of current ETags (digest -> (expires, etag)), so that most 304s need no
-# cache round trip at all; it lags a change made in another process by at most
-# MARKET_FEED_LOCAL_SECONDS (1 s, never more than the shared entries' lifetime).
-_LOCAL_ETAGS = LOCAL_ETAGS  # the same dict: feed_invalidate() clears it
-_LOCAL_MAX = 10_000
+_CAUGHT_UP: dict[str, int] = {}
 
 
-def local_seconds() -> float:
-    return min(float(getattr(settings, "MARKET_FEED_LOCAL_SECONDS", 1)), cache_seconds())
+# This process's answers: digest of the symbol set -> (generation, built at (monotonic), Feed).
+_ANSWERS: dict[str, tuple[int, float, Feed]] = {}
+_ANSWERS_LOCK = threading.Lock()
 
 
-def _local_etag(digest: str) -> str | None:
-    remembered = _LOCAL_ETAGS.get(digest)
-    if remembered is None or remembered[0] <= time.monotonic():
-        return None
-    return remembered[1]
-
-
-def _remember_etag(digest: str, etag: str) -> None:
-    seconds = local_seconds()
-    if seconds <= 0:
-        return
-    if len(_LOCAL_ETAGS) >= _LOCAL_MAX:
-        _LOCAL_ETAGS.clear()
-    _LOCAL_ETAGS[digest] = (time.monotonic() + seconds, etag)
+def feed_forget() -> None:
+    """Drop this process's answers and its known generation (tests; a fresh worker)."""
+    _ANSWERS.clear()
+    _CAUGHT_UP.clear()
+    GENERATION.forget()
 
 
 def _answer(feed: Feed, if_none_match: str | None) -> Feed:
@@ -267,7 +256,7 @@ def quote_age_seconds(as_of: datetime, now: datetime | None = None) -> int:
     return max(0, int((now - as_of).total_seconds()))
 
 
-def _build(symbols: Sequence[str], tickers: Iterable[Ticker]) -> Feed:
+def _build(symbols: Sequence[str], tickers: Iterable[Ticker], generation: int) -> Feed:
     by_symbol = {t.symbol: t for t in tickers}
     quotes, no_quote, unknown = [], [], []
     for symbol in symbols:
@@ -299,7 +288,8 @@ def _build(symbols: Sequence[str], tickers: Iterable[Ticker]) -> Feed:
             unknown,
         )
     )  # fmt: skip
-    etag = 'W/"' + hashlib.blake2b(fingerprint.encode(), digest_size=12).hexdigest() + '"'
+    content = hashlib.blake2b(fingerprint.encode(), digest_size=12).hexdigest()
+    etag = f'W/"{content}.{generation}"'
     return Feed(
         symbols=list(symbols),
         etag=etag,
@@ -324,76 +314,3 @@ def _digest(symbols: Sequence[str]) -> str:
 @lru_cache(maxsize=4096)
 def _digest_of(joined: str) -> str:
     return hashlib.blake2b(joined.encode(), digest_size=10).hexdigest()
-
-
-# --- refresh -----------------------------------------------------------------------------
-
-
-def vendor_configured() -> bool:
-    return any(vendor_keys().values())
-
-
-def quote_provider() -> FailoverProvider | None:
-    """The vendors in MARKET_DATA_PROVIDERS order that have a key, or None.
-
-    A feed request waits for the vendor, so the session is short: 3 s timeout, one retry.
-    """
-    providers = build_providers(
-        settings.MARKET_DATA_PROVIDERS, vendor_keys(), _feed_session(), vendor_base_urls()
-    )
-    return FailoverProvider(providers) if providers else None
-
-
-@lru_cache(maxsize=1)
-def _feed_session() -> QunexSession:
-    """Built once per process: a feed request waits for the vendor, so short and one retry."""
-    return make_session(retries=1, timeout=3, max_wait=2)
-
-
-def _refresh_if_stale(tickers: Sequence[Ticker], *, digest: str, now: datetime) -> bool:
-    """True when this caller refreshed (and wrote) quotes."""
-    if not tickers or not vendor_configured() or not calendar.is_open(now):
-        return False
-    window = stale_seconds()
-    stale = [
-        t.symbol
-        for t in tickers
-        if (q := _quote_of(t)) is None or (now - q.updated_at).total_seconds() > window
-    ]
-    if not stale:
-        return False
-    lock_key = f"mdfeed:lock:{digest}"
-    if not cache.add(lock_key, uuid.uuid4().hex, LOCK_SECONDS):
-        return False  # someone else is refreshing, or did within the window
-    try:
-        provider = quote_provider()
-        if provider is None:
-            return False
-        fetched = provider.quotes(stale)
-        for symbol, error in fetched.errors.items():
-            logger.warning("quote refresh failed for %s: %s", symbol, error)
-        if not fetched.results:
-            return False
-        return quotes_write(records=list(fetched.results.values())) > 0
-    except ProviderError as exc:  # the failover reports per symbol; this is a safety net
-        logger.warning("quote refresh failed: %s", exc)
-        return False
-    finally:
-        cache.set(lock_key, "cooldown", max(window, 1))
-
-
-def quotes_write(*, records: Sequence[QuoteRecord]) -> int:
-    """Store fetched quotes through markets.services.quotes_upsert and invalidate the feed.
-    A record the service refuses (IngestError) is logged and left out; the rest are stored."""
-    try:
-        written = quotes_upsert(quotes=records).written
-    except IngestError:
-        written = 0
-        for record in records:
-            try:
-                written += quotes_upsert(quotes=[record]).written
-            except IngestError as exc:
-                logger.warning("quote from %s not stored: %s", record.source, exc)
-    if written:
-        feed_invalidate()
-    return written

@@ -652,3 +652,15 @@ def held_symbols_for(*, user) -> set[str]:
         else:
             shares[key] = held * quantity
     return {symbol for (_, symbol), quantity in shares.items() if quantity > 0}
+
+
+def watched_symbols() -> list[str]:
+    """Every symbol some user watches or has traded: the quote feed refreshes these (2
+    queries, whatever the number of users)."""
+    watched = WatchlistItem.objects.values_list("ticker__symbol", flat=True).distinct()
+    traded = (
+        Transaction.objects.filter(ticker__isnull=False)
+        .values_list("ticker__symbol", flat=True)
+        .distinct()
+    )
+    return sorted(set(watched) | set(traded))

@@ -12,6 +12,15 @@ from django.core.cache import cache
 from tests.factories import UserFactory
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _no_feed_refresher_thread():
+    """No background quote refresher in tests: they call REFRESHER.tick() themselves."""
+    from django.test.utils import override_settings
+
+    with override_settings(MARKET_FEED_REFRESHER=False):
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _clear_cache():
     cache.clear()

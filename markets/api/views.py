@@ -140,8 +140,8 @@ class MarketDataView(APIView):
     - send the previous `ETag` in `If-None-Match`; nothing changed → `304 Not Modified`;
     - at most 50 symbols; symbols Qunex does not list come back under `unknown` (`400` when
       none of them is known); listed symbols without a quote yet under `no_quote`;
-    - quotes older than 15 s during market hours are refreshed from the configured vendor in
-      one batched call (one caller refreshes, the others get the stored values meanwhile);
+    - quotes are refreshed out of band during market hours (never inside a request), on the
+      vendors' shared budgets; `as_of` and `age_seconds` give each quote's true age;
     - `poll_seconds` says when to ask again: 15 s while the market is open, 60 s when closed.
     """
 
@@ -168,19 +168,11 @@ class MarketDataView(APIView):
         symbols = _polled_symbols(meta.get("QUERY_STRING", ""))
         if symbols is None:
             return None
-        # The ETag this process saw current a moment ago needs no cache read; otherwise the
-        # throttle reads the feed's ETag entries in its own round trip (when it makes one).
-        feed = quotes.feed_local(symbols=symbols, if_none_match=if_none_match)
-        throttle = FeedRateThrottle()
-        allowed, prefetched = throttle.check(
-            request, also_get=() if feed is not None else quotes.feed_check_keys(symbols)
-        )
-        if not allowed:
+        # Counted in process (markets/api/throttles.py) and answered from this process's
+        # memory (markets/quotes.py): the common poll costs no Redis command and no query.
+        if not FeedRateThrottle().allow_request(request, self):
             return None  # DRF answers 429 with Retry-After (a refused client is remembered)
-        if feed is None:
-            feed = quotes.feed_get(
-                symbols=list(symbols), if_none_match=if_none_match, prefetched=prefetched
-            )
+        feed = quotes.feed_get(symbols=list(symbols), if_none_match=if_none_match)
         if not feed.not_modified:
             request.feed_throttled = True  # counted once: DRF's pass skips the throttle
             return None

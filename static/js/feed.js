@@ -18,7 +18,9 @@
  *    the same cycle, each with its own ETag (If-None-Match; a 304 keeps what is shown).
  * 2. The next poll waits the server's poll_seconds (15 s while the market is open, 60 s when
  *    closed), else the data attributes; nothing polls while the tab is hidden, and it polls at
- *    once when the tab is shown again.
+ *    once when the tab is shown again. A 304 carries no body, so the market's next close and
+ *    open from the last 200 switch the interval when they pass (after the close nothing
+ *    changes, and the page must not keep asking every 15 s all night).
  * 3. The status line says what happens ("Market closed · checking every 60 s"). Only a
  *    change of that sentence is announced (aria-live); the time of the last check is shown
  *    beside it, outside the live region, so screen readers are not told every second.
@@ -78,6 +80,8 @@
     lastCheck: null,
     nextSeconds: null,
     serverSeconds: null,
+    nextOpen: null,
+    nextClose: null,
     mode: ""
   };
 
@@ -184,6 +188,20 @@
     return state.marketOpen ? state.openSeconds : state.closedSeconds;
   }
 
+  // The interval to wait now: the server's last word, unless the market has opened or
+  // closed since (known from the last 200's next_open / next_close).
+  function currentSeconds() {
+    var now = Date.now() + state.clockSkewMs;
+    var flip = state.marketOpen ? state.nextClose : state.nextOpen;
+    if (flip && now >= flip) {
+      state.marketOpen = !state.marketOpen;
+      state.serverSeconds = null;
+      state[state.marketOpen ? "nextOpen" : "nextClose"] = null;
+      if (root) root.setAttribute("data-market-open", state.marketOpen ? "true" : "false");
+    }
+    return state.serverSeconds || defaultSeconds();
+  }
+
   function fetchChunk(list) {
     var key = list.join(",");
     var headers = { Accept: "application/json" };
@@ -222,6 +240,8 @@
           if (data.server_time) state.clockSkewMs = Date.parse(data.server_time) - Date.now();
           if (data.market) {
             state.marketOpen = !!data.market.is_open;
+            state.nextOpen = Date.parse(data.market.next_open) || null;
+            state.nextClose = Date.parse(data.market.next_close) || null;
             root.setAttribute("data-market-open", state.marketOpen ? "true" : "false");
           }
           if (data.poll_seconds) state.serverSeconds = Math.max(1, Number(data.poll_seconds));
@@ -236,8 +256,8 @@
           sub.symbols.forEach(function (s) { if (quotes[s]) mine[s] = quotes[s]; });
           if (Object.keys(mine).length) sub.onQuotes(mine);
         });
-        // A 304 carries no body: keep the server's last word on the interval.
-        var seconds = state.serverSeconds || defaultSeconds();
+        // A 304 carries no body: keep the server's last word, until the market turns.
+        var seconds = currentSeconds();
         state.lastCheck = new Date();
         state.mode = "live";
         root.classList.remove("feed-error");

@@ -12,20 +12,17 @@ from __future__ import annotations
 
 import logging
 import time
-from datetime import UTC, datetime, timedelta
-from decimal import Decimal
+import uuid
+from datetime import UTC, datetime
 
 import pytest
-import time_machine
 from django.core.cache import cache
 from rest_framework.throttling import SimpleRateThrottle
 
 from markets import quotes
 from markets.api import throttles
-from markets.providers import FailoverProvider
 from tests.factories import QuoteFactory, TickerFactory, UserFactory
 from tests.fakes import FakeRedis, free_port, redis_cache_settings
-from tests.markets.test_feed import FakeVendor
 
 pytestmark = pytest.mark.django_db
 TIMEOUT = 0.3
@@ -37,7 +34,7 @@ def redis_down(request, settings):
     """The default cache on a Redis that is down: `refused` from the start, or `silent`
     after the first command has been answered (it stops answering mid-run)."""
     throttles.BOOK.clear()
-    quotes._LOCAL_ETAGS.clear()
+    quotes.feed_forget()
     if request.param == "refused":
         with redis_cache_settings(settings, f"redis://127.0.0.1:{free_port()}/0", timeout=TIMEOUT):
             yield None
@@ -119,20 +116,21 @@ def test_feed_answers_and_its_throttle_holds_per_process(redis_down, client, set
     assert client.get("/api/market-data", {"symbols": "AAPL"}).status_code == 429
 
 
-def test_feed_single_flight_lock_holds_per_process(redis_down, client, settings, monkeypatch):
-    settings.POLYGON_API_KEY = "test-key"
-    settings.MARKET_FEED_CACHE_SECONDS = 0  # every poll reaches the refresh check
-    vendor = FakeVendor()
-    monkeypatch.setattr(quotes, "quote_provider", lambda: FailoverProvider([vendor]))
-    with time_machine.travel(OPEN - timedelta(seconds=60), tick=False):
-        QuoteFactory(ticker=TickerFactory(symbol="AAPL"), price=Decimal("100"))
-    vendor.fail = True
-    with time_machine.travel(OPEN, tick=False):
-        for _ in range(3):
-            response = client.get("/api/market-data", {"symbols": "AAPL"})
-            assert response.status_code == 200
-            assert Decimal(response.json()["quotes"][0]["price"]) == Decimal("100")
-    assert len(vendor.calls) == 1  # the lock (kept in this process) stops a second call
+def test_feed_refresher_lease_holds_per_process(redis_down):
+    """With Redis down the refresher's lease lives in process memory: one owner at a time,
+    released only by its owner."""
+    from markets.feedcache import FeedLease
+
+    key = f"t:lease:{uuid.uuid4().hex}"
+    first, second = FeedLease(key, ttl=60), FeedLease(key, ttl=60)
+    (held, _), elapsed = timed(first.hold)
+    assert held and elapsed < TIMEOUT * 4
+    assert second.hold()[0] is False
+    second.release()  # not the owner: nothing happens
+    assert second.hold()[0] is False
+    first.release()
+    assert second.hold()[0] is True
+    second.release()
 
 
 def test_pages_render(redis_down, client):

@@ -1,4 +1,5 @@
-"""The polled quote feed: input rules, ETag/304, cache, and the single-flight vendor refresh."""
+"""The polled quote feed: input rules, ETag/304 from process memory, its throttle and its
+Redis cost per poll. The out-of-band refresher is tested in test_feed_refresher.py."""
 
 from __future__ import annotations
 
@@ -14,12 +15,12 @@ from urllib.parse import urlparse
 import pytest
 import time_machine
 from django.core.cache import cache
-from django.db import connection
 
-from markets import quotes
+from markets import feedrefresh, quotes
 from markets.api import throttles
+from markets.feedcache import GENERATION
 from markets.models import Quote
-from markets.providers import FailoverProvider, Provider, ProviderError, QuoteRecord
+from markets.providers import Provider, ProviderError, QuoteRecord
 from tests.factories import QuoteFactory, TickerFactory
 from tests.worker_isolation import redis_url_for_worker
 
@@ -74,18 +75,13 @@ def vendor(settings, monkeypatch):
     """A configured vendor (a key is set) whose calls the test can count."""
     settings.POLYGON_API_KEY = "test-key"
     fake = FakeVendor()
-    monkeypatch.setattr(quotes, "quote_provider", lambda: FailoverProvider([fake]))
+    monkeypatch.setattr(feedrefresh, "feed_providers", lambda: [fake])
     return fake
 
 
 @pytest.fixture
-def no_vendor(settings, monkeypatch):
+def no_vendor(settings):
     settings.POLYGON_API_KEY = settings.FINNHUB_API_KEY = settings.ALPHA_VANTAGE_API_KEY = ""
-
-    def refuse():
-        raise AssertionError("no vendor is configured: the feed must not build one")
-
-    monkeypatch.setattr(quotes, "quote_provider", refuse)
 
 
 def _redis_url() -> str | None:
@@ -283,111 +279,19 @@ def test_feed_is_public_for_anonymous_readers(client, no_vendor):
     assert client.get(FEED, {"symbols": "AAPL"}).status_code == 200
 
 
-# --- refresh from the vendor -----------------------------------------------------------------
+# --- polls never call a vendor ----------------------------------------------------------------
 
 
 @pytest.mark.django_db
-def test_no_vendor_configured_serves_stored_quotes(client, no_vendor):
-    _stale_quotes("AAPL", at=OPEN, price="100")
-    with time_machine.travel(OPEN, tick=False):
-        body = client.get(FEED, {"symbols": "AAPL"}).json()
-    assert Decimal(body["quotes"][0]["price"]) == Decimal("100")
-    assert body["quotes"][0]["source"] == "test"
-
-
-@pytest.mark.django_db
-def test_stale_quotes_are_refreshed_in_one_batched_call(client, vendor):
+def test_a_poll_of_stale_quotes_in_market_hours_never_calls_the_vendor(client, vendor):
+    """Refreshing is the refresher's job (test_feed_refresher.py): a request serves what is
+    stored, with its true age, however stale."""
     _stale_quotes("AAPL", "MSFT", at=OPEN)
     with time_machine.travel(OPEN, tick=False):
         body = client.get(FEED, {"symbols": "AAPL,MSFT"}).json()
-    assert vendor.calls == [["AAPL", "MSFT"]]
-    assert {q["symbol"]: Decimal(q["price"]) for q in body["quotes"]} == {
-        "AAPL": Decimal("123.45"),
-        "MSFT": Decimal("123.45"),
-    }
-    assert {q["source"] for q in body["quotes"]} == {"fakevendor"}
-    stored = Quote.objects.get(ticker__symbol="AAPL")
-    assert stored.price == Decimal("123.45")
-    assert stored.source == "fakevendor"
-
-
-@pytest.mark.django_db
-def test_only_the_stale_symbols_are_asked_for(client, vendor):
-    _stale_quotes("AAPL", at=OPEN)
-    with time_machine.travel(OPEN - timedelta(seconds=3), tick=False):
-        QuoteFactory(ticker=TickerFactory(symbol="MSFT"))
-    with time_machine.travel(OPEN, tick=False):
-        client.get(FEED, {"symbols": "AAPL,MSFT"})
-    assert vendor.calls == [["AAPL"]]
-
-
-@pytest.mark.django_db
-def test_fresh_quotes_are_not_refreshed(client, vendor):
-    with time_machine.travel(OPEN - timedelta(seconds=5), tick=False):
-        QuoteFactory(ticker=TickerFactory(symbol="AAPL"))
-    with time_machine.travel(OPEN, tick=False):
-        assert client.get(FEED, {"symbols": "AAPL"}).status_code == 200
     assert vendor.calls == []
-
-
-@pytest.mark.django_db
-def test_closed_market_is_not_refreshed(client, vendor):
-    _stale_quotes("AAPL", at=CLOSED)
-    with time_machine.travel(CLOSED, tick=False):
-        body = client.get(FEED, {"symbols": "AAPL"}).json()
-    assert vendor.calls == []
-    assert Decimal(body["quotes"][0]["price"]) == Decimal("100")
-
-
-@pytest.mark.django_db
-def test_a_failing_vendor_serves_stored_quotes_and_is_not_hammered(client, vendor, settings):
-    settings.MARKET_FEED_CACHE_SECONDS = 0  # every poll reaches the refresh check
-    vendor.fail = True
-    _stale_quotes("AAPL", at=OPEN)
-    with time_machine.travel(OPEN, tick=False):
-        for _ in range(3):
-            body = client.get(FEED, {"symbols": "AAPL"}).json()
-            assert Decimal(body["quotes"][0]["price"]) == Decimal("100")
-    assert len(vendor.calls) == 1  # the lock stays for the stale window after a failure
-
-
-def _poll_in_threads(n: int, symbols: list[str]) -> list[quotes.Feed]:
-    results: list[quotes.Feed] = []
-    errors: list[BaseException] = []
-    barrier = threading.Barrier(n)
-
-    def worker():
-        try:
-            barrier.wait()
-            results.append(quotes.feed_get(symbols=symbols))
-        except BaseException as exc:  # surfaced below
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=worker) for _ in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(30)
-    assert not errors, errors
-    return results
-
-
-@pytest.mark.django_db(transaction=True)
-@pytest.mark.parametrize("pollers", [2, 12])
-def test_concurrent_stale_requests_make_one_vendor_call(cache_backend, vendor, pollers):
-    """While one poller refreshes (the vendor takes 0.5 s), the others serve stored values."""
-    vendor.delay = 0.5
-    _stale_quotes("AAPL", "MSFT", at=OPEN)
-    with time_machine.travel(OPEN, tick=True):
-        feeds = _poll_in_threads(pollers, ["AAPL", "MSFT"])
-        after = quotes.feed_get(symbols=["AAPL", "MSFT"])
-    assert len(vendor.calls) == 1, vendor.calls
-    prices = sorted(Decimal(f.quotes[0]["price"]) for f in feeds)
-    assert prices.count(Decimal("123.45")) == 1  # the refresher answers with new prices
-    assert prices.count(Decimal("100")) == pollers - 1  # the others did not wait
-    assert [Decimal(q["price"]) for q in after.quotes] == [Decimal("123.45")] * 2
+    assert [Decimal(q["price"]) for q in body["quotes"]] == [Decimal("100")] * 2
+    assert [q["age_seconds"] for q in body["quotes"]] == [60, 60]
 
 
 # --- throttling --------------------------------------------------------------------------------
@@ -408,10 +312,12 @@ def anon_rate(settings):
 def _fresh_worker():
     """Each test starts as a fresh worker: no throttle leases, no remembered ETags."""
     throttles.BOOK.clear()
-    quotes._LOCAL_ETAGS.clear()
+    quotes.feed_forget()
+    feedrefresh.REFRESHER.forget()
     yield
     throttles.BOOK.clear()
-    quotes._LOCAL_ETAGS.clear()
+    quotes.feed_forget()
+    feedrefresh.REFRESHER.forget()
 
 
 @pytest.mark.django_db
@@ -476,10 +382,13 @@ def test_client_ident_matches_drf(settings, num_proxies, meta):
 
 
 @pytest.mark.django_db
-def test_another_process_change_reaches_this_process_within_a_second(client, no_vendor, settings):
-    """The in-process ETag memory lags another process's invalidation by at most
-    MARKET_FEED_LOCAL_SECONDS; this process's own invalidation is immediate."""
-    settings.MARKET_FEED_LOCAL_SECONDS = 1
+def test_another_process_change_reaches_this_process_within_its_check_interval(
+    client, no_vendor, settings
+):
+    """This process's answers lag another process's invalidation by at most
+    MARKET_FEED_CHECK_SECONDS (MARKET_FEED_CLOSED_CHECK_SECONDS while the market is closed);
+    this process's own invalidation is immediate."""
+    settings.MARKET_FEED_CHECK_SECONDS = settings.MARKET_FEED_CLOSED_CHECK_SECONDS = 1
     QuoteFactory(ticker=TickerFactory(symbol="AAPL"), price=Decimal("100"))
     etag = client.get(FEED, {"symbols": "AAPL"})["ETag"]
     Quote.objects.filter(ticker__symbol="AAPL").update(price=Decimal("98"))
@@ -512,9 +421,9 @@ def counter_calls(monkeypatch):
     calls: list[tuple[str, int]] = []
     real = throttles.counter_add
 
-    def spy(key, amount, ttl, *, also_get=()):
+    def spy(key, amount, ttl):
         calls.append((key, amount))
-        return real(key, amount, ttl, also_get=also_get)
+        return real(key, amount, ttl)
 
     monkeypatch.setattr(throttles, "counter_add", spy)
     return calls
@@ -523,30 +432,50 @@ def counter_calls(monkeypatch):
 @pytest.mark.parametrize("limit", [3, 40, 1000])
 def test_one_worker_gets_exactly_its_limit(cache_backend, anon_rate, counter_calls, limit):
     anon_rate(f"{limit}/min")
+    share = limit // 2  # one web process (settings.WEB_CONCURRENCY = 1)
     with time_machine.travel(OPEN, tick=False):  # one window
-        allowed = [throttles.FeedRateThrottle().allow_request(_anon_request(), None)]
-        allowed += [
+        allowed = [
             throttles.FeedRateThrottle().allow_request(_anon_request(), None)
             for _ in range(limit + 20)
         ]
     assert allowed.count(True) == limit
     assert allowed[:limit] == [True] * limit  # refused only once the limit is used up
-    # Leases: a hammering client costs far fewer round trips than requests (1, 2, 4, ...,
-    # LEASE_MAX), then refusals cost none; a small limit is counted one by one.
+    # The free share costs no round trip; past it the share is claimed with the first lease
+    # (share + 1), then leases double (at most LEASE_MAX and 1/LEASE_SHARE of what is left),
+    # and refusals cost none.
     amounts = [amount for _, amount in counter_calls]
+    assert amounts[0] == throttles.CLAIM + share + 1
     if limit == 3:
-        assert amounts == [1, 1, 1, 1]  # the 4th is refused
+        assert amounts == [
+            throttles.CLAIM + 2,
+            1,
+            1,
+        ]  # the 3rd request, then the one that found the limit
     else:
-        assert amounts[:4] == [1, 2, 4, 8 if limit > 100 else 4]  # 40: at most 1/8 of 33 left
-        assert len(amounts) < {40: 30, 1000: 70}[limit], amounts
+        assert len(amounts) < {40: 20, 1000: 60}[limit], amounts
         assert amounts[-2:] == [1, 1]  # the last request under the limit, then the refusal
-    assert max(amount for _, amount in counter_calls) <= throttles.LEASE_MAX
+    assert max(amounts[1:]) <= throttles.LEASE_MAX
 
 
-def test_workers_sharing_a_client_never_exceed_its_limit(cache_backend, anon_rate, monkeypatch):
+def test_a_dashboard_costs_no_round_trip(cache_backend, anon_rate, counter_calls, settings):
+    """At render.yaml's 2 workers and the anonymous 60/min, a page polling every 15 s (or
+    three tabs) stays inside each worker's free share: the throttle never asks Redis."""
+    settings.WEB_CONCURRENCY = 2
+    anon_rate("60/min")
+    with time_machine.travel(OPEN, tick=False):
+        for window in range(3):
+            with time_machine.travel(OPEN + timedelta(minutes=window), tick=False):
+                for _ in range(12):
+                    assert throttles.FeedRateThrottle().allow_request(_anon_request(), None)
+    assert counter_calls == []
+
+
+def test_workers_sharing_a_client_never_exceed_its_limit(
+    cache_backend, anon_rate, monkeypatch, settings
+):
     """Three workers (three lease books) serve one client in turn: the shared counter keeps
-    the total at the limit; leases held by other workers may refuse it a little early, never
-    more than 1/LEASE_SHARE of the limit per other worker."""
+    the total at the limit; it may be refused early by leases other workers hold."""
+    settings.WEB_CONCURRENCY = 3
     limit = 400
     anon_rate(f"{limit}/min")
     books = [throttles.LeaseBook() for _ in range(3)]
@@ -566,6 +495,23 @@ def test_workers_sharing_a_client_never_exceed_its_limit(cache_backend, anon_rat
     assert other_client == [True] * 3  # counted per client
 
 
+def test_free_shares_of_other_workers_are_never_overspent(cache_backend, anon_rate, settings):
+    """Two workers each serve their free share without Redis; the shared counter's ceiling
+    keeps room for the other's, so a client never gets more than its limit."""
+    settings.WEB_CONCURRENCY = 2
+    anon_rate("8/min")  # share 2 per worker, ceiling 6
+    books = [throttles.LeaseBook(), throttles.LeaseBook()]
+    answers = []
+    with time_machine.travel(OPEN, tick=False):
+        for book in books * 2:  # worker A, B, A, B: 5 requests each time
+            throttles.BOOK = book
+            answers += [
+                throttles.FeedRateThrottle().allow_request(_anon_request(), None) for _ in range(5)
+            ]
+    throttles.BOOK = throttles.LeaseBook()
+    assert answers.count(True) == 8
+
+
 def test_a_refused_client_costs_no_round_trip_until_the_window_ends(
     cache_backend, anon_rate, counter_calls
 ):
@@ -574,63 +520,141 @@ def test_a_refused_client_costs_no_round_trip_until_the_window_ends(
         results = [throttles.FeedRateThrottle() for _ in range(50)]
         allowed = [t.allow_request(_anon_request(), None) for t in results]
     assert allowed == [True, True] + [False] * 48
-    assert len(counter_calls) == 3  # two counted requests and the one that found the limit
+    assert len(counter_calls) == 2  # the 2nd request (share claimed) and the one refused
     assert results[-1].wait() == 40  # Retry-After: the rest of the one-minute window
     with time_machine.travel(OPEN + timedelta(seconds=61), tick=False):  # the next window
         assert throttles.FeedRateThrottle().allow_request(_anon_request(), None)
 
 
-def test_the_counter_is_shared_through_the_cache(cache_backend, anon_rate):
-    """What one worker counted, another sees: the count lives in the cache, not the worker."""
+def test_the_counter_is_shared_through_the_cache(cache_backend, anon_rate, settings):
+    """What one worker counted, another sees: the count lives in the cache, not the worker.
+    Two workers, 5/min: each serves 1 free; until both have claimed theirs, the counter's
+    ceiling keeps room for the other's (5 - 1 = 4)."""
+    settings.WEB_CONCURRENCY = 2
     anon_rate("5/min")
     with time_machine.travel(OPEN, tick=False):
-        for _ in range(3):
+        for _ in range(3):  # 1 free, then the counter: 2 (share claimed), 3 (ceiling 4)
             assert throttles.FeedRateThrottle().allow_request(_anon_request(), None)
         throttles.BOOK.clear()  # another worker, with no leases of its own
         answers = [
             throttles.FeedRateThrottle().allow_request(_anon_request(), None) for _ in range(3)
         ]
         window = int(OPEN.timestamp() // 60)
-        assert cache.get(f"throttle:feed:10.1.1.1:{window}") == 6
+        # Its free one, then it claims it and takes the 5th (both claimed: ceiling 5); the
+        # 6th is over the limit.
+        assert cache.get(f"throttle:feed:10.1.1.1:{window}") == 2 * throttles.CLAIM + 6
     assert answers == [True, True, False]
 
 
-@pytest.mark.django_db
-def test_a_redis_304_costs_one_round_trip(cache_backend, client, no_vendor, monkeypatch):
-    """Throttle count and ETag check travel in one pipeline; with a lease in hand, or the
-    ETag remembered in-process, a 304 costs at most one round trip, usually none."""
+# --- Redis commands per poll ---------------------------------------------------------------
+
+
+def _resp_commands(packed) -> list[bytes]:
+    """The command names in what redis-py sends (one command, or a pipeline's several)."""
+    data = b"".join(packed) if isinstance(packed, list | tuple) else bytes(packed)
+    names, i = [], 0
+    while i < len(data):
+        assert data[i : i + 1] == b"*", data[i : i + 20]
+        end = data.index(b"\r\n", i)
+        count, i = int(data[i + 1 : end]), end + 2
+        for n in range(count):
+            end = data.index(b"\r\n", i)
+            length = int(data[i + 1 : end])
+            if n == 0:
+                names.append(data[end + 2 : end + 2 + length].upper())
+            i = end + 2 + length + 2
+    return names
+
+
+@pytest.fixture
+def redis_commands(cache_backend, monkeypatch):
+    """Every command sent to Redis, by name (the real client, wrapped)."""
     if cache_backend != "redis":
-        pytest.skip("round trips are a Redis matter")
+        pytest.skip("Redis commands are a Redis matter")
     from redis.connection import AbstractConnection
 
-    QuoteFactory(ticker=TickerFactory(symbol="AAPL"))
-    etag = client.get(FEED, {"symbols": "AAPL"})["ETag"]
     sent: list[bytes] = []
     real = AbstractConnection.send_packed_command
 
     def spy(self, command, check_health=True):
-        sent.append(command)
+        sent.extend(_resp_commands(command))
         return real(self, command, check_health)
 
     monkeypatch.setattr(AbstractConnection, "send_packed_command", spy)
-    per_poll = []
-    for _ in range(6):
-        throttles.BOOK.clear()  # no lease: the counter must be asked
-        quotes._LOCAL_ETAGS.clear()  # no remembered ETag: the cache must be asked
-        before = len(sent)
+    return sent
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("at", [OPEN, CLOSED])
+def test_a_poll_costs_no_redis_command_within_the_check_interval(
+    redis_commands, client, no_vendor, settings, anon_rate, at
+):
+    """Pinned: a fresh process reads the feed generation once (one GET); every poll after
+    that, 304 or 200, costs no Redis command until MARKET_FEED_CHECK_SECONDS (open) or
+    MARKET_FEED_CLOSED_CHECK_SECONDS (closed) have passed; then one GET again."""
+    settings.MARKET_FEED_CHECK_SECONDS = 30
+    settings.MARKET_FEED_CLOSED_CHECK_SECONDS = 300
+    anon_rate("1000/min")  # 72 polls from one client stay inside the throttle's free share
+    QuoteFactory(ticker=TickerFactory(symbol="AAPL"))
+    QuoteFactory(ticker=TickerFactory(symbol="MSFT"))
+    interval = 30 if at == OPEN else 300
+    with time_machine.travel(at, tick=False):
+        redis_commands.clear()
+        etag = client.get(FEED, {"symbols": "AAPL"})["ETag"]
+        assert redis_commands == [b"GET"]  # the generation, once for this process
+        redis_commands.clear()
+        for _ in range(50):
+            assert client.get(FEED, {"symbols": "AAPL"}, HTTP_IF_NONE_MATCH=etag).status_code == 304
+        assert client.get(FEED, {"symbols": "MSFT"}).status_code == 200  # another set
+        assert redis_commands == []
+        GENERATION.read_at -= interval - 1  # (the check runs on the monotonic clock)
         assert client.get(FEED, {"symbols": "AAPL"}, HTTP_IF_NONE_MATCH=etag).status_code == 304
-        per_poll.append(len(sent) - before)
-    assert per_poll == [1] * 6
-    sent.clear()
-    for _ in range(10):  # a lease and the remembered ETag: most polls need no round trip
-        assert client.get(FEED, {"symbols": "AAPL"}, HTTP_IF_NONE_MATCH=etag).status_code == 304
-    assert len(sent) <= 4
+        assert redis_commands == []
+        GENERATION.read_at -= 2
+        for _ in range(20):
+            assert client.get(FEED, {"symbols": "AAPL"}, HTTP_IF_NONE_MATCH=etag).status_code == 304
+        assert redis_commands == [b"GET"]
 
 
 def test_the_lease_book_stays_bounded(monkeypatch):
     monkeypatch.setattr(throttles, "_BOOK_MAX", 100)
     book = throttles.LeaseBook()
     for i in range(1000):
-        assert book.take(f"k{i}", 10, window_end=time.time() + 60) == (None, 1)
-        assert book.grant(f"k{i}", 10, time.time() + 60, size=1, total=1)
+        claim = throttles.CLAIM + 1  # no free share: the first request claims and counts
+        assert book.take(f"k{i}", 10, window_end=time.time() + 60) == (None, claim)
+        assert book.grant(f"k{i}", 10, time.time() + 60, size=claim, total=1, ceiling=10)
         assert len(book._leases) <= 100
+
+
+@pytest.mark.django_db
+def test_a_process_behind_catches_up_when_a_caller_shows_a_newer_generation(
+    client, no_vendor, settings
+):
+    """Two processes: this one built its answer before another wrote new quotes. A caller
+    who already got the new quotes from the other process (its ETag names the newer
+    generation) makes this one read the shared generation at once instead of flipping the
+    caller back to older prices until its next check; once per generation at most."""
+    settings.MARKET_FEED_CHECK_SECONDS = settings.MARKET_FEED_CLOSED_CHECK_SECONDS = 300
+    QuoteFactory(ticker=TickerFactory(symbol="AAPL"), price=Decimal("100"))
+    old = client.get(FEED, {"symbols": "AAPL"})["ETag"]
+    Quote.objects.filter(ticker__symbol="AAPL").update(price=Decimal("101"))
+    cache.set(quotes.GEN_KEY, (cache.get(quotes.GEN_KEY) or 0) + 1)  # the other process
+    newer = 'W/"0123456789abcdef01234567.' + str(cache.get(quotes.GEN_KEY)) + '"'
+    GENERATION.read_at -= 2  # (a second ago: the catch-up read is allowed)
+    fresh = client.get(FEED, {"symbols": "AAPL"}, HTTP_IF_NONE_MATCH=newer)
+    assert fresh.status_code == 200
+    assert Decimal(fresh.json()["quotes"][0]["price"]) == Decimal("101")
+    assert fresh["ETag"] != old
+    # An ETag naming a generation the shared key never reached (Redis emptied): one read,
+    # then ignored until the generation changes.
+    reads = []
+    real = cache.get
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(cache, "get", lambda *a, **k: reads.append(a) or real(*a, **k))
+        future = 'W/"0123456789abcdef01234567.999"'
+        for _ in range(5):
+            GENERATION.read_at -= 2
+            assert (
+                client.get(FEED, {"symbols": "AAPL"}, HTTP_IF_NONE_MATCH=future).status_code == 200
+            )
+    assert len([r for r in reads if r and r[0] == quotes.GEN_KEY]) == 1
