@@ -144,7 +144,11 @@ def test_companies_finnhub_had_no_budget_for_are_deferred_not_failed(monkeypatch
         )
     assert report.deferred == ["MSFT", "NVDA"] and report.companies_failed == 0
     assert report.failed == []  # the SEC map's 403 is the source failing, not a company
-    # A minute later the budget has a call again: the next run asks MSFT.
+    # A minute later the budget has a call again (its minute tokens expired: cleared here,
+    # since Redis expires keys on its own clock): the next run asks MSFT.
+    from django.core.cache import cache
+
+    cache.clear()
     with time_machine.travel(datetime(2026, 11, 26, 12, 1, 5, tzinfo=UTC), tick=False):
         again = insiders_refresh(
             edgar=_edgar(fake),
