@@ -323,14 +323,18 @@ def insiders_refresh(
             log(f"{symbol}: not in the SEC ticker map")
             second.append(symbol)
             continue
-        report.companies += 1
         try:
             refs.extend(edgar.recent_filings(cik=cik, since=since))
         except SecError as exc:
-            if fallback is None:
-                report.companies_failed += 1
+            if fallback is not None:  # counted (and failed, or deferred) by the second source
+                log(f"{symbol}: EDGAR failed ({exc}); asking {fallback.name}")
+                second.append(symbol)
+                continue
+            report.companies += 1
+            report.companies_failed += 1
             report.failed.append(f"{symbol}: {exc}")
-            second.append(symbol)
+            continue
+        report.companies += 1
     if fallback is not None:
         _from_second_source(report, fallback, second, since=since, dry_run=dry_run)
     known = set(

@@ -80,6 +80,8 @@ def test_finnhub_fills_in_for_companies_edgar_could_not_give_and_reruns_store_no
         edgar=_edgar(fake), days=30, symbols=["TSLA", "MSFT"], fallback=fallback
     )
     assert report.companies_failed == 0 and report.filings == 2
+    # Each company counted once; MSFT's EDGAR failure was covered by Finnhub: not failed.
+    assert report.companies == 2 and report.failed == []
     assert InsiderTransaction.objects.filter(filing__source="finnhub").count() == 3
     buy = InsiderTransaction.objects.get(code="P")
     assert buy.filing.issuer_symbol == "TSLA" and buy.value == Decimal("1200500.00")
