@@ -30,7 +30,8 @@ class Command(JobCommand):
         "(backfills, offline). Runs daily (insider-refresh workflow); a second run changes "
         "nothing. A malformed filing is skipped and counted; the run fails when the whole "
         "source failed. With FINNHUB_API_KEY, Finnhub's insider transactions fill in for the "
-        "companies EDGAR could not give."
+        "companies EDGAR could not give; those Finnhub's shared budget cannot serve within "
+        "INSIDER_FINNHUB_SECONDS are counted deferred (not failed) and asked by the next run."
     )
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
