@@ -265,7 +265,7 @@ def _transaction(request: HttpRequest, pk: int, tid: int) -> Transaction:
     return get_object_or_404(
         Transaction.objects.select_related("ticker", "portfolio"),
         pk=tid,
-        portfolio_id=pk,
+        portfolio__pk=pk,  # not portfolio_id: a foreign key's lookup sends an id past bigint to the DB
         portfolio__owner=request.user,
     )
 
@@ -507,7 +507,7 @@ def _item(request: HttpRequest, pk: int, iid: int) -> WatchlistItem:
     return get_object_or_404(
         WatchlistItem.objects.select_related("watchlist", "ticker"),
         pk=iid,
-        watchlist_id=pk,
+        watchlist__pk=pk,  # not watchlist_id: a foreign key's lookup sends an id past bigint to the DB
         watchlist__owner=request.user,
     )
 

@@ -192,6 +192,9 @@ class RefreshReport:
     failed: list[str] = field(default_factory=list)  # requests that failed
     companies: int = 0
     companies_failed: int = 0
+    # companies left for a later run: the vendor's shared budget had no call for them within
+    # this run's time (a `deferred` SecError); not failures, the next run asks again
+    deferred: list[str] = field(default_factory=list)
 
 
 def _store(
@@ -294,7 +297,9 @@ def insiders_refresh(
     """Recent Form 4/4-A filings of the tickers Qunex knows (or `symbols`), fetched from EDGAR
     and stored. A failing company or filing is counted and the run goes on. `fallback`
     (Finnhub) is asked for the companies EDGAR could not give: not in its ticker map, or
-    failed. A failing ticker map with no fallback raises `SecError` (the source failed)."""
+    failed. A company the fallback's shared budget had no call for within the run's time is
+    `deferred` (the next run asks again), not failed. A failing ticker map with no fallback
+    raises `SecError` (the source failed)."""
     try:
         cik_of = edgar.ticker_map()
     except SecError:
@@ -318,14 +323,18 @@ def insiders_refresh(
             log(f"{symbol}: not in the SEC ticker map")
             second.append(symbol)
             continue
-        report.companies += 1
         try:
             refs.extend(edgar.recent_filings(cik=cik, since=since))
         except SecError as exc:
-            if fallback is None:
-                report.companies_failed += 1
+            if fallback is not None:  # counted (and failed, or deferred) by the second source
+                log(f"{symbol}: EDGAR failed ({exc}); asking {fallback.name}")
+                second.append(symbol)
+                continue
+            report.companies += 1
+            report.companies_failed += 1
             report.failed.append(f"{symbol}: {exc}")
-            second.append(symbol)
+            continue
+        report.companies += 1
     if fallback is not None:
         _from_second_source(report, fallback, second, since=since, dry_run=dry_run)
     known = set(
@@ -369,6 +378,9 @@ def _from_second_source(
         try:
             filings, skipped = source.filings(symbol=symbol, start=since, end=today)
         except SecError as exc:
+            if exc.deferred:
+                report.deferred.append(symbol)
+                continue
             report.companies_failed += 1
             report.failed.append(f"{symbol}: {exc}")
             continue

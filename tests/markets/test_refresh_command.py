@@ -491,3 +491,26 @@ def test_rate_limits_can_be_tolerated_by_setting(monkeypatch, settings):
     out, _ = refresh()
     assert "via_finnhub 2" in out
     assert JobRun.objects.latest("started_at").status == JobRun.Status.SUCCEEDED
+
+
+def test_sync_per_ticker_alpha_vantage_calls_draw_on_the_bars_reserve(monkeypatch, settings):
+    """Alpha Vantage's unreserved calls of the day are spent (the feed took them): the
+    per-ticker OVERVIEW calls of sync_tickers are for the bars backfill, so they may use its
+    day reserve (ALPHA_VANTAGE_DAY_RESERVES), and leave the feed's and the quotes' alone."""
+    from markets.budget import VendorBudget
+    from markets.providers.alphavantage import AlphaVantageProvider
+
+    fake = FakeVendor()
+    fake.add(AlphaVantageProvider.base_url, fixture("alphavantage", "overview_MSFT.json"))
+    budget = VendorBudget(
+        "alphavantage", key="av", per_day=25, reserves={"feed": 10, "bars": 8, "quotes": 2}
+    )
+    assert sum(budget.acquire(purpose="feed") for _ in range(15)) == 15  # 10 + the 5 free
+    assert budget.day_left("") == 0  # an untagged call would get nothing
+    alpha = AlphaVantageProvider("av", fake_session(fake), budget=budget)
+    use(monkeypatch, alpha)
+    out, _ = sync("--tickers", "MSFT,IBM")
+    assert "synced 2" in out and "deferred" not in out
+    assert len(fake.requests) == 2
+    assert budget.day_left("bars") == 6
+    assert budget.day_left("quotes") == 2  # the quote step's reserve is untouched

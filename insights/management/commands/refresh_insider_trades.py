@@ -30,7 +30,8 @@ class Command(JobCommand):
         "(backfills, offline). Runs daily (insider-refresh workflow); a second run changes "
         "nothing. A malformed filing is skipped and counted; the run fails when the whole "
         "source failed. With FINNHUB_API_KEY, Finnhub's insider transactions fill in for the "
-        "companies EDGAR could not give."
+        "companies EDGAR could not give; those Finnhub's shared budget cannot serve within "
+        "INSIDER_FINNHUB_SECONDS are counted deferred (not failed) and asked by the next run."
     )
 
     def add_arguments(self, parser: argparse.ArgumentParser) -> None:
@@ -83,11 +84,16 @@ def _finish(job: Job, report: RefreshReport, *, dry_run: bool) -> str | None:
         job.count("replaced by amendments", report.replaced)
     job.count("skipped", len(report.skipped))
     job.count("failed", len(report.failed))
+    if report.deferred:  # the vendor budget ran out: left for the next run, not failed
+        job.count("deferred", len(report.deferred))
     for reason in report.skipped[:20]:
         job.log(f"skipped {reason}", level=2)
     for reason in report.failed[:20]:
         job.log(f"failed {reason}", level=2)
-    if report.companies and report.companies_failed == report.companies:
+    if report.deferred:
+        job.log(f"deferred to the next run: {', '.join(report.deferred[:20])}", level=2)
+    asked = report.companies - len(report.deferred)
+    if asked and report.companies_failed == asked:
         raise JobFailed(f"every company failed: {report.failed[0]}")
     if report.failed and not report.filings:
         raise JobFailed(f"no filing could be fetched: {report.failed[0]}")

@@ -3,6 +3,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from markets.budget import budget_purpose
 from markets.management.commands._options import symbol_list
 from markets.management.commands.refresh_market_data import finish
 from markets.refresh import tickers_sync
@@ -37,5 +38,12 @@ class Command(JobCommand):
     def run(
         self, job: Job, *, tickers: list[str] | None, dry_run: bool, **options: Any
     ) -> str | None:
-        report = tickers_sync(symbols=tickers, dry_run=dry_run, progress=job.progress, log=job.log)
+        # Reference data is part of getting a ticker's bars (its type decides whether it is
+        # refreshed and scored; its splits put Alpha Vantage's as-traded bars on the stored
+        # adjusted basis): its calls may use the bar backfill's day reserve
+        # (ALPHA_VANTAGE_DAY_RESERVES), not only the calls nobody reserved.
+        with budget_purpose("bars"):
+            report = tickers_sync(
+                symbols=tickers, dry_run=dry_run, progress=job.progress, log=job.log
+            )
         return finish(self, job, report)
