@@ -147,9 +147,11 @@ def test_portfolio_watchlist_and_alert_journey(
     assert gap < 60, gap
 
     # The quote feed updates the row and the totals (a visible tab polls at once).
+    from markets.feedcache import feed_invalidate
     from markets.models import Quote
 
     Quote.objects.filter(ticker=market_rows["AAPL"]).update(price=D("250"), change=D("2"))
+    feed_invalidate()  # as every quote write does: the feed's answers are now stale
     page.evaluate("document.dispatchEvent(new Event('visibilitychange'))")
     aapl = holdings.locator('tr[data-symbol="AAPL"]')
     expect(aapl.locator('[data-cell="price"]')).to_have_text("250.00")
