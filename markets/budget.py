@@ -141,31 +141,43 @@ class VendorBudget:
             self.waited += wait
 
     def acquire_many(
-        self, n: int, *, wait_until: float | None = None, purpose: str | None = None
+        self,
+        n: int,
+        *,
+        wait_until: float | None = None,
+        purpose: str | None = None,
+        spread: float = 0.0,
     ) -> int:
         """Take up to `n` calls of the current minute at once, for a single leader (the feed
         refresher) that knows how many calls it wants: how many were granted (0..n). Same
         limits as `acquire()` (they take the same minute tokens), the same Retry-After block
         and day cap; see the module docstring, 8. Waits (up to `wait_until`, default the
-        current `run_deadline`) only when nothing at all is free now, and then for one call."""
+        current `run_deadline`) only when nothing at all is free now, and then for one call.
+
+        `spread`: the seconds over which the caller will make the granted calls (it starts
+        none later): each token is held `window + spread`, so that no rolling minute of the
+        calls as the vendor sees them holds more than the limit."""
         if n <= 0:
             return 0
         if wait_until is None:
             wait_until = _deadline.get()
         if purpose is None:
             purpose = _purpose.get()
-        granted = self._take_now(n, purpose)
-        if (
-            granted == 0
-            and wait_until is not None
-            and self.acquire(wait_until=wait_until, purpose=purpose)
-        ):
-            self.calls -= 1  # counted once, below
-            granted = 1 + self._take_now(n - 1, purpose)
+        spread = max(0.0, spread)
+        granted = self._take_now(n, purpose, spread)
+        while granted == 0 and wait_until is not None:  # as acquire() waits
+            wait = self._try_take(purpose, spread)
+            if wait is None:
+                granted = 1 + self._take_now(n - 1, purpose, spread)
+                break
+            if wait == float("inf") or self._monotonic() + wait > wait_until:
+                break
+            self._sleep(wait)
+            self.waited += wait
         self.calls += granted
         return granted
 
-    def _take_now(self, n: int, purpose: str) -> int:
+    def _take_now(self, n: int, purpose: str, spread: float = 0.0) -> int:
         """Up to `n` calls without waiting: one command on Redis when there is no day cap,
         else (a day-capped vendor: few calls, reserves per purpose) one `_try_take` each."""
         if n <= 0:
@@ -177,15 +189,15 @@ class VendorBudget:
                 return 0
             if not self.per_minute:
                 return n
-            granted = self._take_batch(n)
+            granted = self._take_batch(n, spread)
             if granted is not None:
                 return granted
         granted = 0
-        while granted < n and self._try_take(purpose) is None:
+        while granted < n and self._try_take(purpose, spread) is None:
             granted += 1
         return granted
 
-    def _take_batch(self, n: int) -> int | None:
+    def _take_batch(self, n: int, spread: float = 0.0) -> int | None:
         """Up to `n` free minute tokens in ONE Redis command (an atomic Lua script: SET NX PX
         on each free token until `n` are taken). None when the
         cache is not Redis or is failing: the caller takes tokens one by one instead (on the
@@ -198,8 +210,10 @@ class VendorBudget:
         try:
             redis = client.get_client(write=True)
             names = [str(client.make_key(key)) for key in keys]
-            taken_at = int(self._clock()) + 1  # an int: django-redis reads it back as is
-            window_ms = max(1, int(self.window * 1000))
+            # A token's value is when it frees less the window (see `_try_take`); an int,
+            # which django-redis reads back as is.
+            taken_at = int(self._clock() + spread) + 1
+            window_ms = max(1, int((self.window + spread) * 1000))
             start = self._next_token % self.per_minute
             got = int(redis.eval(_BATCH_LUA, len(names), *names, n, taken_at, window_ms, start))
         except Exception as exc:  # Redis down or refusing scripts: one token at a time
@@ -209,7 +223,7 @@ class VendorBudget:
         self._next_token = (start + granted) % self.per_minute
         return granted
 
-    def _try_take(self, purpose: str = "") -> float | None:
+    def _try_take(self, purpose: str = "", spread: float = 0.0) -> float | None:
         """None when a call was taken, else the seconds to wait before trying again
         (inf: not before tomorrow)."""
         now = self._clock()
@@ -232,7 +246,12 @@ class VendorBudget:
             # free is the oldest, so a run of calls tries each key once.
             free.sort(key=lambda i: (i - self._next_token) % len(tokens))
             index = free[0]
-            if not self._call("add", tokens[index], now, self.window, default=True):
+            # Held `window` after the last call made under it (`spread`: acquire_many); its
+            # value is when it frees less the window, which is what a waiter reads.
+            taken = self._call(
+                "add", tokens[index], now + spread, self.window + spread, default=True
+            )
+            if not taken:
                 return 0.05  # another process took it first: look again
             self._next_token = (index + 1) % len(tokens)
         if self.per_day:

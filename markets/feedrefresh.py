@@ -68,6 +68,9 @@ INDEX_SYMBOLS = ("SPY", "QQQ", "DIA", "IWM")  # the dashboard's index row (marke
 QUOTE_CAPABILITY = {"polygon": "snapshot"}  # what a vendor's quotes are called in its budget
 BATCH = 100  # symbols per call of a batching vendor
 ENTITLEMENT_SECONDS = 600  # how long a refresher trusts a vendor's "entitled" answer
+# A tick's granted calls are made within this many seconds of the grant (none starts later):
+# the budget holds each token this much longer than a minute (VendorBudget.acquire_many).
+SPREAD_SECONDS = 15.0
 _POLLED_MAX = 10_000
 _START_LOCK = threading.Lock()
 
@@ -294,7 +297,10 @@ class QuoteRefresher:
             needed = min(calls_per_tick(budget), -(-len(pending) // size))
             # The tick's calls in one batch (2 Redis commands), never waiting: the jobs keep
             # the rest of the minute.
-            calls_left = budget.acquire_many(needed, wait_until=None) if needed else 0
+            calls_left = (
+                budget.acquire_many(needed, wait_until=None, spread=SPREAD_SECONDS) if needed else 0
+            )
+            granted_until = time.monotonic() + SPREAD_SECONDS
             if calls_left <= 0:
                 report.skipped[provider.name] = "budget spent"
                 continue
@@ -302,6 +308,9 @@ class QuoteRefresher:
             try:
                 for start in range(0, len(pending), size):
                     if calls_left <= 0 or not self.lease.valid():
+                        break
+                    if time.monotonic() > granted_until:
+                        report.skipped[provider.name] = "out of time"
                         break
                     calls_left -= 1
                     report.calls[provider.name] += 1

@@ -410,3 +410,27 @@ def test_batches_and_single_calls_together_never_overfill_a_rolling_minute():
         assert len(inside) <= limit
     # And the budget was used, not starved: about limit per window over 3.5 s.
     assert len(grants) >= 2 * limit
+
+
+def test_a_spread_batch_holds_its_tokens_a_minute_past_its_last_call():
+    """The feed makes a batch's calls over up to `spread` seconds: each token stays taken
+    `window + spread`, so a job cannot call again until a minute after the batch's last
+    call, and a waiting job sleeps once, to exactly then (no polling)."""
+    clock = FakeClock()
+    budget = make(clock, ClockCache(clock), per_minute=3)
+    start = clock.now
+    assert budget.acquire_many(3, spread=15) == 3
+    clock.now = start + 61
+    assert budget.acquire() is False
+    assert budget.acquire(wait_until=clock.now + 60)
+    assert clock.now == start + 75 and clock.slept == [14.0]
+
+
+def test_a_spread_batch_on_redis_holds_its_tokens_longer():
+    shared = _redis_cache("resilient")
+    budget = VendorBudget("finnhub", key="spread", per_minute=2, window=0.4, cache=shared)
+    assert budget.acquire_many(2, spread=0.4) == 2
+    time.sleep(0.55)  # past the window, not past window + spread
+    assert budget.acquire() is False
+    time.sleep(0.4)
+    assert budget.acquire()

@@ -429,3 +429,24 @@ def test_a_refreshing_tick_costs_the_same_redis_commands_for_1_call_and_for_15(
     # The lease (EVALSHA), the Retry-After block (GET), the batch (EVAL), and the feed
     # generation's INCR (django-redis sends it as an EVAL): 4, for 1 call as for 15.
     assert counts == [[b"EVALSHA", b"GET", b"EVAL", b"EVAL"]] * 2
+
+
+def test_no_granted_call_starts_after_the_spread(single, settings, monkeypatch):
+    """The budget holds the batch's tokens a minute past SPREAD_SECONDS: a slow vendor's
+    later calls are not made (the grant is left unused, never over the vendor's minute)."""
+    settings.FAKEVENDOR_CALLS_PER_MINUTE = 60
+    monkeypatch.setattr(feedrefresh, "SPREAD_SECONDS", 0.25)
+    real = single.quote
+
+    def slow(symbol):
+        time.sleep(0.1)
+        return real(symbol)
+
+    monkeypatch.setattr(single, "quote", slow)
+    symbols = [f"S{i}" for i in range(10)]
+    _stale_quotes(*symbols, at=OPEN)
+    with time_machine.travel(OPEN, tick=False):
+        report = _refresher(*symbols).tick()
+    assert 1 <= len(single.calls) <= 4
+    assert report.skipped == {"fakevendor": "out of time"}
+    assert report.written == len(single.calls)
