@@ -23,7 +23,9 @@ MARKET_QUOTE_STALE_SECONDS (60 s):
    the rest of the minute; a batching vendor answers up to 100 symbols a call, the others one
    each (Finnhub's free 60 a minute: 30 symbols a minute for the feed). The calls are made
    under `budget_purpose("feed")`. A 429 blocks the vendor for its Retry-After in every
-   process; a 401 or 403 marks the vendor's quote capability unentitled for a day, so it is not asked again;
+   process; a 401 or 403 marks the vendor's quote capability unentitled for a day, so it is
+   not asked again. The batch's tokens are held SPREAD_SECONDS past the minute and no granted
+   call starts later, so the vendor never sees more than its limit in a rolling minute;
 5. the fetched quotes are written and the feed invalidated (one command), unless the lease
    may have run out meanwhile (each call is bounded by the session timeout and no call starts
    past the lease's own deadline); that is logged, never silent.

@@ -186,7 +186,8 @@ def test_alpha_vantage_is_left_to_the_jobs(settings):
 
 
 def test_the_feed_takes_at_most_its_share_of_calls_per_tick(single, settings):
-    """Finnhub answers one symbol a call: at 4 calls a minute and a 30 s tick, 2 per tick."""
+    """A vendor without a minute limit of its own, one symbol a call: at
+    MARKET_FEED_CALLS_PER_MINUTE=4 and a 30 s tick, 2 calls per tick."""
     settings.MARKET_FEED_CALLS_PER_MINUTE = 4
     symbols = [f"S{i}" for i in range(6)]
     _stale_quotes(*symbols, at=OPEN)
