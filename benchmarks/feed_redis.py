@@ -392,6 +392,7 @@ def main() -> int:
         log = open(log_path, "w")  # noqa: SIM115 - closed below
         proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
         phases: dict[str, tuple[float, Counter[str], Counter[str], Counter]] = {}
+        vendor_calls: dict[str, Counter[str]] = {}
         try:
             wait_until_up(port, proc)
             print(
@@ -406,6 +407,7 @@ def main() -> int:
             time.sleep(1.2)  # the workers read the file at most once a second
 
             def measure(name: str, run) -> None:
+                calls_before = Counter(vendors.calls)
                 before, names_before = monitor.snapshot()
                 status_before = Counter(users.status)
                 started = time.monotonic()
@@ -414,6 +416,7 @@ def main() -> int:
                     time.sleep(0.05)
                 time.sleep(0.5)
                 after, names_after = monitor.snapshot()
+                vendor_calls[name] = Counter(vendors.calls) - calls_before
                 phases[name] = (
                     time.monotonic() - started,
                     after - before,
@@ -459,6 +462,15 @@ def main() -> int:
         print(f"answers other than 200/304: {dict(answers)}")
     polls_a_day = args.users * (OPEN_SECONDS_A_DAY / 15 + CLOSED_SECONDS_A_DAY / 60)
     print(f"vendor calls: {dict(vendors.calls)}")
+    # How often the union of watched symbols is refreshed while open: Finnhub answers one
+    # symbol a call, so the union's size over the quotes it answered a minute.
+    open_quotes = vendor_calls["open"]["finnhub 200"] / (phases["open"][0] / 60)
+    union = len({s for group in sets for s in group})
+    every = union / open_quotes if open_quotes else float("inf")
+    print(
+        f"feed refresh while open: {open_quotes:.1f} Finnhub quotes a minute, a union of "
+        f"{union} symbols refreshed every {every:.1f} min"
+    )
     print(f"commands by name: {dict(sum((p[2] for p in phases.values()), Counter()))}")
     if os.environ.get("BENCH_SAMPLES"):
         for purpose, lines in monitor.samples.items():

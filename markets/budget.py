@@ -38,6 +38,12 @@ Limits come from settings `<VENDOR>_CALLS_PER_MINUTE` and `<VENDOR>_CALLS_PER_DA
    web feed and the backfill were promised; the unreserved rest goes to whoever asks first.
    One more counter per purpose and day (an INCR, and a DECR when it has to give the call
    back because another process took the last free one at the same moment).
+8. A single leader that wants many calls at once (the feed refresher) uses
+   `acquire_many(n)`: on Redis a GET of the Retry-After block and one atomic Lua script
+   (EVAL: one command) that takes up to n free minute tokens with SET NX PX, the same tokens
+   `acquire()` takes, so the two kinds of taking never let a rolling minute hold more than
+   `limit` calls. With a day cap (few calls, reserves per purpose) or on local memory, or
+   when Redis fails, it takes the calls one by one as `acquire()` does.
 """
 
 from __future__ import annotations
@@ -134,7 +140,90 @@ class VendorBudget:
             self._sleep(wait)
             self.waited += wait
 
-    def _try_take(self, purpose: str = "") -> float | None:
+    def acquire_many(
+        self,
+        n: int,
+        *,
+        wait_until: float | None = None,
+        purpose: str | None = None,
+        spread: float = 0.0,
+    ) -> int:
+        """Take up to `n` calls of the current minute at once, for a single leader (the feed
+        refresher) that knows how many calls it wants: how many were granted (0..n). Same
+        limits as `acquire()` (they take the same minute tokens), the same Retry-After block
+        and day cap; see the module docstring, 8. Waits (up to `wait_until`, default the
+        current `run_deadline`) only when nothing at all is free now, and then for one call.
+
+        `spread`: the seconds over which the caller will make the granted calls (it starts
+        none later): each token is held `window + spread`, so that no rolling minute of the
+        calls as the vendor sees them holds more than the limit."""
+        if n <= 0:
+            return 0
+        if wait_until is None:
+            wait_until = _deadline.get()
+        if purpose is None:
+            purpose = _purpose.get()
+        spread = max(0.0, spread)
+        granted = self._take_now(n, purpose, spread)
+        while granted == 0 and wait_until is not None:  # as acquire() waits
+            wait = self._try_take(purpose, spread)
+            if wait is None:
+                granted = 1 + self._take_now(n - 1, purpose, spread)
+                break
+            if wait == float("inf") or self._monotonic() + wait > wait_until:
+                break
+            self._sleep(wait)
+            self.waited += wait
+        self.calls += granted
+        return granted
+
+    def _take_now(self, n: int, purpose: str, spread: float = 0.0) -> int:
+        """Up to `n` calls without waiting: one command on Redis when there is no day cap,
+        else (a day-capped vendor: few calls, reserves per purpose) one `_try_take` each."""
+        if n <= 0:
+            return 0
+        if not self.per_day:
+            # The Retry-After block (one GET): its value is the time it ends.
+            blocked = _float(self._call("get", f"{self.prefix}:block", default=None))
+            if blocked and blocked > self._clock():
+                return 0
+            if not self.per_minute:
+                return n
+            granted = self._take_batch(n, spread)
+            if granted is not None:
+                return granted
+        granted = 0
+        while granted < n and self._try_take(purpose, spread) is None:
+            granted += 1
+        return granted
+
+    def _take_batch(self, n: int, spread: float = 0.0) -> int | None:
+        """Up to `n` free minute tokens in ONE Redis command (an atomic Lua script: SET NX PX
+        on each free token until `n` are taken). None when the
+        cache is not Redis or is failing: the caller takes tokens one by one instead (on the
+        local fallback when Redis is down)."""
+        cache = self._cache_or_default()
+        client = getattr(cache, "client", None)
+        if not hasattr(client, "get_client") or getattr(cache, "degraded", False):
+            return None
+        keys = [f"{self.prefix}:t{i}" for i in range(self.per_minute)]
+        try:
+            redis = client.get_client(write=True)
+            names = [str(client.make_key(key)) for key in keys]
+            # A token's value is when it frees less the window (see `_try_take`); an int,
+            # which django-redis reads back as is.
+            taken_at = int(self._clock() + spread) + 1
+            window_ms = max(1, int((self.window + spread) * 1000))
+            start = self._next_token % self.per_minute
+            got = int(redis.eval(_BATCH_LUA, len(names), *names, n, taken_at, window_ms, start))
+        except Exception as exc:  # Redis down or refusing scripts: one token at a time
+            _warn(exc)  # (the one-by-one path then marks a ResilientRedisCache degraded)
+            return None
+        granted = max(0, got)
+        self._next_token = (start + granted) % self.per_minute
+        return granted
+
+    def _try_take(self, purpose: str = "", spread: float = 0.0) -> float | None:
         """None when a call was taken, else the seconds to wait before trying again
         (inf: not before tomorrow)."""
         now = self._clock()
@@ -157,7 +246,12 @@ class VendorBudget:
             # free is the oldest, so a run of calls tries each key once.
             free.sort(key=lambda i: (i - self._next_token) % len(tokens))
             index = free[0]
-            if not self._call("add", tokens[index], now, self.window, default=True):
+            # Held `window` after the last call made under it (`spread`: acquire_many); its
+            # value is when it frees less the window, which is what a waiter reads.
+            taken = self._call(
+                "add", tokens[index], now + spread, self.window + spread, default=True
+            )
+            if not taken:
                 return 0.05  # another process took it first: look again
             self._next_token = (index + 1) % len(tokens)
         if self.per_day:
@@ -294,6 +388,24 @@ class VendorBudget:
                 return getattr(_local_cache, method)(*args)
             except Exception:
                 return default
+
+
+# KEYS: the minute tokens; ARGV: n, the time taken (int seconds), the window in ms, the token
+# to start at. Atomic in Redis, so a token is held by exactly one taker, whether acquire()
+# (SET NX one at a time) or this batch.
+_BATCH_LUA = """
+local want = tonumber(ARGV[1])
+local count = #KEYS
+local start = tonumber(ARGV[4])
+local granted = 0
+for j = 0, count - 1 do
+  if granted >= want then break end
+  if redis.call('SET', KEYS[1 + (start + j) % count], ARGV[2], 'PX', ARGV[3], 'NX') then
+    granted = granted + 1
+  end
+end
+return granted
+"""
 
 
 def _float(value: Any) -> float | None:

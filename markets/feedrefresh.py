@@ -16,12 +16,16 @@ MARKET_QUOTE_STALE_SECONDS (60 s):
    quote is older than the stale window and that this process did not ask a vendor for
    within it (a vendor that refused the whole call, 429 or 403, does not count: the next
    vendor is asked);
-4. at most MARKET_FEED_CALLS_PER_MINUTE (2) vendor calls a minute, each taken from the
-   vendor's shared budget (markets.budget) without waiting, so the jobs keep the rest of it.
-   Each call also costs 2 Redis commands in that budget, which is what bounds the default
-   (see the README's Redis figures); a batching vendor answers up to 100 symbols a call,
-   the others one each. A 429 blocks the vendor for its Retry-After in every process; a 401
-   or 403 marks the vendor's quote capability unentitled for a day, so it is not asked again;
+4. per vendor, the calls the due symbols need, at most MARKET_FEED_BUDGET_SHARE (0.5) of the
+   vendor's minute limit a minute (MARKET_FEED_CALLS_PER_MINUTE, 2, for a vendor without
+   one), taken from the vendor's shared budget (markets.budget) in ONE batch per tick
+   (`acquire_many`: 2 Redis commands however many calls) without waiting, so the jobs keep
+   the rest of the minute; a batching vendor answers up to 100 symbols a call, the others one
+   each (Finnhub's free 60 a minute: 30 symbols a minute for the feed). The calls are made
+   under `budget_purpose("feed")`. A 429 blocks the vendor for its Retry-After in every
+   process; a 401 or 403 marks the vendor's quote capability unentitled for a day, so it is
+   not asked again. The batch's tokens are held SPREAD_SECONDS past the minute and no granted
+   call starts later, so the vendor never sees more than its limit in a rolling minute;
 5. the fetched quotes are written and the feed invalidated (one command), unless the lease
    may have run out meanwhile (each call is bounded by the session timeout and no call starts
    past the lease's own deadline); that is logged, never silent.
@@ -45,7 +49,7 @@ from django.db import close_old_connections
 from django.utils import timezone
 
 from markets import calendar
-from markets.budget import budget_for
+from markets.budget import VendorBudget, budget_for, budget_purpose
 from markets.feedcache import FeedLease, feed_invalidate
 from markets.models import Ticker
 from markets.providers import (
@@ -66,6 +70,9 @@ INDEX_SYMBOLS = ("SPY", "QQQ", "DIA", "IWM")  # the dashboard's index row (marke
 QUOTE_CAPABILITY = {"polygon": "snapshot"}  # what a vendor's quotes are called in its budget
 BATCH = 100  # symbols per call of a batching vendor
 ENTITLEMENT_SECONDS = 600  # how long a refresher trusts a vendor's "entitled" answer
+# A tick's granted calls are made within this many seconds of the grant (none starts later):
+# the budget holds each token this much longer than a minute (VendorBudget.acquire_many).
+SPREAD_SECONDS = 15.0
 _POLLED_MAX = 10_000
 _START_LOCK = threading.Lock()
 
@@ -88,9 +95,18 @@ def idle_seconds() -> float:
     return float(getattr(settings, "MARKET_FEED_IDLE_SECONDS", 300))
 
 
-def calls_per_tick() -> int:
-    per_minute = float(getattr(settings, "MARKET_FEED_CALLS_PER_MINUTE", 2))
-    return max(0, int(per_minute * stale_seconds() / 60 + 0.5))
+def calls_per_tick(budget: VendorBudget | None = None) -> int:
+    """The feed's calls a tick from `budget`'s vendor: MARKET_FEED_BUDGET_SHARE (0.5) of its
+    minute limit (Finnhub's 60: 30 a minute, the rest left to the jobs), or
+    MARKET_FEED_CALLS_PER_MINUTE for a vendor without one, scaled to the tick."""
+    vendor_minute = budget.per_minute if budget is not None else 0
+    if vendor_minute:
+        share = min(1.0, max(0.0, float(getattr(settings, "MARKET_FEED_BUDGET_SHARE", 0.5))))
+        per_minute = share * vendor_minute
+    else:
+        per_minute = float(getattr(settings, "MARKET_FEED_CALLS_PER_MINUTE", 2))
+    calls = int(per_minute * stale_seconds() / 60 + 1e-9)
+    return max(1, calls) if per_minute > 0 else 0
 
 
 def feed_providers() -> list[Provider]:
@@ -263,11 +279,16 @@ class QuoteRefresher:
     def _fetch(
         self, providers: Sequence[Provider], due: list[str], report: TickReport
     ) -> list[QuoteRecord]:
+        with budget_purpose("feed"):  # Alpha Vantage's day reserves, should it be a feed vendor
+            return self._fetch_all(providers, due, report)
+
+    def _fetch_all(
+        self, providers: Sequence[Provider], due: list[str], report: TickReport
+    ) -> list[QuoteRecord]:
         pending = list(due)
         found: dict[str, QuoteRecord] = {}
-        calls_left = calls_per_tick()
         for provider in providers:
-            if not pending or calls_left <= 0:
+            if not pending:
                 break
             budget = budget_for(provider.name)
             capability = QUOTE_CAPABILITY.get(provider.name, "quote")
@@ -275,13 +296,23 @@ class QuoteRefresher:
                 report.skipped[provider.name] = f"not entitled to {capability}"
                 continue
             size = BATCH if provider.batch_quotes else 1
+            needed = min(calls_per_tick(budget), -(-len(pending) // size))
+            # The tick's calls in one batch (2 Redis commands), never waiting: the jobs keep
+            # the rest of the minute.
+            calls_left = (
+                budget.acquire_many(needed, wait_until=None, spread=SPREAD_SECONDS) if needed else 0
+            )
+            granted_until = time.monotonic() + SPREAD_SECONDS
+            if calls_left <= 0:
+                report.skipped[provider.name] = "budget spent"
+                continue
             chunk: list[str] = []
             try:
                 for start in range(0, len(pending), size):
                     if calls_left <= 0 or not self.lease.valid():
                         break
-                    if not budget.acquire(wait_until=None):
-                        report.skipped[provider.name] = "budget spent"
+                    if time.monotonic() > granted_until:
+                        report.skipped[provider.name] = "out of time"
                         break
                     calls_left -= 1
                     report.calls[provider.name] += 1

@@ -46,6 +46,19 @@ def env_int(name: str, default: int) -> int:
         raise ImproperlyConfigured(f"{name} must be an integer, got {raw!r}") from None
 
 
+def env_float(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a number, got {raw!r}") from None
+    if value != value or value in (float("inf"), float("-inf")):
+        raise ImproperlyConfigured(f"{name} must be a finite number, got {raw!r}")
+    return value
+
+
 def env_list(name: str, default: list[str] | None = None) -> list[str]:
     raw = os.environ.get(name)
     if raw is None:
@@ -536,6 +549,12 @@ MARKET_FEED_CHECK_SECONDS = env_int("MARKET_FEED_CHECK_SECONDS", 60)
 MARKET_FEED_CLOSED_CHECK_SECONDS = env_int("MARKET_FEED_CLOSED_CHECK_SECONDS", 300)
 MARKET_FEED_PROVIDERS = env_list("MARKET_FEED_PROVIDERS", ["polygon", "finnhub"])
 MARKET_FEED_CALLS_PER_MINUTE = env_int("MARKET_FEED_CALLS_PER_MINUTE", 2)
+# The share (0..1) of a vendor's minute limit the feed refresher takes (the jobs keep the rest).
+MARKET_FEED_BUDGET_SHARE = env_float("MARKET_FEED_BUDGET_SHARE", 0.5)
+if not 0 <= MARKET_FEED_BUDGET_SHARE <= 1:
+    raise ImproperlyConfigured(
+        f"MARKET_FEED_BUDGET_SHARE must be between 0 and 1, got {MARKET_FEED_BUDGET_SHARE}"
+    )
 MARKET_FEED_IDLE_SECONDS = env_int("MARKET_FEED_IDLE_SECONDS", 300)
 MARKET_FEED_REFRESHER = env_bool("MARKET_FEED_REFRESHER", True)
 # Web processes sharing the throttles (gunicorn.conf.py exports its worker count).

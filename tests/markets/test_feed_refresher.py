@@ -186,7 +186,8 @@ def test_alpha_vantage_is_left_to_the_jobs(settings):
 
 
 def test_the_feed_takes_at_most_its_share_of_calls_per_tick(single, settings):
-    """Finnhub answers one symbol a call: at 4 calls a minute and a 30 s tick, 2 per tick."""
+    """A vendor without a minute limit of its own, one symbol a call: at
+    MARKET_FEED_CALLS_PER_MINUTE=4 and a 30 s tick, 2 calls per tick."""
     settings.MARKET_FEED_CALLS_PER_MINUTE = 4
     symbols = [f"S{i}" for i in range(6)]
     _stale_quotes(*symbols, at=OPEN)
@@ -353,3 +354,100 @@ def test_a_quiet_tick_sends_no_redis_command(redis_commands, vendor):  # noqa: F
         assert refresher.tick().state == "nothing-due"
     assert redis_commands == []
     assert vendor.calls == []
+
+
+# --- the feed's share of the vendor's minute, in one batch a tick ----------------------------
+
+
+def test_a_60_symbol_union_is_refreshed_in_two_ticks_on_half_of_finnhubs_minute(single, settings):
+    """Finnhub's free 60 calls a minute, one symbol a call: the feed takes
+    MARKET_FEED_BUDGET_SHARE (0.5) of them, 30 a 60 s tick, so 60 symbols take two ticks."""
+    settings.MARKET_QUOTE_STALE_SECONDS = 60
+    settings.FAKEVENDOR_CALLS_PER_MINUTE = 60
+    settings.MARKET_FEED_BUDGET_SHARE = 0.5
+    symbols = [f"S{i:02d}" for i in range(60)]
+    _stale_quotes(*symbols, at=OPEN)
+    refresher = _refresher(*symbols)
+    with time_machine.travel(OPEN + timedelta(seconds=5), tick=False):
+        first = refresher.tick()
+    assert first.calls == {"fakevendor": 30} and first.written == 30
+    with time_machine.travel(OPEN + timedelta(seconds=66), tick=False):
+        second = refresher.tick()
+    assert second.calls == {"fakevendor": 30} and second.written == 30
+    assert sorted(s for call in single.calls for s in call) == symbols
+
+
+def test_the_feed_takes_only_what_the_jobs_left_of_the_minute(single, settings):
+    settings.FAKEVENDOR_CALLS_PER_MINUTE = 10
+    settings.MARKET_FEED_BUDGET_SHARE = 1.0
+    symbols = [f"S{i}" for i in range(8)]
+    _stale_quotes(*symbols, at=OPEN)
+    with time_machine.travel(OPEN, tick=False):
+        job = budget_for("fakevendor")
+        assert all(job.acquire() for _ in range(7))  # a job took 7 of 10
+        report = _refresher(*symbols).tick()
+        assert report.calls == {"fakevendor": 3}
+        assert job.acquire() is False  # the rolling minute holds 10, not more
+
+
+def test_the_feeds_calls_are_made_for_the_feed_purpose(single, monkeypatch):
+    seen: list[str] = []
+    real = single.quote
+
+    def quote(symbol):
+        seen.append(budget._purpose.get())
+        return real(symbol)
+
+    monkeypatch.setattr(single, "quote", quote)
+    _stale_quotes("AAPL", at=OPEN)
+    with time_machine.travel(OPEN, tick=False):
+        _refresher("AAPL").tick()
+    assert seen == ["feed"]
+
+
+def test_a_refreshing_tick_costs_the_same_redis_commands_for_1_call_and_for_15(
+    redis_commands,  # noqa: F811
+    single,
+    settings,
+):
+    """Pinned: the lease, the budget's Retry-After GET and ONE EVAL for the whole batch, and
+    the feed invalidation; the entitlement is read once per ENTITLEMENT_SECONDS."""
+    settings.FAKEVENDOR_CALLS_PER_MINUTE = 60  # x 0.5 share x 30 s tick: 15 calls a tick
+    quotes.feed_invalidate()  # the generation exists (its first write is one SET more)
+    counts = []
+    for n, at in ((1, OPEN), (20, OPEN + timedelta(minutes=5))):
+        symbols = [f"N{n}S{i:02d}" for i in range(n)]
+        _stale_quotes(*symbols, at=at)
+        with time_machine.travel(at, tick=False):
+            refresher = _refresher(*symbols)
+            refresher._entitled[("fakevendor", "quote")] = (True, time.monotonic() + 600)
+            redis_commands.clear()
+            report = refresher.tick()
+            counts.append(list(redis_commands))
+            refresher.lease.release()
+        assert sum(report.calls.values()) == min(n, 15)
+        assert report.written == min(n, 15)
+    # The lease (EVALSHA), the Retry-After block (GET), the batch (EVAL), and the feed
+    # generation's INCR (django-redis sends it as an EVAL): 4, for 1 call as for 15.
+    assert counts == [[b"EVALSHA", b"GET", b"EVAL", b"EVAL"]] * 2
+
+
+def test_no_granted_call_starts_after_the_spread(single, settings, monkeypatch):
+    """The budget holds the batch's tokens a minute past SPREAD_SECONDS: a slow vendor's
+    later calls are not made (the grant is left unused, never over the vendor's minute)."""
+    settings.FAKEVENDOR_CALLS_PER_MINUTE = 60
+    monkeypatch.setattr(feedrefresh, "SPREAD_SECONDS", 0.25)
+    real = single.quote
+
+    def slow(symbol):
+        time.sleep(0.1)
+        return real(symbol)
+
+    monkeypatch.setattr(single, "quote", slow)
+    symbols = [f"S{i}" for i in range(10)]
+    _stale_quotes(*symbols, at=OPEN)
+    with time_machine.travel(OPEN, tick=False):
+        report = _refresher(*symbols).tick()
+    assert 1 <= len(single.calls) <= 4
+    assert report.skipped == {"fakevendor": "out of time"}
+    assert report.written == len(single.calls)
