@@ -11,7 +11,8 @@ sample, as if the model had been trained that day and the daily job had run each
 since. The model is promoted with `force_promote`: a model fitted on synthetic prices need not
 beat the momentum baseline, and the demo exists to show a track record; it is labelled demo
 on the model card and on every score, and retires once real bars arrive (retrain_model). Both
-steps go through the ordinary services (`model_retrain`, `scores_update`).
+steps go through the ordinary services (`model_retrain`, then `scores_update_days`, which stores
+what `scores_update` would for each day with the bars loaded once).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from datetime import date, datetime, time, timedelta
 
 from insights.scores.model import Hyperparameters
 from insights.scores.models import ModelVersion
-from insights.scores.services import ScoreError, model_retrain, scores_update
+from insights.scores.services import ScoreError, model_retrain, scores_update_days
 from markets.calendar import NEW_YORK
 from markets.models import DailyBar, Ticker
 
@@ -71,11 +72,10 @@ def seed() -> list[str]:
     # A model scores only the sessions after its data: earlier ones would be in sample.
     days = [d for d in sessions if version.last_bar is None or d > version.last_bar]
     stored = 0
-    for day in days:
-        try:
-            update = scores_update(day=day, run_at=_evening(day))
-        except ScoreError as exc:
-            lines.append(f"AI scores: {day} not scored: {exc}")
+    # One bars load for all the sessions; each is still scored from its own trailing window.
+    for day, update in scores_update_days(days=days, run_at_for=_evening).items():
+        if isinstance(update, ScoreError):
+            lines.append(f"AI scores: {day} not scored: {update}")
             continue
         if update.version is None:
             lines.append(f"AI scores: {day} not scored: {update.reason}")

@@ -251,12 +251,44 @@ def _latest_session(on_or_before: date | None) -> date | None:
     return qs.aggregate(d=Max("date"))["d"]
 
 
+@dataclass(frozen=True)
+class Preloaded:
+    """Bars and market closes loaded once for several sessions' scoring (`scores_update_days`).
+
+    `window(start, end)` gives exactly what `inputs.load_bars` and `inputs.market_series`
+    return for that range: rows are sessions on which some ticker of the universe has a bar,
+    so slicing the loaded range by date yields the same frames, and nothing after `end`.
+    """
+
+    close: pd.DataFrame
+    volume: pd.DataFrame
+    market: pd.Series | None
+
+    @classmethod
+    def load(cls, *, universe: inputs.Universe, start: date, end: date) -> Preloaded:
+        close, volume = inputs.load_bars(
+            ticker_ids=universe.ids, symbols=universe.symbols, start=start, end=end
+        )
+        return cls(close, volume, inputs.market_series(start=start, end=end))
+
+    def window(
+        self, *, start: date, end: date
+    ) -> tuple[pd.DataFrame, pd.DataFrame, pd.Series | None]:
+        lo, hi = pd.Timestamp(start), pd.Timestamp(end)
+        market = self.market
+        if market is not None:
+            market = market.loc[lo:hi]
+            market = market if len(market) else None
+        return self.close.loc[lo:hi], self.volume.loc[lo:hi], market
+
+
 def score_day(
     *,
     day: date,
     version: ModelVersion,
     symbols: list[str] | None = None,
     universe: inputs.Universe | None = None,
+    preloaded: Preloaded | None = None,
 ) -> pd.DataFrame:
     """Score every common stock with a bar on `day`, point-in-time, without writing.
 
@@ -268,12 +300,16 @@ def score_day(
     fitted = ml.ScoreModel.from_dict(version.artifact)
     universe = universe or inputs.universe(symbols=symbols)
     start = day - timedelta(days=inputs.WINDOW_DAYS)
-    close, volume = inputs.load_bars(
-        ticker_ids=universe.ids, symbols=universe.symbols, start=start, end=day
-    )
+    if preloaded is not None:
+        close, volume, market = preloaded.window(start=start, end=day)
+    else:
+        close, volume = inputs.load_bars(
+            ticker_ids=universe.ids, symbols=universe.symbols, start=start, end=day
+        )
     if close.empty or pd.Timestamp(day) not in close.index:
         return pd.DataFrame()
-    market = inputs.market_series(start=start, end=day)
+    if preloaded is None:
+        market = inputs.market_series(start=start, end=day)
     sentiment, insider = inputs.event_inputs(start=day, end=day, symbols=universe.symbols)
     X = features.features_for(
         day, close, volume, market=market, sentiment=sentiment, insider=insider
@@ -313,6 +349,79 @@ def scores_update(
        current: stored revisions are never changed, so the track record cannot be rewritten.
     `run_at` (demo models only: seeding a demo history) is the time the run is recorded at.
     """
+    prepared = _prepare(day=day, symbols=symbols, run_at=run_at)
+    if isinstance(prepared, UpdateResult):
+        return prepared
+    version, session, universe = prepared
+    frame = score_day(day=session, version=version, universe=universe)
+    result = UpdateResult(day=session, version=version)
+    result.counts = _store(
+        version=version,
+        session=session,
+        universe=universe,
+        frame=frame,
+        replace=replace,
+        run_at=run_at,
+    )
+    return result
+
+
+def scores_update_days(
+    *,
+    days: list[date],
+    run_at_for: Callable[[date], datetime] | None = None,
+    replace: bool = False,
+    symbols: list[str] | None = None,
+) -> dict[date, UpdateResult | ScoreError]:
+    """`scores_update(day=d, run_at=run_at_for(d))` for each day in order, storing exactly
+    what those calls store, with the bars and market closes loaded once for all of them.
+
+    Each day is still checked, scored from its own trailing window (sliced from the loaded
+    range, never past its close) and stored in its own transaction. The result maps each day
+    to its `UpdateResult`, or to the `ScoreError` that day's call would have raised; a day
+    with no promoted model (version None) ends the run, as the following days would say the
+    same.
+    """
+    out: dict[date, UpdateResult | ScoreError] = {}
+    preloaded: Preloaded | None = None
+    loaded_ids: list[int] | None = None
+    for day in sorted(days):
+        run_at = run_at_for(day) if run_at_for is not None else None
+        try:
+            prepared = _prepare(day=day, symbols=symbols, run_at=run_at)
+        except ScoreError as exc:
+            out[day] = exc
+            continue
+        if isinstance(prepared, UpdateResult):
+            out[day] = prepared
+            break
+        version, session, universe = prepared
+        if loaded_ids != universe.ids:  # the first day, or the universe changed meanwhile
+            preloaded = Preloaded.load(
+                universe=universe,
+                start=min(days) - timedelta(days=inputs.WINDOW_DAYS),
+                end=max(days),
+            )
+            loaded_ids = universe.ids
+        frame = score_day(day=session, version=version, universe=universe, preloaded=preloaded)
+        result = UpdateResult(day=session, version=version)
+        result.counts = _store(
+            version=version,
+            session=session,
+            universe=universe,
+            frame=frame,
+            replace=replace,
+            run_at=run_at,
+        )
+        out[day] = result
+    return out
+
+
+def _prepare(
+    *, day: date | None, symbols: list[str] | None, run_at: datetime | None
+) -> tuple[ModelVersion, date, inputs.Universe] | UpdateResult:
+    """The promoted model, the session and the universe to score, or the result saying why
+    nothing is scored (steps 1-2 of `scores_update`)."""
     version = ModelVersion.objects.promoted().first()
     if version is None:
         if not ModelVersion.objects.exists():
@@ -339,12 +448,22 @@ def scores_update(
         universe = inputs.Universe(
             ids=[i for i, _ in keep], symbols=[s for _, s in keep], demo_ids=universe.demo_ids
         )
-    result = UpdateResult(day=session, version=version)
-    frame = score_day(day=session, version=version, universe=universe)
+    return version, session, universe
+
+
+def _store(
+    *,
+    version: ModelVersion,
+    session: date,
+    universe: inputs.Universe,
+    frame: pd.DataFrame,
+    replace: bool,
+    run_at: datetime | None,
+) -> dict[str, int]:
+    """Store a scored frame for one session (step 3 of `scores_update`); returns the counts."""
     counts = {"created": 0, "unchanged": 0, "replaced": 0, "kept": 0}
-    result.counts = counts
     if frame.empty:
-        return result
+        return counts
     ids = dict(zip(universe.symbols, universe.ids, strict=True))
     stamp = run_at or timezone.now()
     with transaction.atomic():
@@ -387,4 +506,4 @@ def scores_update(
         AIScore.objects.bulk_create(create, batch_size=500)
     counts["replaced"] = len(superseded)
     counts["created"] = len(create) - len(superseded)
-    return result
+    return counts

@@ -53,6 +53,11 @@ class PageWatch:
             self.errors.append(f"console: {msg.text}")
 
 
+@pytest.fixture(autouse=True)
+def _demo_model_once(demo_model_once):
+    """See tests/conftest.py: seed_demo's model is fitted once per worker."""
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _allow_sync_orm_beside_playwright():
     """Playwright's sync API runs an event loop in this thread; the live server, the test's

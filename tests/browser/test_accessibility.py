@@ -46,7 +46,7 @@ def orm_beside_playwright():
 
 
 @pytest.fixture
-def demo_site(orm_beside_playwright, transactional_db):
+def demo_site(orm_beside_playwright, transactional_db, demo_model_once):
     """The demo seed (`manage.py seed_demo`: its user, 51 tickers, a portfolio, a watchlist,
     alerts, a backtest and a sweep) with an AI model trained and scored on 12 of the tickers
     (the whole universe triples the time, and the pages look the same), one analysed news
@@ -55,7 +55,7 @@ def demo_site(orm_beside_playwright, transactional_db):
     from backtests.models import Backtest
     from insights.news.models import ArticleTicker
     from insights.scores.models import ModelVersion
-    from insights.scores.services import model_retrain, scores_update
+    from insights.scores.services import scores_update
     from markets import demo as markets_demo
     from markets.models import Ticker
     from portfolios import demo as portfolios_demo
@@ -67,7 +67,7 @@ def demo_site(orm_beside_playwright, transactional_db):
     for module in (markets_demo, portfolios_demo, backtests_demo):
         module.seed(user=user, stdout=io.StringIO())
     symbols = sorted(Ticker.objects.filter(is_demo=True).values_list("symbol", flat=True))[:12]
-    model_retrain(symbols=symbols, force_promote=True)
+    demo_model_once(symbols=symbols, force_promote=True)  # fitted once per worker
     scores_update(symbols=symbols)
     article = ArticleFactory(title="Apple beats estimates as services grow")
     ArticleTicker.objects.create(

@@ -264,3 +264,43 @@ def test_a_demo_history_can_be_stamped_with_its_evening_real_runs_cannot(db):
     ModelVersion.objects.update(is_demo=False)
     with pytest.raises(services.ScoreError, match="demo"):
         services.scores_update(day=close.index[-29].date(), run_at=evening)
+
+
+def _stored_scores() -> list[tuple]:
+    fields = [f.name for f in AIScore._meta.concrete_fields if f.name != "id"]
+    return sorted(AIScore.objects.values_list(*fields), key=lambda r: (r[1], r[0], r[-1]))
+
+
+def test_scoring_several_days_at_once_stores_exactly_what_the_per_day_calls_store(db):
+    from datetime import datetime, time
+    from zoneinfo import ZoneInfo
+
+    _, close = seed_market(n_tickers=12, n_days=420, seed=2, demo=True)
+    days = [d.date() for d in close.index[-6:]]
+    services.model_retrain(end=days[0] - timedelta(days=1), params=FAST, force_promote=True)
+
+    def evening(day):
+        return datetime.combine(day, time(17), tzinfo=ZoneInfo("America/New_York"))
+
+    weekend = next(d for d in (days[0] + timedelta(n) for n in range(1, 9)) if d.weekday() == 5)
+    asked = sorted([*days, weekend])
+    one_by_one = []
+    for day in asked:
+        try:
+            one_by_one.append(services.scores_update(day=day, run_at=evening(day)).counts)
+        except services.ScoreError as exc:
+            one_by_one.append(str(exc))
+    expected = _stored_scores()
+    assert len(expected) == 12 * len(days)
+    AIScore.objects.all().delete()
+
+    results = services.scores_update_days(days=[weekend, *days], run_at_for=evening)
+    assert list(results) == asked  # scored in date order, whatever the order asked
+    got = [r.counts if isinstance(r, services.UpdateResult) else str(r) for r in results.values()]
+    assert got == one_by_one and "not a stored session" in got[asked.index(weekend)]
+    # Every stored field (scores, contributions, market context, revision, created_at) is
+    # identical: each day is scored from its own window, never from bars after its close.
+    assert _stored_scores() == expected
+    again = services.scores_update_days(days=days, run_at_for=evening)
+    assert {r.counts["unchanged"] for r in again.values()} == {12}
+    assert _stored_scores() == expected
