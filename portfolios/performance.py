@@ -246,7 +246,8 @@ def xirr(cash_flows: Iterable[tuple[dt.date, float | Decimal]]) -> float | None:
     1. None unless there is at least one positive and one negative flow, on different days
        (over no time at all a rate is undefined).
     2. Scan a grid of rates from -99.9999999% to 1e9 for sign changes of the NPV; solve each
-       bracket with brentq and return the root closest to 0.
+       bracket with brentq in ln(1 + r) (exact in the growth factor even near -100%) and
+       return the root closest to 0.
     3. No bracket: try Newton from 10%; None if it does not converge to a rate above -100%.
     """
     flows = sorted((d, float(a)) for d, a in cash_flows if a)
@@ -264,13 +265,27 @@ def xirr(cash_flows: Iterable[tuple[dt.date, float | Decimal]]) -> float | None:
         with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
             return float(np.sum(amounts / (1.0 + rate) ** years))
 
+    def npv_of_log_growth(u: float) -> float:  # u = ln(1 + rate)
+        with np.errstate(over="ignore", invalid="ignore"):
+            return float(np.sum(amounts * np.exp(-u * years)))
+
     values = [npv(r) for r in _GRID]
     roots = []
     for lo, hi, f_lo, f_hi in zip(_GRID, _GRID[1:], values, values[1:], strict=False):
         if f_lo == 0.0:
             roots.append(lo)
         elif math.isfinite(f_lo) and math.isfinite(f_hi) and f_lo * f_hi < 0:
-            roots.append(optimize.brentq(npv, lo, hi, xtol=1e-14, rtol=1e-12, maxiter=500))
+            # Solved in ln(1 + r): near -100% the growth factor 1 + r is ~1e-9, and a tolerance
+            # on r itself would leave it wrong by 1e-4 of itself (NPV off by 1e-5 on 2.55).
+            u = optimize.brentq(
+                npv_of_log_growth,
+                math.log1p(lo),
+                math.log1p(hi),
+                xtol=1e-15,
+                rtol=1e-13,
+                maxiter=500,
+            )
+            roots.append(math.expm1(u))
     if roots:
         return min(roots, key=abs)
     return _newton(npv, years, amounts)

@@ -445,6 +445,16 @@ def test_fully_invested_single_stock_twr_is_its_price_return(cents, buys, track_
     assert rate == pytest.approx(xirr(hand), rel=1e-9, abs=1e-9)
 
 
+def test_xirr_near_minus_100_percent_is_exact_in_its_growth_factor():
+    # Found by the property test above: 2.55 in, 1.00 out 17 days later is -99.9999998% a
+    # year; solving in r left 1 + r wrong by 1e-4 of itself and the NPV at 1e-5, not 0.
+    start, end = dt.date(2024, 1, 1), dt.date(2024, 1, 18)
+    rate = xirr([(start, -2.55), (end, 1.0)])
+    exact = (1 / 2.55) ** (365 / 17) - 1
+    assert (1 + rate) == pytest.approx(1 + exact, rel=1e-9)
+    assert -2.55 + 1.0 / (1 + rate) ** (17 / 365) == pytest.approx(0, abs=1e-8)
+
+
 def test_xirr_of_flows_on_one_day_is_undefined():
     # Found by the property test above: money in and value out on the same day.
     day = dt.date(2024, 1, 5)
