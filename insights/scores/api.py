@@ -34,6 +34,21 @@ class ContributionSerializer(serializers.Serializer):
     words = serializers.CharField()
 
 
+# What a stored score says about its day, in the list and in a stock's history alike.
+SCORE_FIELDS = [
+    "date",
+    "score",
+    "label",
+    "predicted_excess_return",
+    "baseline",
+    "contributions",
+    "market_context",
+    "model_version",
+    "revision",
+    "is_demo",
+]
+
+
 class ScoreSerializer(serializers.ModelSerializer):
     symbol = serializers.CharField(source="ticker.symbol", read_only=True)
     name = serializers.CharField(source="ticker.name", read_only=True)
@@ -44,21 +59,7 @@ class ScoreSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = AIScore
-        fields = [
-            "symbol",
-            "name",
-            "sector",
-            "date",
-            "score",
-            "label",
-            "predicted_excess_return",
-            "baseline",
-            "contributions",
-            "market_context",
-            "model_version",
-            "revision",
-            "is_demo",
-        ]
+        fields = ["symbol", "name", "sector", *SCORE_FIELDS]
 
 
 class HistoryPointSerializer(serializers.ModelSerializer):
@@ -68,18 +69,7 @@ class HistoryPointSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = AIScore
-        fields = [
-            "date",
-            "score",
-            "label",
-            "predicted_excess_return",
-            "baseline",
-            "contributions",
-            "market_context",
-            "model_version",
-            "revision",
-            "is_demo",
-        ]
+        fields = SCORE_FIELDS
 
 
 class MetricsSerializer(serializers.Serializer):
