@@ -14,6 +14,7 @@ import socket
 import threading
 import time
 from contextlib import closing, contextmanager, suppress
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 
@@ -22,6 +23,26 @@ def free_port() -> int:
     with closing(socket.socket()) as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+class LoopbackHTTP:
+    """A threaded HTTP server on 127.0.0.1 for one handler class, started by `with` and shut
+    down on exit; `stop` is set first, so a handler writing a slow body can end early."""
+
+    def __init__(self, handler: type[BaseHTTPRequestHandler], stop: threading.Event) -> None:
+        self.stop = stop
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.httpd.daemon_threads = True
+        self.origin = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+
+    def __enter__(self):
+        threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True).start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop.set()
+        self.httpd.shutdown()
+        self.httpd.server_close()
 
 
 class _Server:

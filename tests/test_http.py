@@ -13,6 +13,7 @@ import pytest
 import requests
 
 from qunex.http import USER_AGENT, DeadlineExceeded, ResponseTooLarge, make_session
+from tests.fakes import LoopbackHTTP
 
 
 class ScriptedServer:
@@ -182,13 +183,12 @@ def test_user_agent_names_the_app_and_can_be_overridden(server: ScriptedServer) 
 # --- size cap and overall deadline (issue 20 §4) -------------------------------------------
 
 
-class StreamingServer:
+class StreamingServer(LoopbackHTTP):
     """A raw HTTP/1.1 server on 127.0.0.1 whose body is written by `body(wfile)`: a trickle,
     or a stream that never says its length."""
 
     def __init__(self, body, headers: dict[str, str] | None = None) -> None:
         stop = threading.Event()
-        self.stop = stop
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
@@ -205,18 +205,8 @@ class StreamingServer:
             def log_message(self, *args: object) -> None:
                 pass
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/feed"
-
-    def __enter__(self) -> StreamingServer:
-        threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True).start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop.set()
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        super().__init__(Handler, stop)
+        self.url = f"{self.origin}/feed"
 
 
 def trickle(interval: float):
