@@ -269,7 +269,9 @@ def xirr(cash_flows: Iterable[tuple[dt.date, float | Decimal]]) -> float | None:
         with np.errstate(over="ignore", invalid="ignore"):
             return float(np.sum(amounts * np.exp(-u * years)))
 
-    values = [npv(r) for r in _GRID]
+    # The brackets are found with the very function brentq solves: a root on a grid rate
+    # leaves the two forms of the NPV a rounding error from zero with opposite signs.
+    values = [npv_of_log_growth(math.log1p(r)) for r in _GRID]
     roots = []
     for lo, hi, f_lo, f_hi in zip(_GRID, _GRID[1:], values, values[1:], strict=False):
         if f_lo == 0.0:
@@ -327,11 +329,15 @@ def period_cash_flows(
         if not before.empty:
             flows.append((start, -float(before["value"].iloc[-1])))
         upto = upto[upto.index > pd.Timestamp(start)]
-    for day, row in upto.iterrows():
-        if row["inflow"]:
-            flows.append((day.date(), -float(row["inflow"])))
-        if row["outflow"]:
-            flows.append((day.date(), float(row["outflow"])))
+    # Only the days that moved money: a portfolio's years of quiet days are skipped in C
+    # rather than walked row by row (the page computes this for every period).
+    moved = upto[(upto["inflow"] != 0) | (upto["outflow"] != 0)]
+    inflows, outflows = moved["inflow"].to_numpy(float), moved["outflow"].to_numpy(float)
+    for day, inflow, outflow in zip(moved.index, inflows, outflows, strict=True):
+        if inflow:
+            flows.append((day.date(), -float(inflow)))
+        if outflow:
+            flows.append((day.date(), float(outflow)))
     last_value = frame.loc[frame.index <= pd.Timestamp(end), "value"].iloc[-1]
     flows.append((end, float(last_value)))
     return flows

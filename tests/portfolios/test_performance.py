@@ -118,6 +118,19 @@ def test_xirr_recovers_the_rate_of_a_single_investment(rate, days, amount):
     assert xirr(flows) == pytest.approx(rate, abs=1e-7)
 
 
+@pytest.mark.parametrize(
+    ("rate", "days", "amount"), [(-0.9, 2442, 2.0), (-0.9, 1686, 1e7), (-0.9, 3616, 1.0)]
+)
+def test_xirr_of_a_rate_on_the_search_grid(rate, days, amount):
+    """A root exactly on one of the grid rates (-90 % here) once made the bracket's two ends
+    disagree in sign between two forms of the NPV, and brentq raised (found by the
+    property test above)."""
+    start = day("2020-01-01")
+    final = amount * (1 + rate) ** (days / 365)
+    flows = [(start, -amount), (start + dt.timedelta(days=days), final)]
+    assert xirr(flows) == pytest.approx(rate, abs=1e-7)
+
+
 # --- the two-period example: deposits move TWR and XIRR apart ------------------------------
 #
 # 2023-01-02  deposit 1000, buy 10 X @ 100         value 1000
