@@ -45,7 +45,7 @@ from datetime import datetime
 from functools import lru_cache
 
 from django.conf import settings
-from django.db import close_old_connections
+from django.db import close_old_connections, connections
 from django.utils import timezone
 
 from markets import calendar
@@ -180,19 +180,22 @@ class QuoteRefresher:
             self._thread.start()
 
     def _run(self) -> None:
-        while True:
-            self._wake.wait(stale_seconds() * random.uniform(0.9, 1.1))
-            self._wake.clear()
-            if not getattr(settings, "MARKET_FEED_REFRESHER", True):
-                self._pid = None  # switched off: a later poll may start it again
-                self.lease.release()
-                return
-            try:
-                self.tick()
-            except Exception:  # the thread must outlive any one failure
-                logger.exception("quote refresher tick failed")
-            finally:
-                close_old_connections()
+        try:
+            while True:
+                self._wake.wait(stale_seconds() * random.uniform(0.9, 1.1))
+                self._wake.clear()
+                if not getattr(settings, "MARKET_FEED_REFRESHER", True):
+                    self._pid = None  # switched off: a later poll may start it again
+                    self.lease.release()
+                    return
+                try:
+                    self.tick()
+                except Exception:  # the thread must outlive any one failure
+                    logger.exception("quote refresher tick failed")
+                finally:
+                    close_old_connections()
+        finally:
+            connections.close_all()  # this thread's own connections, not left to the GC
 
     # -- one tick --
 

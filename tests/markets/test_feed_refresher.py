@@ -341,6 +341,15 @@ def test_a_poll_never_waits_on_a_slow_vendor(client, vendor, settings):
         release.set()
         settings.MARKET_FEED_REFRESHER = False
         feedrefresh.REFRESHER._wake.set()  # the thread sees the setting and ends
+        feedrefresh.REFRESHER._thread.join(10)
+        assert not feedrefresh.REFRESHER._thread.is_alive()
+        if connection.vendor == "postgresql":  # it closed its own connection on the way out
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                    " AND pid <> pg_backend_pid() AND application_name = ''"
+                )
+                assert cursor.fetchone()[0] == 0
         connection.close()
 
 
