@@ -6,10 +6,15 @@ pytest-socket (see pyproject.toml) makes any connection to a host other than 127
 
 from __future__ import annotations
 
+import hashlib
+import os
+import pickle
+
 import pytest
 from django.core.cache import cache
 
 from tests.factories import UserFactory
+from tests.snapshots import file_lock
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -18,6 +23,17 @@ def _no_feed_refresher_thread():
     from django.test.utils import override_settings
 
     with override_settings(MARKET_FEED_REFRESHER=False):
+        yield
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _fast_password_hashing():
+    """Django's recommended test speed-up: PBKDF2's 1,000,000 rounds cost 0.2 s of CPU for
+    every user a test creates or signs in, minutes of CPU over the suite. The deployed
+    settings keep Django's slow default (tests/accounts/test_security.py checks it)."""
+    from django.test.utils import override_settings
+
+    with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]):
         yield
 
 
@@ -56,16 +72,23 @@ def api_client():
     return APIClient()
 
 
-_DEMO_MODELS: dict[tuple, tuple[dict, bool, str]] = {}
+@pytest.fixture(scope="session")
+def run_shared_dir(tmp_path_factory):
+    """A folder every xdist worker of this run shares (each run gets a new one)."""
+    base = tmp_path_factory.getbasetemp()  # an xdist worker's is inside the run's folder
+    shared = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "shared"
+    shared.mkdir(exist_ok=True)
+    return shared
 
 
 @pytest.fixture
-def demo_model_once(monkeypatch):
-    """`seed_demo` trains its demo model for real the first time in a worker; later seeds of
-    the same demo bars (same training end, hyperparameters and closes) store a copy of that
-    model instead of fitting the identical one again (~10 s of CPU each). Only the first
-    model of a database is memoised (the demo seed's call, or a fixture's through the
-    returned function); the stored ModelVersion has every field the real training stores
+def demo_model_once(monkeypatch, run_shared_dir):
+    """`seed_demo` trains its demo model for real once per test run; later seeds of the same
+    demo bars (same training end, hyperparameters and closes), in any worker, store a copy
+    of that model instead of fitting the identical one again (~10 s of CPU each). The first
+    worker to need it trains it while holding a file lock; the others wait and read it. Only
+    the first model of a database is memoised (the demo seed's call, or a fixture's through
+    the returned function); the stored ModelVersion has every field the real training stores
     (trained_at and promoted_at are now). The training itself is tested in tests/insights
     (scores/test_services.py, test_demo.py), which do not use this."""
     from django.db.models import Count, Max, Sum
@@ -85,17 +108,22 @@ def demo_model_once(monkeypatch):
         bars = DailyBar.objects.filter(date__lte=end) if end else DailyBar.objects.all()
         stats = bars.aggregate(n=Count("id"), last=Max("date"), total=Sum("close"))
         key = (end, tuple(symbols or ()), repr(params), force_promote, tuple(sorted(stats.items())))
-        if key not in _DEMO_MODELS:
-            result = real(**asked)
-            skip = {"id", "trained_at", "promoted_at"}
-            fields = {
-                f.attname: getattr(result.version, f.attname)
-                for f in ModelVersion._meta.concrete_fields
-                if f.attname not in skip
-            }
-            _DEMO_MODELS[key] = (fields, result.promoted, result.reason)
-            return result
-        fields, promoted, reason = _DEMO_MODELS[key]
+        path = (
+            run_shared_dir / f"demo-model-{hashlib.sha256(repr(key).encode()).hexdigest()}.pickle"
+        )
+        with file_lock(run_shared_dir / "demo-model.lock"):
+            if not path.exists():
+                result = real(**asked)
+                skip = {"id", "trained_at", "promoted_at"}
+                fields = {
+                    f.attname: getattr(result.version, f.attname)
+                    for f in ModelVersion._meta.concrete_fields
+                    if f.attname not in skip
+                }
+                path.write_bytes(pickle.dumps((fields, result.promoted, result.reason)))
+                return result
+            # Written above by a worker of this same run, in its own temp folder.
+            fields, promoted, reason = pickle.loads(path.read_bytes())  # noqa: S301
         now = timezone.now()
         version = ModelVersion.objects.create(
             **fields, trained_at=now, promoted_at=now if promoted else None

@@ -199,3 +199,24 @@ def test_admin_login_is_rate_limited_too(client, staff_user):
     blocked = login(client, staff_user.email, PASSWORD, next_url="/admin/")
     assert "Too many failed login attempts" in blocked.content.decode()
     assert client.get("/admin/").status_code == 302
+
+
+# --- Password storage -----------------------------------------------------------------------
+
+
+def test_production_stores_passwords_with_a_slow_hash():
+    """The suite swaps in a fast hasher (tests/conftest.py); the deployed settings keep a
+    slow, salted one first, so stored passwords resist an offline attack."""
+    from django.conf import global_settings
+
+    import qunex.settings as production
+
+    hashers = getattr(production, "PASSWORD_HASHERS", global_settings.PASSWORD_HASHERS)
+    assert hashers[0].rsplit(".", 1)[1] in {
+        "PBKDF2PasswordHasher",
+        "Argon2PasswordHasher",
+        "ScryptPasswordHasher",
+    }
+    from django.contrib.auth.hashers import PBKDF2PasswordHasher
+
+    assert PBKDF2PasswordHasher.iterations >= 600_000  # OWASP's floor for PBKDF2-SHA256

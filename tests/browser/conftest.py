@@ -55,7 +55,7 @@ class PageWatch:
 
 @pytest.fixture(autouse=True)
 def _demo_model_once(demo_model_once):
-    """See tests/conftest.py: seed_demo's model is fitted once per worker."""
+    """See tests/conftest.py: seed_demo's model is fitted once per run."""
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -67,7 +67,7 @@ def demo_site(orm_beside_playwright, transactional_db, demo_model_once):
     for module in (markets_demo, portfolios_demo, backtests_demo):
         module.seed(user=user, stdout=io.StringIO())
     symbols = sorted(Ticker.objects.filter(is_demo=True).values_list("symbol", flat=True))[:12]
-    demo_model_once(symbols=symbols, force_promote=True)  # fitted once per worker
+    demo_model_once(symbols=symbols, force_promote=True)  # fitted once per run
     scores_update(symbols=symbols)
     article = ArticleFactory(title="Apple beats estimates as services grow")
     ArticleTicker.objects.create(

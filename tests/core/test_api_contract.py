@@ -10,7 +10,6 @@ and reported together.
 
 from __future__ import annotations
 
-import io
 import os
 
 import pytest
@@ -20,7 +19,6 @@ from hypothesis.errors import Unsatisfiable
 from rest_framework.authtoken.models import Token
 from schemathesis.generation import GenerationMode
 
-from qunex.demo import demo_seed
 from qunex.wsgi import application
 
 EXAMPLES = int(os.environ.get("SCHEMATHESIS_EXAMPLES", "25"))
@@ -29,9 +27,7 @@ SHARDS = 2
 
 
 @pytest.fixture
-def token(db, django_settings_unchanged_throttles):
-    stdout = io.StringIO()
-    demo_seed(stdout=stdout)
+def token(seeded_demo, django_settings_unchanged_throttles):
     from django.contrib.auth import get_user_model
 
     user = get_user_model().objects.get(username="demo")

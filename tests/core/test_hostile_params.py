@@ -12,14 +12,12 @@ In-process (Django's test client), one user, throttles lifted: a few thousand re
 
 from __future__ import annotations
 
-import io
 from urllib.parse import quote
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from qunex.demo import demo_seed
 from tests.insights.news.factories import AnalysisFactory
 
 # Each a raw, already-encoded query value: a person's typo, a script's junk, an attack.
@@ -62,7 +60,7 @@ def _sweep(client, path: str, names: list[str]) -> list[str]:
 
 
 @pytest.fixture
-def trader(db, client, settings, monkeypatch):
+def trader(seeded_demo, client, settings, monkeypatch):
     """The demo user (portfolio, watchlist, alerts, backtests, news, scores), signed in, with
     no throttle in the way of a few thousand requests."""
     from rest_framework.throttling import SimpleRateThrottle
@@ -70,7 +68,6 @@ def trader(db, client, settings, monkeypatch):
     rates = {"anon": "1000000/min", "user": "1000000/min"}
     monkeypatch.setattr(SimpleRateThrottle, "THROTTLE_RATES", rates)
     settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": rates}
-    demo_seed(stdout=io.StringIO())
     user = get_user_model().objects.get(username="demo")
     AnalysisFactory()  # a News article with its analysis (the demo seed has no news)
     client.force_login(user)

@@ -12,14 +12,11 @@
 from __future__ import annotations
 
 import html
-import io
 import re
 from pathlib import Path
 
-import pytest
 from django.contrib.auth import get_user_model
 
-from qunex.demo import demo_seed
 from tests.core.test_hostile_params import _page_paths
 from tests.insights.news.factories import AnalysisFactory
 
@@ -90,9 +87,7 @@ def test_visible_text_sees_text_and_tooltips_but_not_scripts():
     ]
 
 
-@pytest.mark.django_db
-def test_every_page_follows_the_number_rule_on_the_demo_data(client):
-    demo_seed(stdout=io.StringIO())
+def test_every_page_follows_the_number_rule_on_the_demo_data(client, seeded_demo):
     user = get_user_model().objects.get(username="demo")
     AnalysisFactory()  # a news article with its analysis (the demo seed has no news)
     client.force_login(user)
