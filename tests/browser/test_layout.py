@@ -187,7 +187,10 @@ def chart_problems(page, where: str) -> list[str]:
     return problems
 
 
-def test_tables_and_charts_hold_at_1280_and_390(browser, live_server, demo_site):
+@pytest.mark.parametrize(
+    "view", VIEWS, ids=[f"{w}px-{theme}" for w, _, theme in VIEWS]
+)  # one test per view, so a parallel run's workers take them side by side
+def test_tables_and_charts_hold_at_1280_and_390(browser, live_server, demo_site, view):
     portfolio, single, sweep = demo_site["portfolio"], demo_site["single"], demo_site["sweep"]
     pages = {
         "portfolio": f"/portfolios/{portfolio.pk}/",
@@ -210,7 +213,7 @@ def test_tables_and_charts_hold_at_1280_and_390(browser, live_server, demo_site)
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     log_in_demo(page)
     problems: list[str] = []
-    for width, height, theme in VIEWS:
+    for width, height, theme in [view]:
         page.set_viewport_size({"width": width, "height": height})
         for name, url in pages.items():
             page.goto(url)
