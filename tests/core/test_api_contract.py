@@ -23,7 +23,7 @@ from qunex.wsgi import application
 
 EXAMPLES = int(os.environ.get("SCHEMATHESIS_EXAMPLES", "25"))
 # The operations are split into shards, so `make test`'s workers check them side by side.
-SHARDS = 2
+SHARDS = 3
 
 
 @pytest.fixture

@@ -163,8 +163,7 @@ def _api_operations(client) -> list[tuple[str, list[str]]]:
 
 
 @pytest.mark.django_db
-def test_no_page_or_api_list_answers_a_server_error_whatever_the_query(client, trader):
-    """One test (the demo seed is the slow part): pages first, then the API."""
+def test_no_page_answers_a_server_error_whatever_the_query(client, trader):
     failures: list[str] = []
     pages = _page_paths(trader)
     assert len(pages) > 30
@@ -178,7 +177,12 @@ def test_no_page_or_api_list_answers_a_server_error_whatever_the_query(client, t
         failures += _sweep(client, path, names)
         swept += len(names)
     assert swept > 30  # parameters of pages (news, insiders, calendar, stocks, ...)
+    assert not failures, f"{len(failures)} server error(s):\n" + "\n".join(failures)
 
+
+@pytest.mark.django_db
+def test_no_api_list_answers_a_server_error_whatever_the_query(client, trader):
+    failures: list[str] = []
     operations = _api_operations(client)
     assert len(operations) > 20
     for path, names in operations:
