@@ -353,17 +353,9 @@ def scores_update(
     if isinstance(prepared, UpdateResult):
         return prepared
     version, session, universe = prepared
-    frame = score_day(day=session, version=version, universe=universe)
-    result = UpdateResult(day=session, version=version)
-    result.counts = _store(
-        version=version,
-        session=session,
-        universe=universe,
-        frame=frame,
-        replace=replace,
-        run_at=run_at,
+    return _score_and_store(
+        version=version, session=session, universe=universe, replace=replace, run_at=run_at
     )
-    return result
 
 
 def scores_update_days(
@@ -403,18 +395,37 @@ def scores_update_days(
                 end=max(days),
             )
             loaded_ids = universe.ids
-        frame = score_day(day=session, version=version, universe=universe, preloaded=preloaded)
-        result = UpdateResult(day=session, version=version)
-        result.counts = _store(
+        out[day] = _score_and_store(
             version=version,
             session=session,
             universe=universe,
-            frame=frame,
             replace=replace,
             run_at=run_at,
+            preloaded=preloaded,
         )
-        out[day] = result
     return out
+
+
+def _score_and_store(
+    *,
+    version: ModelVersion,
+    session: date,
+    universe: inputs.Universe,
+    replace: bool,
+    run_at: datetime | None,
+    preloaded: Preloaded | None = None,
+) -> UpdateResult:
+    frame = score_day(day=session, version=version, universe=universe, preloaded=preloaded)
+    result = UpdateResult(day=session, version=version)
+    result.counts = _store(
+        version=version,
+        session=session,
+        universe=universe,
+        frame=frame,
+        replace=replace,
+        run_at=run_at,
+    )
+    return result
 
 
 def _prepare(
