@@ -44,6 +44,18 @@ def _clear_cache():
     cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def _fresh_budgets():
+    """No vendor budget objects carry over: their in-process memos (entitlements remembered
+    for a minute, call counters) start empty each test; the shared part lives in the cache,
+    cleared above."""
+    from markets import budget
+
+    budget._budgets.clear()
+    yield
+    budget._budgets.clear()
+
+
 @pytest.fixture
 def user(db):
     return UserFactory()

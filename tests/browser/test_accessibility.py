@@ -38,15 +38,8 @@ RUN_AXE = """async (rules) => {
 }"""
 
 
-@pytest.fixture(scope="module")
-def orm_beside_playwright():
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-        yield
-
-
 @pytest.fixture
-def demo_site(orm_beside_playwright, transactional_db, demo_model_once):
+def demo_site(transactional_db, demo_model_once):
     """The demo seed (`manage.py seed_demo`: its user, 51 tickers, a portfolio, a watchlist,
     alerts, a backtest and a sweep) with an AI model trained and scored on 12 of the tickers
     (the whole universe triples the time, and the pages look the same), one analysed news

@@ -16,20 +16,8 @@ EMAIL = "browser.trader@example.com"
 PASSWORD = "a long and unusual passphrase 7"
 
 
-@pytest.fixture(scope="module")
-def orm_beside_playwright():
-    """Let the ORM run beside Playwright's event loop until the last teardown of this module.
-
-    Module scope: the page fixture's own setting is undone before transactional_db flushes
-    the tables at teardown, and that flush would otherwise fail in the loop's thread.
-    """
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-        yield
-
-
 def test_sign_up_verify_log_in_and_see_the_dashboard(
-    orm_beside_playwright, transactional_db, page, live_server, mailoutbox
+    transactional_db, page, live_server, mailoutbox
 ):
     page.goto("/accounts/signup/")
     assert page.title().startswith("Signup")

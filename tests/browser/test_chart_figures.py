@@ -14,11 +14,9 @@ import re
 import pytest
 
 from tests.browser.conftest import PageWatch
-from tests.browser.test_accessibility import log_in_demo, orm_beside_playwright, settle
+from tests.browser.test_accessibility import log_in_demo, settle
 
 pytestmark = pytest.mark.browser
-
-__all__ = ["orm_beside_playwright"]
 
 RECORD_CANVAS_TEXT = """(() => {
   window.__chartTexts = [];
@@ -39,7 +37,7 @@ PERCENT = re.compile(r"^\u2212?\d+(\.\d{1,2})?%$")
 
 
 @pytest.fixture
-def demo_charts(orm_beside_playwright, transactional_db):
+def demo_charts(transactional_db):
     """The demo user with its portfolio and backtests (no AI model: these pages need none)."""
     from backtests import demo as backtests_demo
     from backtests.models import Backtest

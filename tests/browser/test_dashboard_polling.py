@@ -14,17 +14,8 @@ from tests.factories import DailyBarFactory, QuoteFactory, TickerFactory
 pytestmark = pytest.mark.browser
 
 
-@pytest.fixture(scope="module")
-def orm_beside_playwright():
-    """Let the ORM run beside Playwright's event loop until the last teardown of this module
-    (the tables are flushed after the page fixture has undone its own setting)."""
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-        yield
-
-
 @pytest.fixture
-def browser_db(orm_beside_playwright, transactional_db):
+def browser_db(transactional_db):
     """The database before the browser: list it first in each test's arguments."""
 
 

@@ -26,15 +26,6 @@ def env_names() -> list[str]:
     return [n for n in names if "_" in n]
 
 
-@pytest.fixture(scope="module")
-def orm_beside_playwright():
-    """The ORM beside Playwright's loop until this module's last teardown (see
-    test_accounts_journey.py)."""
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-        yield
-
-
 def _no_commands_or_settings(page, names: list[str]) -> None:
     html = page.content()
     assert "manage.py" not in html, page.url
@@ -43,7 +34,7 @@ def _no_commands_or_settings(page, names: list[str]) -> None:
 
 
 def test_first_run_shows_every_feature_as_demo_and_the_admin_opens(
-    orm_beside_playwright, transactional_db, page, live_server, settings
+    transactional_db, page, live_server, settings
 ):
     settings.NEWSAPI_KEY = settings.POLYGON_API_KEY = settings.FINNHUB_API_KEY = ""
     settings.ALPHA_VANTAGE_API_KEY = settings.ANTHROPIC_API_KEY = ""

@@ -18,14 +18,13 @@ import pytest
 from tests.browser.test_accessibility import (
     demo_site,
     log_in_demo,
-    orm_beside_playwright,
     set_theme,
     settle,
 )
 
 pytestmark = pytest.mark.browser
 
-__all__ = ["demo_site", "orm_beside_playwright"]  # fixtures shared with the accessibility test
+__all__ = ["demo_site"]  # fixtures shared with the accessibility test
 
 VIEWS = ((1280, 900, "light"), (390, 844, "dark"))
 LABEL = re.compile(r"^(\d{4}|(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)( \d{1,2})?)$")

@@ -8,11 +8,11 @@ from decimal import Decimal as D
 
 import pytest
 
-from tests.browser.test_portfolio_journey import log_in, market_rows, orm_beside_playwright
+from tests.browser.test_portfolio_journey import log_in, market_rows
 
 pytestmark = pytest.mark.browser
 
-__all__ = ["market_rows", "orm_beside_playwright"]  # fixtures shared with the journey
+__all__ = ["market_rows"]  # fixtures shared with the journey
 
 
 @pytest.fixture
@@ -23,7 +23,7 @@ def fast_feed(settings):
 
 
 @pytest.fixture
-def trader(orm_beside_playwright, market_rows):
+def trader(market_rows):
     """A user with a portfolio (2 holdings, a sale), a watchlist with targets and 2 alerts."""
     from portfolios import services
     from tests.factories import UserFactory

@@ -13,14 +13,6 @@ from playwright.sync_api import expect
 pytestmark = pytest.mark.browser
 
 
-@pytest.fixture(scope="module")
-def orm_beside_playwright():
-    """Let the ORM run beside Playwright's event loop until the last teardown of this module."""
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-        yield
-
-
 @pytest.fixture
 def market_rows(transactional_db):
     from markets.models import DailyBar, Quote
@@ -74,9 +66,7 @@ def log_in(page, user):
     page.wait_for_url("**/")
 
 
-def test_portfolio_watchlist_and_alert_journey(
-    orm_beside_playwright, market_rows, page, live_server
-):
+def test_portfolio_watchlist_and_alert_journey(market_rows, page, live_server):
     from tests.factories import UserFactory
 
     user = UserFactory()

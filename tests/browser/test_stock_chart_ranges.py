@@ -11,15 +11,8 @@ import pytest
 pytestmark = pytest.mark.browser
 
 
-@pytest.fixture(scope="module")
-def orm_beside_playwright():
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-        yield
-
-
 @pytest.fixture
-def ten_years(orm_beside_playwright, transactional_db):
+def ten_years(transactional_db):
     """~2,600 weekday bars from 2016-01-04, climbing from 20 to about 200."""
     from markets.models import DailyBar
     from tests.factories import TickerFactory
